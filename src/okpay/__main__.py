@@ -1,0 +1,3 @@
+from okpay.cli import main
+
+main()

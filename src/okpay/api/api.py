@@ -1,0 +1,25 @@
+"""The versioned HTTP API at ``/api/v1`` (see API.md). Routers are added here, one per domain."""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+
+from okpay import __version__
+from okpay.api import errors, health
+from okpay.api.auth import bearer
+
+api = NinjaAPI(
+    title="OKPay API",
+    version=__version__,
+    description=(
+        "The HTTP API of OKPay, a self-hostable e-wallet and its customer-service centre. "
+        "Amounts are integers in minor units; errors are `{\"error\": {code, message, param}}`; "
+        "every POST honours `Idempotency-Key`."
+    ),
+    urls_namespace="api",
+    openapi_url="/openapi.json",
+    docs_url="/docs",
+    auth=bearer,
+)
+errors.install(api)
+api.add_router("", health.router)

@@ -1,0 +1,134 @@
+"""One error envelope for every failure under ``/api/`` (API.md, "Errors")."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
+from ninja.errors import Throttled
+
+from okpay.core.errors import OkpayError, error_body
+
+logger = logging.getLogger("okpay.api")
+
+_CODES_BY_STATUS = {
+    400: "invalid_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 409: "conflict", 413: "invalid_request", 422: "business_rule",
+    429: "rate_limited",
+}
+_LOCATIONS = {"body", "query", "path", "header", "cookie", "form", "file", "payload"}
+
+
+def envelope(status: int, code: str, message: str, param: str | None = None,
+             headers: dict[str, str] | None = None) -> JsonResponse:
+    response = JsonResponse(error_body(code, message, param), status=status, json_dumps_params={"ensure_ascii": False})
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def _param_of(error: dict[str, Any]) -> str | None:
+    loc = [str(part) for part in error.get("loc", ())]
+    while loc and loc[0] in _LOCATIONS:
+        loc = loc[1:]
+    return ".".join(loc) or None
+
+
+def internal_error(request: HttpRequest) -> JsonResponse:
+    reference = getattr(request, "request_id", "-")
+    return envelope(500, "internal_error", f"An unexpected error occurred. Reference: {reference}.")
+
+
+def install(api: NinjaAPI) -> None:
+    @api.exception_handler(OkpayError)
+    def okpay_error(request: HttpRequest, exc: OkpayError) -> HttpResponse:
+        return envelope(exc.status, exc.code, exc.message, exc.param, exc.headers)
+
+    @api.exception_handler(ValidationError)
+    def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+        first = exc.errors[0] if exc.errors else {}
+        message = str(first.get("msg") or "The request is not valid.")
+        if first.get("type") == "json_invalid" or "json" in message.lower() and "decode" in message.lower():
+            message = "The request body is not valid JSON."
+        return envelope(400, "invalid_request", message, _param_of(first))
+
+    @api.exception_handler(AuthenticationError)
+    def authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+        return envelope(401, "unauthenticated", "Authentication is required.",
+                        headers={"WWW-Authenticate": 'Bearer realm="okpay"'})
+
+    @api.exception_handler(AuthorizationError)
+    def authorization_error(request: HttpRequest, exc: AuthorizationError) -> HttpResponse:
+        return envelope(403, "forbidden", "You are not allowed to do this.")
+
+    @api.exception_handler(PermissionDenied)
+    def permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+        return envelope(403, "forbidden", "You are not allowed to do this.")
+
+    @api.exception_handler(Throttled)
+    def throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
+        wait = int(exc.wait or 60)
+        return envelope(429, "rate_limited", "Too many attempts. Try again later.", headers={"Retry-After": str(wait)})
+
+    @api.exception_handler(HttpError)
+    def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        status = exc.status_code if exc.status_code in _CODES_BY_STATUS else 400
+        message = str(exc.message)
+        if status == 400 and "parse" in message.lower():
+            message = "The request body is not valid JSON."
+        return envelope(status, _CODES_BY_STATUS[status], message)
+
+    @api.exception_handler(Http404)
+    def not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
+        return envelope(404, "not_found", "Not found.")
+
+    @api.exception_handler(ObjectDoesNotExist)
+    def object_missing(request: HttpRequest, exc: Exception) -> HttpResponse:
+        return envelope(404, "not_found", "Not found.")
+
+    @api.exception_handler(RequestDataTooBig)
+    def too_big(request: HttpRequest, exc: Exception) -> HttpResponse:
+        return envelope(400, "invalid_request", "The request body is too large.")
+
+    @api.exception_handler(Exception)
+    def unhandled(request: HttpRequest, exc: Exception) -> HttpResponse:
+        logger.error("unhandled API error", exc_info=exc, extra={"path": request.path})
+        return internal_error(request)
+
+
+class ApiEnvelopeMiddleware:
+    """Errors that happen before or outside django-ninja (unknown path, wrong method, CSRF, a
+    body over the size limit, a crash in middleware) still answer with the API envelope."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith("/api/"):
+            return self.get_response(request)
+        try:
+            response = self.get_response(request)
+        except RequestDataTooBig:
+            return envelope(400, "invalid_request", "The request body is too large.")
+        if response.status_code < 400 or response.get("Content-Type", "").startswith("application/json"):
+            return response
+        status = response.status_code
+        if status >= 500:
+            return internal_error(request)
+        if status == 405:
+            allowed = response.get("Allow", "")
+            wrapped = envelope(405, "method_not_allowed",
+                               f"{request.method} is not allowed here. Allowed: {allowed or 'none'}.")
+            if allowed:
+                wrapped["Allow"] = allowed
+            return wrapped
+        if status == 404:
+            return envelope(404, "not_found", f"No API endpoint at {request.path}.")
+        if status == 403:
+            return envelope(403, "forbidden", "You are not allowed to do this.")
+        return envelope(status if status in _CODES_BY_STATUS else 400,
+                        _CODES_BY_STATUS.get(status, "invalid_request"), "The request is not valid.")

@@ -1,0 +1,32 @@
+"""The router every API module uses: each POST operation honours ``Idempotency-Key``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ninja import Router
+from ninja.decorators import decorate_view
+
+from okpay.api.auth import caller_scope
+from okpay.core.idempotency import idempotent
+
+_idempotent = idempotent(caller_scope)
+
+IDEMPOTENCY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Makes the POST safe to retry: the same key with the same body answers the first "
+                   "response again; with another body → 409 idempotency_key_reused.",
+    "schema": {"type": "string", "maxLength": 255},
+}
+
+
+class OkpayRouter(Router):
+    def add_api_operation(self, path: str, methods: list[str], view_func: Any, **kwargs: Any) -> None:
+        if "POST" in methods:
+            decorate_view(_idempotent)(view_func)
+            extra = dict(kwargs.get("openapi_extra") or {})
+            extra["parameters"] = [*extra.get("parameters", []), IDEMPOTENCY_PARAMETER]
+            kwargs["openapi_extra"] = extra
+        super().add_api_operation(path, methods, view_func, **kwargs)

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    name = "okpay.core"
+    label = "core"
+    verbose_name = "OKPay core"

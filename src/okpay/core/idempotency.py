@@ -1,0 +1,189 @@
+"""``Idempotency-Key`` for every POST (API.md, DESIGN.md §3.5), as one reusable view wrapper.
+
+How it works, and why it is crash-safe:
+
+1. *Claim.* A short transaction inserts ``(scope, key)`` with a fingerprint of the request and
+   a lease (``locked_until``). A record already there answers at once: another fingerprint →
+   ``409 idempotency_key_reused``; a stored response → that response again with
+   ``Idempotent-Replayed: true``; a live lease → ``409 idempotency_key_in_use``.
+2. *Work.* The wrapped view runs inside ``transaction.atomic()``; on success the response is
+   written to the record **in that same transaction**, guarded by the lease token. If the
+   process dies, the work and the stored response vanish together.
+3. *Errors.* A failed view's transaction is rolled back. Business refusals (403, 404, 409,
+   422) are stored like successes, so a retry answers the same; input errors (400), missing
+   credentials (401), rate limits (429) and 5xx release the key, so the client can retry.
+4. *Recovery.* A lease that ran out means the first attempt never committed: the next retry
+   takes the record over (compare-and-set on the token) and runs the work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+
+from okpay.core.errors import error_body
+from okpay.core.models import IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+LEASE = timedelta(seconds=30)
+STORED_ERROR_STATUSES = {403, 404, 409, 422}
+_REPLAY_HEADERS = ("Content-Type", "Location")
+
+
+@dataclass(frozen=True)
+class Claim:
+    record_id: int
+    lease_token: str
+
+
+class _Answer(Exception):
+    def __init__(self, response: HttpResponse) -> None:
+        self.response = response
+
+
+def _error(status: int, code: str, message: str, param: str | None = None) -> JsonResponse:
+    return JsonResponse(error_body(code, message, param), status=status)
+
+
+def fingerprint(request: HttpRequest) -> str:
+    digest = hashlib.sha256()
+    digest.update((request.method or "").encode())
+    digest.update(b"\0")
+    digest.update(request.path.encode())
+    digest.update(b"\0")
+    digest.update(request.body)
+    return digest.hexdigest()
+
+
+def _replay(record: IdempotencyRecord) -> HttpResponse:
+    response = HttpResponse(bytes(record.response_body or b""), status=record.response_status or 200)
+    for name, value in (record.response_headers or {}).items():
+        response[name] = value
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def claim(*, scope: str, key: str, request: HttpRequest) -> Claim:
+    """Phase 1. Raises :class:`_Answer` when the request must not run."""
+    now = timezone.now()
+    print_ = fingerprint(request)
+    token = secrets.token_hex(16)
+    try:
+        with transaction.atomic():
+            record = IdempotencyRecord.objects.create(
+                scope=scope, key=key, fingerprint=print_, method=request.method or "POST",
+                path=request.path[:500], lease_token=token, locked_until=now + LEASE, created_at=now,
+                expires_at=now + timedelta(hours=settings.OKPAY_IDEMPOTENCY_TTL_HOURS),
+            )
+        return Claim(record.pk, token)
+    except IntegrityError:
+        pass
+    record = IdempotencyRecord.objects.get(scope=scope, key=key)
+    if record.fingerprint != print_:
+        raise _Answer(_error(409, "idempotency_key_reused",
+                             "This Idempotency-Key was already used with a different request.", HEADER))
+    if record.locked_until is None:
+        raise _Answer(_replay(record))
+    if record.locked_until > now:
+        raise _Answer(_error(409, "idempotency_key_in_use",
+                             "A request with this Idempotency-Key is still being processed.", HEADER))
+    # The earlier attempt died without committing: take the record over.
+    taken = IdempotencyRecord.objects.filter(pk=record.pk, lease_token=record.lease_token).update(
+        lease_token=token, locked_until=now + LEASE)
+    if taken != 1:
+        raise _Answer(_error(409, "idempotency_key_in_use",
+                             "A request with this Idempotency-Key is still being processed.", HEADER))
+    return Claim(record.pk, token)
+
+
+def _store(claim_: Claim, response: HttpResponse) -> bool:
+    headers = {name: response[name] for name in _REPLAY_HEADERS if response.has_header(name)}
+    return IdempotencyRecord.objects.filter(pk=claim_.record_id, lease_token=claim_.lease_token).update(
+        locked_until=None, response_status=response.status_code, response_headers=headers,
+        response_body=bytes(response.content), completed_at=timezone.now(),
+    ) == 1
+
+
+def _release(claim_: Claim) -> None:
+    IdempotencyRecord.objects.filter(pk=claim_.record_id, lease_token=claim_.lease_token).delete()
+
+
+class _LeaseLost(Exception):
+    pass
+
+
+def run_idempotently(request: HttpRequest, *, scope: str, key: str,
+                     view: Callable[[], HttpResponse]) -> HttpResponse:
+    """Run ``view`` at most once for ``(scope, key)``; see the module docstring."""
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        return _error(400, "invalid_request",
+                      f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable characters.", HEADER)
+    try:
+        claim_ = claim(scope=scope, key=key, request=request)
+    except _Answer as answer:
+        return answer.response
+    response: HttpResponse | None = None
+    try:
+        with transaction.atomic():
+            response = view()
+            if response.status_code < 400:
+                if not _store(claim_, response):
+                    raise _LeaseLost
+            else:
+                transaction.set_rollback(True)
+    except _LeaseLost:
+        return _error(409, "idempotency_key_in_use",
+                      "A request with this Idempotency-Key is still being processed.", HEADER)
+    except BaseException:
+        _release(claim_)
+        raise
+    if response.status_code >= 400:
+        with transaction.atomic():
+            if response.status_code in STORED_ERROR_STATUSES:
+                _store(claim_, response)
+            else:
+                _release(claim_)
+    return response
+
+
+def idempotent(scope_of: Callable[[HttpRequest], str | None]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Wrap a view (or a django-ninja operation's ``run``) so POSTs honour ``Idempotency-Key``.
+
+    ``scope_of(request)`` names the caller; ``None`` (no credentials) runs the view plainly,
+    which then refuses the request itself.
+    """
+
+    def decorator(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(run)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            key = request.headers.get(HEADER)
+            if request.method != "POST" or key is None:
+                return run(request, *args, **kwargs)
+            scope = scope_of(request)
+            if scope is None:
+                return run(request, *args, **kwargs)
+            return run_idempotently(request, scope=scope, key=key, view=lambda: run(request, *args, **kwargs))
+
+        return wrapper
+
+    return decorator
+
+
+def prune_expired() -> int:
+    """Periodic sweep: forget keys past their time to live (at least 24 h)."""
+    deleted, _ = IdempotencyRecord.objects.filter(expires_at__lt=timezone.now()).delete()
+    return deleted
+
+
+__all__ = ["HEADER", "idempotent", "prune_expired", "run_idempotently"]

@@ -1,0 +1,55 @@
+"""``okpay serve``: migrate, then serve HTTP and WebSockets (and, unless ``--no-worker``, the worker)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+logger = logging.getLogger("okpay.serve")
+
+
+def port_number(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not between 1 and 65535")
+    return port
+
+
+class Command(BaseCommand):
+    help = "Apply migrations, then serve OKPay over HTTP and WebSockets (with the worker unless --no-worker)."
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+        parser.add_argument("--port", type=port_number, default=8000, help="port to listen on (default 8000)")
+        parser.add_argument("--no-worker", action="store_true", help="do not run the background worker in this process")
+        parser.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
+
+    def handle(self, *args: object, host: str, port: int, no_worker: bool, no_migrate: bool, **options: object) -> None:
+        import uvicorn
+
+        if not no_migrate:
+            call_command("migrate", interactive=False, verbosity=0)
+        if not no_worker:
+            from okpay.core.worker import start_thread
+
+            start_thread()
+        self.stdout.write(f"OKPay serving on http://{host}:{port}/ (worker: {'off' if no_worker else 'on'})")
+        uvicorn.run(
+            "okpay.asgi:application",
+            host=host,
+            port=port,
+            lifespan="off",
+            proxy_headers=bool(settings.SECURE_PROXY_SSL_HEADER),
+            server_header=False,
+            log_config=None,
+            access_log=False,
+            ws_max_size=64 * 1024,
+            timeout_keep_alive=30,
+        )

@@ -1,0 +1,257 @@
+"""Django settings for OKPay, read from ``OKPAY_*`` environment variables only.
+
+The README's configuration table lists every variable. There is one settings module: tests,
+development and production differ only in their environment.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from okpay.conf import email_settings, env_bool, env_int, env_list, env_str, env_url, secret_key
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+OKPAY_HOME = Path(env_str("OKPAY_HOME") or os.getcwd()).resolve()
+VAR_DIR = OKPAY_HOME / "var"
+
+DEBUG = env_bool("OKPAY_DEBUG", False)
+TESTING = "pytest" in sys.modules or env_bool("OKPAY_TESTING", False)
+SECRET_KEY = secret_key(VAR_DIR)
+ALLOWED_HOSTS = env_list("OKPAY_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+OKPAY_BASE_URL = env_url("OKPAY_BASE_URL", schemes=("http", "https")) or "http://127.0.0.1:8000"
+OKPAY_BASE_URL = OKPAY_BASE_URL.rstrip("/")
+# A deployment behind TLS (the base URL is https) gets secure cookies and HSTS.
+SECURE = OKPAY_BASE_URL.startswith("https://")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "channels",
+    "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
+    "ninja",
+    "okpay.core",
+    "okpay.ledger",
+    "okpay.identity",
+    "okpay.api",
+    "okpay.web",
+]
+
+MIDDLEWARE = [
+    "okpay.core.middleware.RequestIdMiddleware",
+    "okpay.api.errors.ApiEnvelopeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "okpay.core.middleware.SecurityHeadersMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "okpay.urls"
+WSGI_APPLICATION = "okpay.wsgi.application"
+ASGI_APPLICATION = "okpay.asgi.application"
+AUTH_USER_MODEL = "identity.User"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "okpay.web.context_processors.site",
+            ],
+        },
+    }
+]
+
+# --- Database -------------------------------------------------------------------------------
+_database_url = env_url("OKPAY_DATABASE_URL", schemes=("postgres", "postgresql", "sqlite"))
+if _database_url.startswith(("postgres://", "postgresql://")):
+    _db = dj_database_url.parse(_database_url)
+    _db["CONN_MAX_AGE"] = 0  # the pool below keeps connections; see PERFORMANCE.md
+    _db["CONN_HEALTH_CHECKS"] = False
+    _db["OPTIONS"] = {
+        "pool": {
+            "min_size": env_int("OKPAY_DB_POOL_MIN", 1, minimum=0, maximum=100),
+            "max_size": env_int("OKPAY_DB_POOL_MAX", 20, minimum=1, maximum=500),
+            "timeout": 10,
+        },
+        "application_name": "okpay",
+    }
+else:
+    _sqlite_path = (
+        Path(dj_database_url.parse(_database_url)["NAME"]).resolve()
+        if _database_url
+        else VAR_DIR / "okpay.sqlite3"
+    )
+    _sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    _db = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(_sqlite_path),
+        "OPTIONS": {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": env_int("OKPAY_SQLITE_BUSY_TIMEOUT", 20, minimum=1, maximum=600),
+            "init_command": (
+                "PRAGMA journal_mode=WAL;"
+                "PRAGMA synchronous=FULL;"
+                "PRAGMA foreign_keys=ON;"
+                "PRAGMA busy_timeout=%d;" % (env_int("OKPAY_SQLITE_BUSY_TIMEOUT", 20) * 1000)
+            ),
+        },
+        "CONN_MAX_AGE": None,  # one connection per thread, kept: opening SQLite runs the PRAGMAs
+        "CONN_HEALTH_CHECKS": True,
+        # Tests that run several processes need a file, not an in-memory database.
+        "TEST": {"NAME": str(_sqlite_path.with_name(_sqlite_path.stem + "-test.sqlite3"))},
+    }
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: channel layer, cache ---------------------------------------------------------------
+OKPAY_REDIS_URL = env_url("OKPAY_REDIS_URL", schemes=("redis", "rediss", "unix"))
+if OKPAY_REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [OKPAY_REDIS_URL], "prefix": "okpay"},
+        }
+    }
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": OKPAY_REDIS_URL,
+            "KEY_PREFIX": "okpay",
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Background work ---------------------------------------------------------------------------
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "email"]}}
+OKPAY_WORKER_INTERVAL = env_int("OKPAY_WORKER_INTERVAL", 1, minimum=1, maximum=60)
+
+# --- Email -------------------------------------------------------------------------------------
+# Every email goes to the outbox table in the transaction that causes it; the worker delivers it
+# over SMTP when OKPAY_EMAIL_URL is set. Without it, mail stays in the outbox (see /dev/mail).
+EMAIL_BACKEND = "okpay.identity.mail.OutboxBackend"
+OKPAY_EMAIL_URL = env_url("OKPAY_EMAIL_URL", schemes=("smtp", "smtps"))
+if OKPAY_EMAIL_URL:
+    globals().update(email_settings(OKPAY_EMAIL_URL))
+DEFAULT_FROM_EMAIL = env_str("OKPAY_FROM_EMAIL") or "OKPay <no-reply@okpay.example>"
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Service channels (the seed's 如何联系OKPay钱包官网客服) -------------------------------------
+OKPAY_SUPPORT_EMAIL = env_str("OKPAY_SUPPORT_EMAIL") or "support@okpay.example"
+OKPAY_HOTLINE = env_str("OKPAY_HOTLINE") or "+86 400-800-6578"
+OKPAY_HOTLINE_HOURS = env_str("OKPAY_HOTLINE_HOURS") or "24x7"
+
+# --- Security ----------------------------------------------------------------------------------
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
+if TESTING and not env_bool("OKPAY_TEST_REAL_HASHER", False):
+    # Argon2 on purpose costs ~50 ms; tests that are not about hashing use a cheap one.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = SECURE
+SESSION_COOKIE_AGE = 12 * 3600
+CSRF_COOKIE_SECURE = SECURE
+CSRF_COOKIE_HTTPONLY = True
+CSRF_TRUSTED_ORIGINS = [OKPAY_BASE_URL]
+LANGUAGE_COOKIE_SECURE = SECURE
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+SECURE_SSL_REDIRECT = SECURE and env_bool("OKPAY_SSL_REDIRECT", True)
+SECURE_HSTS_SECONDS = 31536000 if SECURE else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE
+SECURE_HSTS_PRELOAD = False
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("OKPAY_BEHIND_PROXY") else None
+X_FRAME_OPTIONS = "DENY"
+SILENCED_SYSTEM_CHECKS = [] if SECURE else ["security.W004", "security.W008", "security.W012", "security.W016"]
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("OKPAY_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
+
+# --- Internationalisation ----------------------------------------------------------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = env_str("OKPAY_TIME_ZONE") or "Asia/Shanghai"
+USE_TZ = True
+
+# --- Static files ------------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": VAR_DIR / "media"}},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True  # no collectstatic needed for `okpay serve`
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- Logging -----------------------------------------------------------------------------------
+LOG_LEVEL = env_str("OKPAY_LOG_LEVEL") or "INFO"
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+    raise ImproperlyConfigured(f"OKPAY_LOG_LEVEL={LOG_LEVEL!r} is not one of DEBUG, INFO, WARNING, ERROR")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "okpay.core.logging.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "okpay.core.logging.JsonFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "plain" if (DEBUG or env_bool("OKPAY_LOG_PLAIN")) else "json",
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "WARNING"},
+        "uvicorn.access": {"level": "WARNING"},
+        "django_tasks": {"level": "WARNING"},
+        "django_tasks_db": {"level": "WARNING"},
+    },
+}
+
+# --- API ---------------------------------------------------------------------------------------
+NINJA_PAGINATION_MAX_LIMIT = 100
+OKPAY_IDEMPOTENCY_TTL_HOURS = env_int("OKPAY_IDEMPOTENCY_TTL_HOURS", 48, minimum=24)
+OKPAY_API_TOKEN_TTL_HOURS = env_int("OKPAY_API_TOKEN_TTL_HOURS", 24 * 30, minimum=1)
+
+# --- Serving -----------------------------------------------------------------------------------
+OKPAY_HTTP_THREADS = env_int("OKPAY_HTTP_THREADS", 8, minimum=1, maximum=256)
+OKPAY_METRICS_TOKEN = env_str("OKPAY_METRICS_TOKEN")

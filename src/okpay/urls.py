@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from okpay.api.api import api
+from okpay.web import views as web_views
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("metrics", web_views.metrics, name="metrics"),
+    path("", include("okpay.web.urls")),
+]
+
+handler404 = "okpay.web.views.not_found"
+handler500 = "okpay.web.views.server_error"

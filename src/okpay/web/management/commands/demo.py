@@ -1,0 +1,57 @@
+"""``okpay demo``: load the demo cast (idempotent) and print their logins."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from okpay.identity.models import User
+
+DEMO_PASSWORD = "OKPay-demo-2026!"
+ROLES = ("customer", "merchant", "agent", "supervisor", "admin")
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    email: str
+    name: str
+    role: str
+    locale: str = "zh-hans"
+
+
+CAST = (
+    DemoUser("alice@okpay.example", "Alice 王", "customer"),
+    DemoUser("bob@okpay.example", "Bob 李", "customer", "en"),
+    DemoUser("shop@okpay.example", "Demo Shop 示例商店", "merchant"),
+    DemoUser("agent@okpay.example", "Agent 客服小张", "agent"),
+    DemoUser("supervisor@okpay.example", "Supervisor 主管", "supervisor"),
+    DemoUser("admin@okpay.example", "Operator 运维", "admin", "en"),
+)
+
+
+class Command(BaseCommand):
+    help = "Load demo data (customers, a merchant, an agent, a supervisor, an operator). Safe to run again."
+
+    def handle(self, *args: object, **options: object) -> None:
+        with transaction.atomic():
+            groups = {name: Group.objects.get_or_create(name=name)[0] for name in ROLES}
+            for member in CAST:
+                user, created = User.objects.get_or_create(
+                    email=member.email,
+                    defaults={"display_name": member.name, "locale": member.locale,
+                              "email_verified_at": timezone.now()},
+                )
+                if created or not user.check_password(DEMO_PASSWORD):
+                    user.set_password(DEMO_PASSWORD)
+                user.is_staff = member.role in {"agent", "supervisor", "admin"}
+                user.is_superuser = member.role == "admin"
+                user.save()
+                user.groups.add(groups[member.role])
+        self.stdout.write("Demo logins (password for all: %s)" % DEMO_PASSWORD)
+        width = max(len(member.email) for member in CAST)
+        for member in CAST:
+            self.stdout.write(f"  {member.role:<11} {member.email:<{width}}  {member.name}")

@@ -1,0 +1,63 @@
+"""The official website's pages (the shell: home, errors, the development mailbox)."""
+
+from __future__ import annotations
+
+import hmac
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from okpay.api.errors import envelope, internal_error
+from okpay.core import metrics as metrics_module
+from okpay.identity.models import OutboundEmail
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/home.html")
+
+
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus text format. With ``OKPAY_METRICS_TOKEN`` set, a matching bearer token is required."""
+    token = settings.OKPAY_METRICS_TOKEN
+    if token:
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            return HttpResponse("unauthorised\n", status=401, content_type="text/plain")
+    body, content_type = metrics_module.render()
+    return HttpResponse(body, content_type=content_type)
+
+
+def _dev_only() -> None:
+    if not settings.DEBUG:
+        raise Http404
+
+
+@require_GET
+def dev_mail_list(request: HttpRequest) -> HttpResponse:
+    """Every email in the outbox, newest first (debug only): the mailbox of a laptop install."""
+    _dev_only()
+    emails = OutboundEmail.objects.order_by("-pk")[:100]
+    return render(request, "web/dev_mail_list.html", {"emails": emails})
+
+
+@require_GET
+def dev_mail_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _dev_only()
+    email = get_object_or_404(OutboundEmail, pk=pk)
+    return render(request, "web/dev_mail_detail.html", {"email": email})
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return envelope(404, "not_found", f"No API endpoint at {request.path}.")
+    return render(request, "web/404.html", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return internal_error(request)
+    return render(request, "web/500.html", status=500)
