@@ -203,7 +203,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("OKPAY_MAX_BODY_BYTES", 1024 * 1024, minim
 # --- Internationalisation ----------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
-LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+# Each app keeps its own translations in <app>/locale/ (Django finds them there).
+LOCALE_PATHS: list[Path] = []
 USE_I18N = True
 TIME_ZONE = env_str("OKPAY_TIME_ZONE") or "Asia/Shanghai"
 USE_TZ = True

@@ -1,0 +1,41 @@
+# OKPay — two commands do everything on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export OKPAY_HOME ?= $(CURDIR)
+
+.PHONY: run test lint bench install clean help
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make run    set up, migrate, load demo data and serve on http://127.0.0.1:8000"
+	@echo "make test   set up and run every check and test"
+	@echo "make bench  run the benchmarks (needs PostgreSQL on 127.0.0.1:5432)"
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "OKPay needs Python >= 3.11; set PYTHON=python3.11")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $@
+
+install: $(STAMP)
+
+run: $(STAMP)
+	OKPAY_DEBUG=$${OKPAY_DEBUG:-true} $(BIN)/okpay migrate --no-input -v 0
+	OKPAY_DEBUG=$${OKPAY_DEBUG:-true} $(BIN)/okpay demo
+	OKPAY_DEBUG=$${OKPAY_DEBUG:-true} $(BIN)/okpay serve --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python scripts/check_messages.py
+
+test: lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache .hypothesis

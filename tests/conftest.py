@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+
+from okpay.identity.models import User
+from okpay.identity.services import api_token_create
+from tests.factories import user_create
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture
+def alice(db: None) -> User:
+    return user_create("alice@example.com", name="Alice")
+
+
+@pytest.fixture
+def bob(db: None) -> User:
+    return user_create("bob@example.com", name="Bob")
+
+
+@pytest.fixture
+def mallory(db: None) -> User:
+    return user_create("mallory@example.com", name="Mallory")
+
+
+@pytest.fixture
+def shop(db: None) -> User:
+    return user_create("shop@example.com", name="Shop", role="merchant")
+
+
+@pytest.fixture
+def agent(db: None) -> User:
+    return user_create("agent@example.com", name="Agent", role="agent")
+
+
+@pytest.fixture
+def supervisor(db: None) -> User:
+    return user_create("supervisor@example.com", name="Supervisor", role="supervisor")
+
+
+@pytest.fixture
+def api_client() -> Callable[[User | None], Client]:
+    """``api_client(user)``: a test client that sends a fresh bearer token of ``user``."""
+
+    def make(user: User | None = None) -> Client:
+        if user is None:
+            return Client()
+        raw, _ = api_token_create(user=user)
+        return Client(headers={"Authorization": f"Bearer {raw}"})
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    if not shutil.which(CHROMIUM):
+        pytest.skip("Chromium is not installed: run `apt-get install chromium fonts-wqy-microhei` "
+                    "(.ci/run does) to run the browser tests")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: str):  # type: ignore[no-untyped-def]
+    """Debian's Chromium driven by Playwright (no browser download)."""
+    import os
+
+    # Playwright's sync API keeps an event loop in this thread; the ORM calls the tests make
+    # between page actions are still ordinary synchronous calls.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-component-update", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):  # type: ignore[no-untyped-def]
+    """A fresh browser context (Chinese first, like our customers) on the live test server."""
+    context = browser.new_context(locale="zh-CN", base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+ARTIFACTS = __import__("pathlib").Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def screenshot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Save a full-page screenshot under test-artifacts/ for a person to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
