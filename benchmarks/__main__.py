@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import platform
 import pkgutil
+import platform
 import sys
 import time
 from pathlib import Path
@@ -28,7 +28,8 @@ def main() -> int:
         if info.name not in {"report", "util"} and not info.name.startswith("_")
     )
     report = Report(quick=args.quick)
-    report.machine = f"{platform.node()} · {os.cpu_count()} CPUs · Python {platform.python_version()} · {platform.platform()}"
+    report.machine = (f"{platform.node()} · {os.cpu_count()} CPUs · Python {platform.python_version()}"
+                      f" · {platform.platform()}")
     started = time.time()
     for name in names:
         module = importlib.import_module(f"benchmarks.{name}")

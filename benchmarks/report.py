@@ -49,7 +49,8 @@ class Report:
     def render_markdown(self) -> str:
         out = ["# Performance", "", "Written by `make bench` (`python -m benchmarks`); every ratio compares "
                "OKPay with a baseline measured in the same run on the same machine.", "",
-               f"- Machine: {self.machine}", f"- Run time: {self.elapsed:.0f} s" + (" (quick mode)" if self.quick else ""), ""]
+               f"- Machine: {self.machine}",
+               f"- Run time: {self.elapsed:.0f} s" + (" (quick mode)" if self.quick else ""), ""]
         sections: list[str] = []
         for row in self.rows:
             if row.section not in sections:

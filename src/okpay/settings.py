@@ -118,7 +118,7 @@ else:
                 "PRAGMA journal_mode=WAL;"
                 "PRAGMA synchronous=FULL;"
                 "PRAGMA foreign_keys=ON;"
-                "PRAGMA busy_timeout=%d;" % (env_int("OKPAY_SQLITE_BUSY_TIMEOUT", 20) * 1000)
+                f"PRAGMA busy_timeout={env_int('OKPAY_SQLITE_BUSY_TIMEOUT', 20) * 1000};"
             ),
         },
         "CONN_MAX_AGE": None,  # one connection per thread, kept: opening SQLite runs the PRAGMAs

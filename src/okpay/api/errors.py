@@ -6,11 +6,12 @@ import logging
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig
+from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
-from ninja.errors import Throttled
+from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled, ValidationError
 
+from okpay.core.db import is_transient
 from okpay.core.errors import OkpayError, error_body
 
 logger = logging.getLogger("okpay.api")
@@ -52,7 +53,7 @@ def install(api: NinjaAPI) -> None:
     def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
         first = exc.errors[0] if exc.errors else {}
         message = str(first.get("msg") or "The request is not valid.")
-        if first.get("type") == "json_invalid" or "json" in message.lower() and "decode" in message.lower():
+        if first.get("type") == "json_invalid" or ("json" in message.lower() and "decode" in message.lower()):
             message = "The request body is not valid JSON."
         return envelope(400, "invalid_request", message, _param_of(first))
 
@@ -93,6 +94,13 @@ def install(api: NinjaAPI) -> None:
     @api.exception_handler(RequestDataTooBig)
     def too_big(request: HttpRequest, exc: Exception) -> HttpResponse:
         return envelope(400, "invalid_request", "The request body is too large.")
+
+    @api.exception_handler(OperationalError)
+    def database_error(request: HttpRequest, exc: OperationalError) -> HttpResponse:
+        if is_transient(exc):
+            raise exc  # the POST wrapper (core.idempotency) runs the request again
+        logger.error("database error", exc_info=exc, extra={"path": request.path})
+        return internal_error(request)
 
     @api.exception_handler(Exception)
     def unhandled(request: HttpRequest, exc: Exception) -> HttpResponse:

@@ -27,10 +27,12 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.core.exceptions import RequestDataTooBig
+from django.db import IntegrityError, OperationalError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
+from okpay.core.db import is_transient, retry_transient
 from okpay.core.errors import error_body
 from okpay.core.models import IdempotencyRecord
 
@@ -79,17 +81,20 @@ def claim(*, scope: str, key: str, request: HttpRequest) -> Claim:
     now = timezone.now()
     print_ = fingerprint(request)
     token = secrets.token_hex(16)
-    try:
-        with transaction.atomic():
-            record = IdempotencyRecord.objects.create(
-                scope=scope, key=key, fingerprint=print_, method=request.method or "POST",
-                path=request.path[:500], lease_token=token, locked_until=now + LEASE, created_at=now,
-                expires_at=now + timedelta(hours=settings.OKPAY_IDEMPOTENCY_TTL_HOURS),
-            )
-        return Claim(record.pk, token)
-    except IntegrityError:
-        pass
-    record = IdempotencyRecord.objects.get(scope=scope, key=key)
+    # Read first, without a write lock: on SQLite the first request's work transaction holds the
+    # database's write lock, and a concurrent duplicate must still be told "in use" at once.
+    record = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
+    if record is None:
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    scope=scope, key=key, fingerprint=print_, method=request.method or "POST",
+                    path=request.path[:500], lease_token=token, locked_until=now + LEASE, created_at=now,
+                    expires_at=now + timedelta(hours=settings.OKPAY_IDEMPOTENCY_TTL_HOURS),
+                )
+            return Claim(record.pk, token)
+        except IntegrityError:
+            record = IdempotencyRecord.objects.get(scope=scope, key=key)
     if record.fingerprint != print_:
         raise _Answer(_error(409, "idempotency_key_reused",
                              "This Idempotency-Key was already used with a different request.", HEADER))
@@ -133,8 +138,8 @@ def run_idempotently(request: HttpRequest, *, scope: str, key: str,
         claim_ = claim(scope=scope, key=key, request=request)
     except _Answer as answer:
         return answer.response
-    response: HttpResponse | None = None
-    try:
+
+    def work() -> HttpResponse:
         with transaction.atomic():
             response = view()
             if response.status_code < 400:
@@ -142,9 +147,18 @@ def run_idempotently(request: HttpRequest, *, scope: str, key: str,
                     raise _LeaseLost
             else:
                 transaction.set_rollback(True)
+        return response
+
+    try:
+        response = retry_transient(work)
     except _LeaseLost:
         return _error(409, "idempotency_key_in_use",
                       "A request with this Idempotency-Key is still being processed.", HEADER)
+    except OperationalError as exc:
+        _release(claim_)
+        if is_transient(exc):
+            return _busy()
+        raise
     except BaseException:
         _release(claim_)
         raise
@@ -154,6 +168,31 @@ def run_idempotently(request: HttpRequest, *, scope: str, key: str,
                 _store(claim_, response)
             else:
                 _release(claim_)
+    return response
+
+
+def run_atomically(view: Callable[[], HttpResponse]) -> HttpResponse:
+    """A POST without a key still runs as one transaction, rolled back if it answers an error,
+    and run again after a transient database error."""
+
+    def work() -> HttpResponse:
+        with transaction.atomic():
+            response = view()
+            if response.status_code >= 400:
+                transaction.set_rollback(True)
+        return response
+
+    try:
+        return retry_transient(work)
+    except OperationalError as exc:
+        if is_transient(exc):
+            return _busy()
+        raise
+
+
+def _busy() -> HttpResponse:
+    response = _error(409, "conflict", "The service is busy with a conflicting request; retry shortly.")
+    response["Retry-After"] = "1"
     return response
 
 
@@ -168,11 +207,17 @@ def idempotent(scope_of: Callable[[HttpRequest], str | None]) -> Callable[[Calla
         @wraps(run)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             key = request.headers.get(HEADER)
-            if request.method != "POST" or key is None:
+            if request.method != "POST":
                 return run(request, *args, **kwargs)
+            if key is None:
+                return run_atomically(lambda: run(request, *args, **kwargs))
             scope = scope_of(request)
             if scope is None:
-                return run(request, *args, **kwargs)
+                return run_atomically(lambda: run(request, *args, **kwargs))
+            try:
+                request.body  # noqa: B018 - read now, so a body over the limit fails here, cleanly
+            except RequestDataTooBig:
+                return _error(400, "invalid_request", "The request body is too large.")
             return run_idempotently(request, scope=scope, key=key, view=lambda: run(request, *args, **kwargs))
 
         return wrapper

@@ -8,6 +8,7 @@ nor can be guessed.
 from __future__ import annotations
 
 import secrets
+
 _ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
 

@@ -16,7 +16,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--once", action="store_true", help="run what is due once, then exit")
-        parser.add_argument("--interval", type=float, default=None, help="seconds between polls (default OKPAY_WORKER_INTERVAL)")
+        parser.add_argument("--interval", type=float, default=None,
+                            help="seconds between polls (default OKPAY_WORKER_INTERVAL)")
 
     def handle(self, *args: object, once: bool, interval: float | None, **options: object) -> None:
         if once:

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from okpay.identity.models import User
 
-DEMO_PASSWORD = "OKPay-demo-2026!"
+DEMO_PASSWORD = "OKPay-demo-2026!"  # noqa: S105 - printed for the demo cast, on purpose
 ROLES = ("customer", "merchant", "agent", "supervisor", "admin")
 
 
@@ -51,7 +51,7 @@ class Command(BaseCommand):
                 user.is_superuser = member.role == "admin"
                 user.save()
                 user.groups.add(groups[member.role])
-        self.stdout.write("Demo logins (password for all: %s)" % DEMO_PASSWORD)
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD})")
         width = max(len(member.email) for member in CAST)
         for member in CAST:
             self.stdout.write(f"  {member.role:<11} {member.email:<{width}}  {member.name}")
