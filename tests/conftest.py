@@ -100,3 +100,35 @@ def screenshot(page, name: str) -> None:  # type: ignore[no-untyped-def]
     """Save a full-page screenshot under test-artifacts/ for a person to look at."""
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture(autouse=True)
+def _real_email_backend(settings):  # type: ignore[no-untyped-def]
+    """Django's test runner swaps in the locmem mail backend; OKPay's tests use the real outbox
+    (mail is a row in the transaction that sends it) and, where delivery matters, real SMTP."""
+    settings.EMAIL_BACKEND = "okpay.identity.mail.OutboxBackend"
+    settings.OKPAY_EMAIL_URL = ""
+
+
+@pytest.fixture
+def smtp_server(settings):  # type: ignore[no-untyped-def]
+    """A real SMTP server; OKPay's outbox delivers to it (OKPAY_EMAIL_URL points at it)."""
+    from tests.smtp import SmtpSink
+
+    with SmtpSink() as sink:
+        settings.OKPAY_EMAIL_URL = f"smtp://127.0.0.1:{sink.port}"
+        settings.EMAIL_HOST = "127.0.0.1"
+        settings.EMAIL_PORT = sink.port
+        settings.EMAIL_HOST_USER = ""
+        settings.EMAIL_HOST_PASSWORD = ""
+        settings.EMAIL_USE_TLS = False
+        settings.EMAIL_USE_SSL = False
+        settings.EMAIL_TIMEOUT = 5
+        yield sink
+
+
+def run_worker_until_idle() -> None:
+    """Run every ready task and due sweep, as `okpay worker --once` does."""
+    from okpay.core.worker import run_once
+
+    run_once()

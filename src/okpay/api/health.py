@@ -9,6 +9,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import connection
 from django.http import HttpRequest
+from ninja import Status
 
 from okpay import __version__
 from okpay.api.router import OkpayRouter
@@ -48,11 +49,11 @@ def _channel_layer_ok() -> bool:
 
 
 @router.get("/health", response={200: HealthOut, 503: HealthOut}, auth=None)
-def health(request: HttpRequest) -> tuple[int, HealthOut]:
+def health(request: HttpRequest) -> Status:
     """Liveness and readiness: 200 when the database and the channel layer answer, else 503."""
     database = _database_ok()
     layer = _channel_layer_ok()
     ok = database and layer
     body = HealthOut(status="ok" if ok else "degraded", database="ok" if database else "error",
                      channel_layer="ok" if layer else "error", version=__version__)
-    return (200 if ok else 503), body
+    return Status(200 if ok else 503, body)

@@ -1,0 +1,65 @@
+"""A tiny API used only by the idempotency tests: each POST writes a row, so that a test can
+count how many times the work really ran."""
+
+from __future__ import annotations
+
+import threading
+
+from django.http import HttpRequest
+from django.urls import path
+from ninja import NinjaAPI, Schema, Status
+
+from okpay.api import errors
+from okpay.api.auth import bearer
+from okpay.api.router import OkpayRouter
+from okpay.core.errors import BusinessRuleError
+from okpay.core.models import PeriodicJob
+
+gate = threading.Event()
+entered = threading.Event()
+
+router = OkpayRouter()
+
+
+class ThingIn(Schema):
+    name: str
+    amount: int
+
+
+class ThingOut(Schema):
+    id: int
+    name: str
+
+
+@router.post("/things", response={201: ThingOut})
+def thing_create(request: HttpRequest, payload: ThingIn) -> Status:
+    job = PeriodicJob.objects.create(name=f"{payload.name}-{PeriodicJob.objects.count()}",
+                                     next_run_at="2030-01-01T00:00:00Z")
+    return Status(201, ThingOut(id=job.pk, name=payload.name))
+
+
+@router.post("/refused", response={201: ThingOut})
+def thing_refused(request: HttpRequest, payload: ThingIn) -> Status:
+    PeriodicJob.objects.create(name=f"refused-{payload.name}", next_run_at="2030-01-01T00:00:00Z")
+    raise BusinessRuleError("Not enough money.", code="insufficient_funds", param="amount")
+
+
+@router.post("/slow", response={201: ThingOut})
+def thing_slow(request: HttpRequest, payload: ThingIn) -> Status:
+    job = PeriodicJob.objects.create(name=f"slow-{payload.name}", next_run_at="2030-01-01T00:00:00Z")
+    entered.set()
+    gate.wait(timeout=30)
+    return Status(201, ThingOut(id=job.pk, name=payload.name))
+
+
+@router.post("/boom", response={201: ThingOut})
+def thing_boom(request: HttpRequest, payload: ThingIn) -> Status:
+    PeriodicJob.objects.create(name=f"boom-{payload.name}", next_run_at="2030-01-01T00:00:00Z")
+    raise RuntimeError("a bug")
+
+
+api = NinjaAPI(urls_namespace="idemtest", auth=bearer, docs_url=None)
+errors.install(api)
+api.add_router("", router)
+
+urlpatterns = [path("api/v1/", api.urls)]

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from openapi_spec_validator import validate
+from openapi_spec_validator.versions import consts  # noqa: F401 - fails loudly if the package changes
+
+
+def test_openapi_document_is_valid_openapi_3_1(db, client: Client) -> None:
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    document = response.json()
+    assert document["openapi"].startswith("3.1")
+    validate(document)  # raises on any violation of the 3.1 schema
+    assert "/api/v1/health" in document["paths"]
+
+
+def test_docs_page_is_served_from_vendored_files(db, client: Client) -> None:
+    response = client.get("/api/v1/docs")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "cdn." not in html
+    assert "/static/ninja/swagger-ui-bundle.js" in html
+
+
+def test_health_reports_database_and_channel_layer(db, client: Client) -> None:
+    response = client.get("/api/v1/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["database"] == "ok"
+    assert body["channel_layer"] == "ok"
+
+
+def test_health_says_degraded_when_the_channel_layer_is_down(db, client: Client, settings) -> None:
+    from channels.layers import channel_layers
+
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                                           "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]}}}
+    channel_layers.backends.clear()
+    try:
+        response = client.get("/api/v1/health")
+    finally:
+        channel_layers.backends.clear()
+    assert response.status_code == 503
+    assert response.json()["channel_layer"] == "error"
+    assert response.json()["database"] == "ok"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/health", "/"])
+def test_metrics_count_requests_by_route(db, client: Client, path: str) -> None:
+    client.get(path)
+    text = client.get("/metrics").content.decode()
+    route = "/api/v1/health" if path != "/" else "/"
+    assert f'okpay_http_requests_total{{method="GET",route="{route}",status="200"}}' in text
+    assert "okpay_http_request_seconds_bucket" in text
+
+
+def test_metrics_token_when_configured(db, client: Client, settings) -> None:
+    settings.OKPAY_METRICS_TOKEN = "s3cret-metrics-token"
+    assert client.get("/metrics").status_code == 401
+    ok = client.get("/metrics", headers={"Authorization": "Bearer s3cret-metrics-token"})
+    assert ok.status_code == 200
