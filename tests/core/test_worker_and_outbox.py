@@ -100,8 +100,9 @@ def test_an_unreachable_server_is_recorded_not_raised(settings) -> None:
 
 def test_sweeps_run_when_due_and_only_once_per_interval() -> None:
     now = timezone.now()
-    IdempotencyRecord.objects.create(scope="usr_x", key="old", fingerprint="f", method="POST", path="/", lease_token="t",
-                                     created_at=now - timedelta(days=3), expires_at=now - timedelta(days=1))
+    IdempotencyRecord.objects.create(scope="usr_x", key="old", fingerprint="f", method="POST", path="/",
+                                     lease_token="t", created_at=now - timedelta(days=3),
+                                     expires_at=now - timedelta(days=1))
     assert worker.run_due_sweeps() == len(worker.sweeps())
     assert not IdempotencyRecord.objects.exists()
     job = PeriodicJob.objects.get(name="okpay.core.idempotency.prune_expired")
