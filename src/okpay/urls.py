@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from okpay.api.api import api
+from okpay.core import views as core_views
 from okpay.web import views as web_views
 
 urlpatterns = [
@@ -9,6 +10,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("metrics", web_views.metrics, name="metrics"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_views.readyz, name="readyz"),
+    path("", include("okpay.identity.urls")),
     path("", include("okpay.web.urls")),
 ]
 

@@ -7,7 +7,7 @@ import logging
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 logger = logging.getLogger("okpay.serve")
 
@@ -22,6 +22,16 @@ def port_number(value: str) -> int:
     return port
 
 
+def process_count(value: str) -> int:
+    try:
+        count = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not 1 <= count <= 64:
+        raise argparse.ArgumentTypeError(f"{count} is not between 1 and 64")
+    return count
+
+
 class Command(BaseCommand):
     help = "Apply migrations, then serve OKPay over HTTP and WebSockets (with the worker unless --no-worker)."
 
@@ -30,9 +40,17 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=port_number, default=8000, help="port to listen on (default 8000)")
         parser.add_argument("--no-worker", action="store_true", help="do not run the background worker in this process")
         parser.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
+        parser.add_argument("--processes", type=process_count, default=1,
+                            help="web processes sharing the port (default 1; more than 1 needs OKPAY_REDIS_URL "
+                                 "so that WebSocket messages reach every process)")
 
-    def handle(self, *args: object, host: str, port: int, no_worker: bool, no_migrate: bool, **options: object) -> None:
+    def handle(self, *args: object, host: str, port: int, no_worker: bool, no_migrate: bool, processes: int,
+               **options: object) -> None:
         import uvicorn
+
+        if processes > 1 and not settings.OKPAY_REDIS_URL:
+            raise CommandError("--processes above 1 needs OKPAY_REDIS_URL: the in-memory channel layer "
+                               "cannot carry chat messages between processes")
 
         if not no_migrate:
             call_command("migrate", interactive=False, verbosity=0)
@@ -40,7 +58,8 @@ class Command(BaseCommand):
             from okpay.core.worker import start_thread
 
             start_thread()
-        self.stdout.write(f"OKPay serving on http://{host}:{port}/ (worker: {'off' if no_worker else 'on'})")
+        self.stdout.write(f"OKPay serving on http://{host}:{port}/ (worker: {'off' if no_worker else 'on'}, "
+                          f"web processes: {processes})")
         uvicorn.run(
             "okpay.asgi:application",
             host=host,
@@ -52,4 +71,5 @@ class Command(BaseCommand):
             access_log=False,
             ws_max_size=64 * 1024,
             timeout_keep_alive=30,
+            workers=processes,
         )

@@ -1,0 +1,126 @@
+"""Helpers shared by the benchmarks: start and stop servers, run wrk, read peak RSS."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"server at {url} did not come up")
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Peak resident set size (VmHWM) of a process and its children, in MB."""
+    total = 0
+    for candidate in [pid, *children(pid)]:
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            status = Path(f"/proc/{candidate}/status").read_text()
+            match = re.search(r"VmHWM:\s+(\d+) kB", status)
+            if match:
+                total = max(total, int(match.group(1)))
+    return total / 1024
+
+
+def children(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True, check=False)
+    return [int(line) for line in out.stdout.split()]
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    url: str
+
+    def stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+@contextlib.contextmanager
+def server(argv: list[str], *, env: dict[str, str], port: int, ready_path: str = "/healthz") -> Iterator[Server]:
+    process = subprocess.Popen(argv, env={**os.environ, **env}, cwd=ROOT, start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    srv = Server(process, f"http://127.0.0.1:{port}")
+    try:
+        wait_http(srv.url + ready_path)
+        yield srv
+    finally:
+        srv.stop()
+
+
+@dataclass
+class WrkResult:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def _ms(value: str) -> float:
+    match = re.match(r"([\d.]+)(us|ms|s|m)$", value)
+    if match is None:
+        return float("nan")
+    number, unit = match.groups()
+    return float(number) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
+
+
+def wrk(url: str, *, connections: int = 16, seconds: int = 10, threads: int = 2,
+        script: str | None = None) -> WrkResult:
+    if not shutil.which("wrk"):
+        raise RuntimeError("wrk is not installed: apt-get install wrk")
+    argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    if script:
+        argv[1:1] = ["-s", script]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    rps_match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p50_match, p99_match = re.search(r"50%\s+(\S+)", out), re.search(r"99%\s+(\S+)", out)
+    if not (rps_match and p50_match and p99_match):
+        raise RuntimeError(f"unexpected wrk output:\n{out}")
+    rps, p50, p99 = float(rps_match.group(1)), _ms(p50_match.group(1)), _ms(p99_match.group(1))
+    errors = 0
+    for pattern in (r"Non-2xx or 3xx responses: (\d+)",
+                    r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)"):
+        match = re.search(pattern, out)
+        if match:
+            errors += sum(int(g) for g in match.groups())
+    return WrkResult(rps, p50, p99, errors)
+
+
+def okpay(*args: str, env: dict[str, str]) -> None:
+    subprocess.run([str(BIN / "okpay"), *args], env={**os.environ, **env}, cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL)
