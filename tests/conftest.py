@@ -96,10 +96,10 @@ def page(browser, live_server):  # type: ignore[no-untyped-def]
 ARTIFACTS = __import__("pathlib").Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
-def screenshot(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    """Save a full-page screenshot under test-artifacts/ for a person to look at."""
+def screenshot(page, name: str, *, full_page: bool = True) -> None:  # type: ignore[no-untyped-def]
+    """Save a screenshot under test-artifacts/ for a person to look at."""
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
 
 
 @pytest.fixture(autouse=True)
