@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "okpay.core",
     "okpay.ledger",
     "okpay.identity",
+    "okpay.helpcenter",
     "okpay.api",
     "okpay.web",
 ]
@@ -167,6 +168,13 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 OKPAY_SUPPORT_EMAIL = env_str("OKPAY_SUPPORT_EMAIL") or "support@okpay.example"
 OKPAY_HOTLINE = env_str("OKPAY_HOTLINE") or "+86 400-800-6578"
 OKPAY_HOTLINE_HOURS = env_str("OKPAY_HOTLINE_HOURS") or "24x7"
+# Help centre: the official web domains (the verifier treats them and their subdomains as
+# official) and social accounts as "platform:handle" (telegram, wechat, weibo, x).
+OKPAY_OFFICIAL_DOMAINS = env_list("OKPAY_OFFICIAL_DOMAINS", ["okpay.example"])
+OKPAY_SOCIAL_ACCOUNTS = env_list(
+    "OKPAY_SOCIAL_ACCOUNTS", ["wechat:OKPayWallet", "telegram:OKPayOfficial", "weibo:OKPayOfficial"]
+)
+OKPAY_VERIFY_RATE_PER_MINUTE = env_int("OKPAY_VERIFY_RATE_PER_MINUTE", 20, minimum=1, maximum=10000)
 
 # --- Security ----------------------------------------------------------------------------------
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]

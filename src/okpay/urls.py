@@ -13,6 +13,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
     path("", include("okpay.identity.urls")),
+    path("", include("okpay.helpcenter.urls")),
     path("", include("okpay.web.urls")),
 ]
 

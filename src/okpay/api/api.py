@@ -7,6 +7,7 @@ from ninja import NinjaAPI
 from okpay import __version__
 from okpay.api import errors, health
 from okpay.api.auth import bearer
+from okpay.helpcenter.api import router as helpcenter_router
 
 api = NinjaAPI(
     title="OKPay API",
@@ -23,3 +24,4 @@ api = NinjaAPI(
 )
 errors.install(api)
 api.add_router("", health.router)
+api.add_router("", helpcenter_router)

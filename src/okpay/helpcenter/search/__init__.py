@@ -1,0 +1,251 @@
+"""Help-centre search: one entry point, :func:`search`, over whichever database backend runs.
+
+1. The query is normalised and tokenised like the index (jieba for Chinese, stemming for English).
+2. English words the index does not know are corrected to the nearest known word (typos).
+3. Synonyms of wallet vocabulary are added (退钱 finds 退款, "money back" finds refund).
+4. The backend ranks the articles matching any term, title first (:mod:`.backends`).
+5. One- and two-character queries, and queries the full-text match misses, fall back to a
+   substring match on titles, summaries and tags (then bodies), so "退" or "2fa" still answer.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Max, Q
+
+from okpay.helpcenter.models import Article
+from okpay.helpcenter.search import text
+from okpay.helpcenter.search.backends import get_backend
+from okpay.helpcenter.search.spelling import SpellIndex
+
+MAX_QUERY_CHARS = 200
+MAX_TERMS = 40
+CANDIDATES = 50
+SHORT_QUERY_CHARS = 2
+_STATS_TTL = 30.0
+
+
+@dataclass
+class SearchResult:
+    query: str
+    articles: list[Article] = field(default_factory=list)
+    corrected: str | None = None  # the query with its typos fixed, when any was
+    fallback: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.articles)
+
+
+class _Vocabulary:
+    """Per-process spelling vocabulary, rebuilt when the published articles change."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._index: SpellIndex | None = None
+        self._signature: tuple[object, ...] | None = None
+        self._checked = 0.0
+        self.generation = 0
+        self._built_generation = -1
+        self.document_frequency: dict[str, Counter[str]] = {}
+        self.documents: Counter[str] = Counter()
+
+    def invalidate(self) -> None:
+        self.generation += 1
+
+    def idf(self, lang: str, term: str) -> float:
+        n = self.documents.get(lang, 0)
+        df = self.document_frequency.get(lang, Counter()).get(term, 0)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def get(self) -> SpellIndex:
+        now = time.monotonic()
+        if (self._index is not None and self._built_generation == self.generation
+                and now - self._checked < _STATS_TTL):
+            return self._index
+        with self._lock:
+            stats = Article.objects.filter(is_published=True).aggregate(n=Count("pk"), last=Max("updated_at"))
+            signature = (stats["n"], stats["last"])
+            self._checked = now
+            if self._index is None or signature != self._signature or self._built_generation != self.generation:
+                words: list[str] = []
+                frequency: dict[str, Counter[str]] = {}
+                counts: Counter[str] = Counter()
+                rows = Article.objects.filter(is_published=True).values_list(
+                    "lang", "search_title", "search_summary", "search_body")
+                for lang, title, summary, body in rows.iterator(chunk_size=500):
+                    distinct = set(title.split()) | set(summary.split()) | set(body.split())
+                    words.extend(distinct)
+                    frequency.setdefault(lang, Counter()).update(distinct)
+                    counts[lang] += 1
+                self._index = SpellIndex(words)
+                self.document_frequency = frequency
+                self.documents = counts
+                self._signature = signature
+                self._built_generation = self.generation
+            return self._index
+
+
+vocabulary = _Vocabulary()
+
+
+def _correct(terms: list[str]) -> tuple[list[str], bool]:
+    spell = vocabulary.get()
+    out, changed = [], False
+    for term in terms:
+        fixed = spell.correct(term)
+        if fixed:
+            out.append(fixed)
+            changed = True
+        else:
+            out.append(term)
+    return out, changed
+
+
+def _published(lang: str, category: str | None) -> Q:
+    condition = Q(is_published=True, lang=lang)
+    if category:
+        condition &= Q(category=category)
+    return condition
+
+
+def _substring(query: str, *, lang: str, category: str | None, limit: int, exclude: set[int]) -> list[Article]:
+    """Title hits first, then summary and tags, then body; each group by position."""
+    base = Article.objects.filter(_published(lang, category)).exclude(pk__in=exclude)
+    found: list[Article] = []
+    seen = set(exclude)
+    for condition in (Q(title__icontains=query), Q(summary__icontains=query) | Q(tags__icontains=query),
+                      Q(body__icontains=query)):
+        if len(found) >= limit:
+            break
+        for article in base.filter(condition).exclude(pk__in=seen).order_by("position", "pk")[: limit - len(found)]:
+            found.append(article)
+            seen.add(article.pk)
+    return found
+
+
+# How much a query word counts by where it appears; synonyms count a fraction of the words typed.
+FIELD_WEIGHTS = (("title", 3.0), ("summary", 2.0), ("body", 1.0))
+SYNONYM_FACTOR = 0.35
+BACKEND_FACTOR = 0.5
+
+
+def _fields(article: Article) -> dict[str, set[str]]:
+    return {"title": set(article.search_title.split()), "summary": set(article.search_summary.split()),
+            "body": set(article.search_body.split())}
+
+
+def _weight(term: str, fields: dict[str, set[str]], *, prefix: bool) -> float:
+    for name, weight in FIELD_WEIGHTS:
+        tokens = fields[name]
+        if term in tokens or (prefix and any(token.startswith(term) for token in tokens)):
+            return weight
+    return 0.0
+
+
+def rerank(articles: list[Article], scores: dict[int, float], *, lang: str, terms: list[str],
+           synonyms: list[str], prefix_last: bool) -> list[Article]:
+    """Order the backend's candidates the same way on every database.
+
+    Each word the customer typed adds its rarity (idf) times where it appears (title > summary
+    and tags > body); synonyms add a fraction, capped so a page that lists many synonyms cannot
+    outrank one that answers the words typed; the backend's own rank breaks ties.
+    """
+    if not articles:
+        return articles
+    vocabulary.get()
+    idf = {term: vocabulary.idf(lang, term) for term in {*terms, *synonyms}}
+    top_backend = max((abs(v) for v in scores.values()), default=0.0) or 1.0
+    mean_idf = sum(idf[t] for t in terms) / len(terms) if terms else 1.0
+    extra = [t for t in synonyms if t not in terms]
+    ranked = []
+    for position, article in enumerate(articles):
+        fields = _fields(article)
+        typed = sum(idf[t] * _weight(t, fields, prefix=prefix_last and i == len(terms) - 1)
+                    for i, t in enumerate(terms))
+        synonym = min(sum(idf[t] * _weight(t, fields, prefix=False) for t in extra) * SYNONYM_FACTOR,
+                      3.0 * mean_idf)
+        backend = BACKEND_FACTOR * mean_idf * (scores.get(article.pk, 0.0) / top_backend)
+        ranked.append((-(typed + synonym + backend), position, article))
+    ranked.sort(key=lambda row: (row[0], row[1]))
+    return [row[2] for row in ranked]
+
+
+def search(query: str, *, lang: str, category: str | None = None, limit: int = 10,
+           prefix: bool = False) -> SearchResult:
+    """Published articles in ``lang`` answering ``query``, best first."""
+    query = " ".join((query or "").split())[:MAX_QUERY_CHARS]
+    result = SearchResult(query=query)
+    if not query:
+        return result
+    raw_terms = text.unique(text.tokens(query))
+    terms, corrected = _correct(raw_terms)
+    if corrected:
+        result.corrected = " ".join(terms)
+    expanded = text.unique([*terms, *text.synonym_tokens(query, lang),
+                            *(text.synonym_tokens(result.corrected, lang) if corrected else [])])
+    # The word being typed may be unfinished: it is matched as a prefix (and kept last).
+    short = len(query) <= SHORT_QUERY_CHARS
+    prefix_last = bool(raw_terms) and (prefix or short) and not query.endswith(" ")
+    if prefix_last and terms:
+        last = terms[-1]
+        expanded = [*[term for term in expanded if term != last][:MAX_TERMS - 1], last]
+    else:
+        expanded = expanded[:MAX_TERMS]
+    ranked = get_backend().match(expanded, lang=lang, category=category, limit=max(limit, CANDIDATES),
+                                 prefix_last=prefix_last)
+    ids = [pk for pk, _score in ranked]
+    by_id = Article.objects.in_bulk(ids)
+    articles = [by_id[pk] for pk in ids if pk in by_id]
+    synonyms = [t for t in expanded if t not in terms]
+    articles = rerank(articles, dict(ranked), lang=lang, terms=[t for t in terms if t in expanded] or terms,
+                      synonyms=synonyms, prefix_last=prefix_last)
+    if short or not articles:
+        extra = _substring(query, lang=lang, category=category, limit=limit, exclude={a.pk for a in articles})
+        if extra:
+            result.fallback = True
+            # For one or two characters a title containing them is the best answer there is.
+            titled = [a for a in extra if query.lower() in a.title.lower()]
+            rest = [a for a in extra if a not in titled]
+            articles = [*titled, *articles, *rest] if short else [*articles, *extra]
+    result.articles = articles[:limit]
+    return result
+
+
+def rebuild_index() -> int:
+    """Re-tokenise every article and rebuild the backend's index; returns the number indexed."""
+    backend = get_backend()
+    backend.clear()
+    count = 0
+    batch: list[Article] = []
+    for article in Article.objects.order_by("pk").iterator(chunk_size=200):
+        refresh_tokens(article)
+        Article.objects.filter(pk=article.pk).update(search_title=article.search_title,
+                                                     search_summary=article.search_summary,
+                                                     search_body=article.search_body)
+        batch.append(article)
+        if len(batch) >= 200:
+            backend.upsert(batch)
+            count += len(batch)
+            batch = []
+    backend.upsert(batch)
+    count += len(batch)
+    vocabulary.invalidate()
+    return count
+
+
+def refresh_tokens(article: Article) -> None:
+    """Fill the article's token fields (kept for spelling, independent of the backend)."""
+    from okpay.helpcenter.search.backends import article_columns
+
+    title, summary, body = article_columns(article)
+    article.search_title = title
+    article.search_summary = summary
+    article.search_body = body
+
+
+__all__ = ["SearchResult", "rebuild_index", "refresh_tokens", "search", "vocabulary"]

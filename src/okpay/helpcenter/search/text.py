@@ -1,0 +1,227 @@
+"""Text → search tokens, the same way for the index and for queries, whatever the database.
+
+Chinese runs are segmented by jieba (search mode, so 登录密码 also yields 登录 and 密码), Latin
+words are lower-cased and lightly stemmed (refunds → refund, cancelled → cancel), stop words
+of both languages are dropped. Synonyms of wallet vocabulary expand a query (never the index),
+so a staff member adding a synonym needs no reindex.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable
+
+import jieba
+
+logger = logging.getLogger("okpay.helpcenter.search")
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_RUN = re.compile(rf"[{_CJK}]+|[a-z0-9]+")
+_HAS_CJK = re.compile(rf"[{_CJK}]")
+
+# Words a wallet's customers use that jieba's general dictionary splits badly.
+_WALLET_WORDS = (
+    "待处理", "处理中", "退钱", "退款", "退费", "双重验证", "两步验证", "二次验证", "恢复码", "备用码",
+    "防钓鱼码", "反钓鱼码", "提现", "充值", "登录密码", "支付密码", "人工客服", "在线客服", "客服热线",
+    "验证码", "钱包", "钱包号", "收款方", "转错", "到账", "未到账", "冻结", "解冻", "注销", "销户",
+    "限额", "账单", "缴费", "电费", "水费", "燃气费", "话费", "手机号", "邮箱", "验证邮件", "重置链接",
+    "垃圾邮件", "钓鱼", "网络钓鱼", "假冒", "官方渠道", "官方帐号", "官方账号", "风控", "风险审核",
+    "商户", "退款政策", "部分退款", "回拨", "工单", "异地登录", "新设备", "验证器", "认证器",
+)
+
+_jieba_ready = False
+_jieba_lock = threading.Lock()
+
+
+def _jieba() -> None:
+    global _jieba_ready
+    if _jieba_ready:
+        return
+    with _jieba_lock:
+        if not _jieba_ready:
+            jieba.setLogLevel(logging.WARNING)
+            for word in _WALLET_WORDS:
+                jieba.add_word(word, freq=20000)
+            jieba.initialize()
+            _jieba_ready = True
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+STOP_ZH = _words("""
+的 了 吗 呢 吧 啊 呀 我 我的 你 你的 您 您的 他 她 它 我们 怎么 怎样 怎么样 如何 什么 为什么 为何 是
+在 有 和 与 及 要 想 能 能不能 可以 可不可以 会 被 把 给 让 一个 这 那 这个 那个 还 就 都 也 请问 请
+一下 该 办 怎么办 哪里 哪儿 哪个 多久 吗? 呢? 么 啥 咋 咋办 得 地 着 过 又 很 太 已经 但是 可是 如果
+因为 所以 自己 时候 现在 一直 没 没有 不 不能 不了 还是 或者 之后 以后 然后 应该 需要 是否 怎么回事
+回事 里 上 下 到 从 对 向
+""")
+STOP_EN = _words("""
+a an the i me my mine you your we our us he she it its they them their is am are was were be been
+being do does did doing done how what why when where which who whom can could should would will
+shall may might must to of in on at by for from with about into onto than then there here this that
+these those and or but if as so not no nor don t s d ll m re ve im ive id dont didnt cant wont isnt
+hasnt havent doesnt any some just still yet also too very again get got getting have has had having
+please help okpay wallet
+""")
+# "okpay" and "wallet" are in nearly every article: as query terms they only blur the ranking.
+STOP_ZH = STOP_ZH | {"okpay", "钱包"}
+
+_DOUBLE = re.compile(r"([bdfgklmnprtz])\1$")
+
+
+def _undouble(word: str) -> str:
+    return word[:-1] if _DOUBLE.search(word) else word
+
+
+def stem(word: str) -> str:
+    """A deliberately small English stemmer; it only has to agree with itself."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    if len(word) > 4 and word.endswith(("ies", "ied")):
+        return word[:-3] + "y"
+    if word.endswith("sses"):
+        word = word[:-2]
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    if word.endswith("ing") and len(word) > 5:
+        word = word[:-3]
+    elif word.endswith("ed") and len(word) > 4:
+        word = word[:-2]
+    if word.endswith("e") and len(word) > 4:
+        word = word[:-1]
+    return _undouble(word)
+
+
+def normalize(text: str) -> str:
+    """NFKC (full-width → ASCII), lower case, typographic apostrophes dropped."""
+    text = unicodedata.normalize("NFKC", text or "").lower()
+    return text.replace("'", "").replace("’", "")
+
+
+def has_cjk(text: str) -> bool:
+    return bool(_HAS_CJK.search(text))
+
+
+def tokens(text: str, *, keep_stop: bool = False) -> list[str]:
+    """Index and query tokens of ``text`` (order kept, duplicates kept)."""
+    _jieba()
+    out: list[str] = []
+    for run in _RUN.findall(normalize(text)):
+        if _HAS_CJK.match(run):
+            for word in jieba.cut_for_search(run, HMM=False):
+                word = word.strip()
+                if word and (keep_stop or word not in STOP_ZH):
+                    out.append(word)
+        else:
+            word = stem(run)
+            if keep_stop or (run not in STOP_EN and word not in STOP_EN):
+                out.append(word)
+    return out
+
+
+def index_text(*parts: str) -> str:
+    return " ".join(token for part in parts for token in tokens(part))
+
+
+# --- Synonyms ---------------------------------------------------------------------------------
+# Each group lists ways customers say one thing; a query that contains any of them also looks
+# for all the others. Multi-word English phrases are matched on word boundaries.
+SYNONYMS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "zh-hans": (
+        ("退款", "退钱", "退费", "退回", "退还"),
+        ("密码", "登录密码", "口令"),
+        ("待处理", "处理中", "pending", "审核中", "还没到账", "未到账", "没到账", "卡住"),
+        ("双重验证", "两步验证", "二次验证", "双因素", "2fa", "动态码", "验证器", "谷歌验证器", "认证器"),
+        ("恢复码", "备用码", "救援码"),
+        ("转账", "汇款", "转钱", "打钱", "付款给"),
+        ("提现", "取现", "提款", "提到银行卡", "转到银行卡", "到银行卡"),
+        ("充值", "充钱", "存钱", "加钱"),
+        ("冻结", "锁定", "封号", "被封", "锁住", "止付"),
+        ("客服", "人工", "人工客服", "联系客服", "在线客服", "客服电话", "热线"),
+        ("钓鱼", "网络钓鱼", "诈骗", "骗子", "假冒", "冒充", "假的", "山寨"),
+        ("手机号", "手机号码", "电话号码", "手机"),
+        ("邮箱", "电子邮件", "邮件", "email"),
+        ("注销", "销户", "关闭账户", "删除账户", "删号"),
+        ("限额", "额度", "上限", "限制"),
+        ("账单", "缴费", "水电费", "电费", "水费", "燃气费", "话费"),
+        ("取消", "撤销", "撤回", "取消付款"),
+        ("转错", "转错人", "打错", "付错", "错误收款人"),
+        ("领取", "未领取", "没领取", "没有账户", "没注册", "还没注册", "没有OKPay账户", "邀请邮件"),
+        ("登录提醒", "异地登录", "新设备", "陌生设备", "不是我"),
+        ("防钓鱼码", "反钓鱼码", "安全码"),
+        ("验证邮箱", "激活", "验证邮件", "邮箱验证"),
+        ("商家", "商户", "网店", "店铺", "购物"),
+    ),
+    "en": (
+        ("refund", "money back", "reimburse", "reimbursement", "chargeback", "return my money"),
+        ("password", "passcode", "login password", "passwd"),
+        ("pending", "processing", "on hold", "stuck", "not arrived", "hasnt arrived", "not received"),
+        ("2fa", "two factor", "two-factor", "two step", "2 step", "mfa", "authenticator", "totp", "otp"),
+        ("recovery code", "backup code", "rescue code"),
+        ("transfer", "send money", "sent money", "pay someone"),
+        ("withdraw", "withdrawal", "cash out", "payout", "to my bank"),
+        ("top up", "topup", "top-up", "add money", "deposit", "load money"),
+        ("frozen", "freeze", "locked", "blocked", "suspended", "disabled"),
+        ("support", "customer service", "agent", "human", "contact", "helpdesk", "hotline"),
+        ("phishing", "scam", "fraud", "fake", "impersonate", "impersonating", "spoof"),
+        ("phone number", "mobile number", "cell number", "phone"),
+        ("close account", "delete account", "cancel account", "deactivate", "close my account"),
+        ("limit", "maximum", "cap", "daily limit"),
+        ("bill", "utility", "electricity", "water bill", "gas bill", "mobile top-up"),
+        ("cancel", "undo", "stop payment", "revoke"),
+        ("wrong person", "wrong recipient", "mistake", "wrong account", "by mistake"),
+        ("unclaimed", "no account", "not registered", "claim", "without an account", "doesnt have an account",
+         "dont have an account", "has no account", "not signed up", "invitation"),
+        ("login alert", "sign-in alert", "new device", "wasnt me", "not me"),
+        ("anti-phishing code", "anti phishing code", "security phrase"),
+        ("verify email", "verification email", "confirm email", "activate account", "activation"),
+        ("merchant", "shop", "store", "seller", "online shopping"),
+        ("sign in", "log in", "login", "signin"),
+    ),
+}
+
+_phrase_cache: dict[str, list[tuple[re.Pattern[str], tuple[str, ...]]]] = {}
+
+
+def _group_patterns(lang: str) -> list[tuple[re.Pattern[str], tuple[str, ...]]]:
+    if lang not in _phrase_cache:
+        patterns = []
+        for group in SYNONYMS.get(lang, ()):
+            alternatives = []
+            for phrase in group:
+                phrase_n = normalize(phrase)
+                if has_cjk(phrase_n):
+                    alternatives.append(re.escape(phrase_n))
+                else:
+                    alternatives.append(r"(?<![a-z0-9])" + re.escape(phrase_n).replace(r"\ ", r"[\s\-]*")
+                                        + r"(?:s|es|ed|d|ing)?(?![a-z0-9])")
+            patterns.append((re.compile("|".join(alternatives)), group))
+        _phrase_cache[lang] = patterns
+    return _phrase_cache[lang]
+
+
+def synonym_tokens(query: str, lang: str) -> list[str]:
+    """The tokens of every synonym of a phrase found in ``query``."""
+    text = normalize(query)
+    extra: list[str] = []
+    for pattern, group in _group_patterns(lang):
+        if pattern.search(text):
+            for phrase in group:
+                # A lone character of a phrase (退 of 退回) would match half the help centre.
+                extra.extend(t for t in tokens(phrase) if len(t) > 1 or not has_cjk(t))
+    return extra
+
+
+def unique(items: Iterable[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for item in items:
+        if item not in seen:
+            seen.add(item)
+            out.append(item)
+    return out
