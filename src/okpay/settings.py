@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -42,7 +43,11 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "ninja",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "okpay.core",
+    "okpay.audit",
     "okpay.ledger",
     "okpay.identity",
     "okpay.helpcenter",
@@ -61,9 +66,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "okpay.identity.middleware.SessionSecurityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
 ROOT_URLCONF = "okpay.urls"
@@ -182,9 +190,12 @@ if TESTING and not env_bool("OKPAY_TEST_REAL_HASHER", False):
     # Argon2 on purpose costs ~50 ms; tests that are not about hashing use a cheap one.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+     "OPTIONS": {"user_attributes": ["email", "display_name"]}},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "okpay.identity.passwords.CharacterClassesValidator"},
+    {"NAME": "okpay.identity.passwords.MaximumLengthValidator", "OPTIONS": {"max_length": 128}},
 ]
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -260,6 +271,30 @@ LOGGING = {
 NINJA_PAGINATION_MAX_LIMIT = 100
 OKPAY_IDEMPOTENCY_TTL_HOURS = env_int("OKPAY_IDEMPOTENCY_TTL_HOURS", 48, minimum=24)
 OKPAY_API_TOKEN_TTL_HOURS = env_int("OKPAY_API_TOKEN_TTL_HOURS", 24 * 30, minimum=1)
+
+# --- Identity: sign-in, lockout, sessions, 2FA, step-up (okpay.identity) -------------------------
+AUTHENTICATION_BACKENDS = ["okpay.identity.auth.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
+LOGIN_URL = "identity:login"
+AXES_FAILURE_LIMIT = env_int("OKPAY_LOGIN_FAILURE_LIMIT", 5, minimum=3, maximum=100)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("OKPAY_LOGIN_COOLOFF_MINUTES", 15, minimum=1, maximum=24 * 60))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # per account AND address: no lockout of a victim
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_USERNAME_CALLABLE = "okpay.identity.auth.axes_username"
+AXES_CLIENT_IP_CALLABLE = "okpay.identity.auth.axes_client_ip"
+AXES_LOCKOUT_CALLABLE = "okpay.identity.auth.lockout_response"
+AXES_VERBOSE = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+OTP_TOTP_ISSUER = "OKPay"
+OTP_TOTP_THROTTLE_FACTOR = 0  # OTP attempts are limited in the cache instead (okpay.identity.services.OTP_PER_USER)
+LOGGING["loggers"]["axes"] = {"level": "WARNING"}
+OKPAY_SESSION_IDLE_MINUTES = env_int("OKPAY_SESSION_IDLE_MINUTES", 30, minimum=1, maximum=24 * 60)
+OKPAY_SESSION_MAX_HOURS = env_int("OKPAY_SESSION_MAX_HOURS", 12, minimum=1, maximum=24 * 30)
+SESSION_COOKIE_AGE = OKPAY_SESSION_MAX_HOURS * 3600
+OKPAY_PASSWORD_RESET_TTL_MINUTES = env_int("OKPAY_PASSWORD_RESET_TTL_MINUTES", 60, minimum=5, maximum=60)
+OKPAY_EMAIL_VERIFY_TTL_HOURS = env_int("OKPAY_EMAIL_VERIFY_TTL_HOURS", 48, minimum=1, maximum=24 * 14)
+OKPAY_STEP_UP_AMOUNT = env_int("OKPAY_STEP_UP_AMOUNT", 100_000, minimum=0)  # minor units: ¥1,000.00
+OKPAY_SMS_BACKEND = env_str("OKPAY_SMS_BACKEND") or "okpay.identity.sms.OutboxSmsBackend"
 
 # --- Serving -----------------------------------------------------------------------------------
 OKPAY_HTTP_THREADS = env_int("OKPAY_HTTP_THREADS", 8, minimum=1, maximum=256)

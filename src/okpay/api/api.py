@@ -8,6 +8,7 @@ from okpay import __version__
 from okpay.api import errors, health
 from okpay.api.auth import bearer
 from okpay.helpcenter.api import router as helpcenter_router
+from okpay.identity.api import router as identity_router
 
 api = NinjaAPI(
     title="OKPay API",
@@ -24,4 +25,5 @@ api = NinjaAPI(
 )
 errors.install(api)
 api.add_router("", health.router)
+api.add_router("", identity_router)
 api.add_router("", helpcenter_router)

@@ -22,6 +22,14 @@ def new_token_id() -> str:
     return new_id("tok")
 
 
+def new_session_id() -> str:
+    return new_id("ses")
+
+
+def new_event_id() -> str:
+    return new_id("evt")
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
@@ -55,6 +63,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     frozen_reason = models.CharField(max_length=200, blank=True, default="")
     anti_phishing_code = models.CharField(max_length=32, blank=True, default="")
     password_changed_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
@@ -130,3 +139,160 @@ class OutboundEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} → {', '.join(self.to)}"
+
+
+class SecurityEvent(models.Model):
+    """One line of the customer's "账户活动" (account activity): who did what to the account, from where."""
+
+    class Kind(models.TextChoices):
+        REGISTERED = "registered", _("Account created")
+        EMAIL_VERIFIED = "email_verified", _("Email address verified")
+        LOGIN = "login", _("Signed in")
+        LOGIN_FAILED = "login_failed", _("Failed sign-in attempt")
+        LOGIN_NEW_DEVICE = "login_new_device", _("Signed in from a new device")
+        LOCKED_OUT = "locked_out", _("Sign-in locked after repeated failures")
+        LOGOUT = "logout", _("Signed out")
+        OTP_FAILED = "otp_failed", _("Wrong two-factor code")
+        PASSWORD_CHANGED = "password_changed", _("Password changed")
+        PASSWORD_RESET_REQUESTED = "password_reset_requested", _("Password reset requested")
+        PASSWORD_RESET = "password_reset", _("Password reset by email link")
+        TWO_FACTOR_ENABLED = "2fa_enabled", _("Two-factor authentication turned on")
+        TWO_FACTOR_DISABLED = "2fa_disabled", _("Two-factor authentication turned off")
+        RECOVERY_CODES_GENERATED = "recovery_codes_generated", _("New recovery codes generated")
+        RECOVERY_CODE_USED = "recovery_code_used", _("Recovery code used")
+        EMAIL_CHANGE_REQUESTED = "email_change_requested", _("Email change requested")
+        EMAIL_CHANGED = "email_changed", _("Email address changed")
+        PHONE_CHANGED = "phone_changed", _("Phone number verified")
+        PROFILE_CHANGED = "profile_changed", _("Profile updated")
+        ANTI_PHISHING_SET = "anti_phishing_set", _("Anti-phishing code changed")
+        TOKEN_CREATED = "token_created", _("API token created")
+        TOKEN_REVOKED = "token_revoked", _("API token revoked")
+        SESSION_REVOKED = "session_revoked", _("Session signed out remotely")
+        FROZEN = "frozen", _("Account frozen")
+        UNFROZEN = "unfrozen", _("Account unfrozen by support")
+        UNLOCKED = "unlocked", _("Sign-in unlocked by support")
+        CLOSED = "closed", _("Account closed")
+
+    public_id = models.CharField(max_length=32, unique=True, default=new_event_id, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="security_events")
+    kind = models.CharField(max_length=40, choices=Kind.choices)
+    at = models.DateTimeField(default=timezone.now)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True, default="")
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-id"], name="secevent_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.user_id} {self.at:%Y-%m-%d %H:%M}"
+
+
+class UserSession(models.Model):
+    """A signed-in browser: the Django session it owns, where it came from, when it was last seen."""
+
+    public_id = models.CharField(max_length=32, unique=True, default=new_session_id, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="web_sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True, default="")
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=40, blank=True, default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "ended_at"], name="usersession_user_idx")]
+
+    def __str__(self) -> str:
+        return self.public_id
+
+
+class KnownDevice(models.Model):
+    """A device that has signed in before (a random device cookie for browsers, the client for the API)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="known_devices")
+    device_hash = models.CharField(max_length=64)
+    label = models.CharField(max_length=300, blank=True, default="")
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "device_hash"], name="knowndevice_unique")]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class EmailToken(models.Model):
+    """A single-use secret sent by email (verify, reset, change address, "this wasn't me").
+
+    Only the SHA-256 of the token is kept. A newer token of the same purpose, a password change
+    and the use of the token itself all set ``used_at``.
+    """
+
+    class Purpose(models.TextChoices):
+        VERIFY_EMAIL = "verify_email"
+        PASSWORD_RESET = "password_reset"  # noqa: S105 - a purpose name
+        EMAIL_CHANGE = "email_change"
+        FREEZE = "freeze"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="email_tokens")
+    purpose = models.CharField(max_length=20, choices=Purpose.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    email = models.EmailField(max_length=254, help_text="The address the token was sent to / is for.")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    invalidated_reason = models.CharField(max_length=30, blank=True, default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "purpose", "used_at"], name="emailtoken_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} for {self.user_id}"
+
+    @staticmethod
+    def hash(raw: str) -> str:
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class RecoveryCode(models.Model):
+    """A two-factor recovery code; only its hash is kept and it works once."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "code_hash"], name="recoverycode_unique")]
+
+    def __str__(self) -> str:
+        return f"recovery code of {self.user_id}"
+
+
+class PhoneVerification(models.Model):
+    """A six-digit code sent by SMS to prove a phone number (hash kept, 10 minutes, 5 tries)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="phone_verifications")
+    phone = models.CharField(max_length=32)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.phone} for {self.user_id}"
+
+
+class OutboundSms(models.Model):
+    """The sandbox SMS gateway's outbox (the default backend): readable at /dev/mail/sms/ in debug."""
+
+    to = models.CharField(max_length=32)
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"SMS to {self.to}"
