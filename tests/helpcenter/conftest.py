@@ -2,9 +2,13 @@ from __future__ import annotations
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
+from django.urls import NoReverseMatch, reverse
 
 from okpay.helpcenter.search import vocabulary
 from okpay.helpcenter.seed import load
+from okpay.identity.models import User
+from tests.factories import PASSWORD
 
 
 @pytest.fixture
@@ -17,3 +21,15 @@ def seeded(db: None) -> None:
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits() -> None:
     cache.clear()
+
+
+def sign_in(client: Client, user: User) -> Client:
+    """Sign in through the real login form (so session security applies), else force_login."""
+    try:
+        url = reverse("identity:login")
+    except NoReverseMatch:
+        client.force_login(user)
+        return client
+    response = client.post(url, {"email": user.email, "password": PASSWORD})
+    assert response.status_code == 302, response.content[:500]
+    return client

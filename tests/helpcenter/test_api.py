@@ -97,7 +97,7 @@ def test_vote_is_one_per_reader_and_changeable(seeded: None, client: Client, api
 
 
 def test_channels_list_every_official_channel(client: Client, db: None) -> None:
-    response = client.get("/api/v1/support/channels")
+    response = client.get("/api/v1/support/channels", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
     data = response.json()["data"]
     by_kind = {}
@@ -116,10 +116,13 @@ def test_verify_channel_needs_no_sign_in(client: Client, db: None) -> None:
     ok = post(client, "/api/v1/support/verify-channel", {"value": "support@okpay.example"})
     assert ok.status_code == 200
     assert ok.json()["official"] is True and ok.json()["matched"]["kind"] == "email"
-    fake = post(client, "/api/v1/support/verify-channel", {"value": "https://okpay-support.com/login"}).json()
+    fake = post(client, "/api/v1/support/verify-channel", {"value": "https://okpay-support.com/login"},
+                **{"Accept-Language": "en"}).json()
     assert fake["official"] is False and fake["kind"] == "url"
     assert fake["lookalike_of"]["value"] == "okpay.example" and fake["signals"] == ["brand_affix"]
     assert fake["advice"].startswith("Not official")
+    zh = post(client, "/api/v1/support/verify-channel", {"value": "okpay-support.com"}).json()
+    assert zh["advice"].startswith("非官方。它在冒充我们的官方网站（okpay.example）")
     empty = post(client, "/api/v1/support/verify-channel", {"value": "  "})
     assert empty.status_code == 400 and empty.json()["error"]["param"] == "value"
 

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import pytest
 from django.test import override_settings
+from django.utils import translation
 
 from okpay.helpcenter import registry
 from okpay.helpcenter.verifier import skeleton, verify
+
+
+@pytest.fixture(autouse=True)
+def _english():  # type: ignore[no-untyped-def]
+    with translation.override("en"):
+        yield
 
 
 def test_every_official_channel_in_the_registry_is_verified_as_official() -> None:

@@ -79,6 +79,7 @@ def content_checksum(article: Article) -> str:
 @transaction.atomic
 def load(*, force: bool = False) -> LoadStats:
     stats = LoadStats()
+    get_backend().prune()
     seeds = seed_articles()
     existing = {(a.lang, a.slug): a for a in Article.objects.all()}
     touched: list[Article] = []

@@ -10,7 +10,7 @@ SQLITE = [
 ]
 POSTGRES = [
     "CREATE TABLE IF NOT EXISTS helpcenter_article_tsv ("
-    "article_id bigint PRIMARY KEY REFERENCES helpcenter_article(id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED, "
+    "article_id bigint PRIMARY KEY, "
     "lang varchar(10) NOT NULL, category varchar(20) NOT NULL, document tsvector NOT NULL)",
     "CREATE INDEX IF NOT EXISTS helpcenter_article_tsv_document ON helpcenter_article_tsv USING gin (document)",
     "CREATE INDEX IF NOT EXISTS helpcenter_article_tsv_lang ON helpcenter_article_tsv (lang, category)",

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from collections import Counter
@@ -28,6 +29,7 @@ MAX_TERMS = 40
 CANDIDATES = 50
 SHORT_QUERY_CHARS = 2
 _STATS_TTL = 30.0
+_LATIN_WORD = re.compile(r"[a-z]+")
 
 
 @dataclass
@@ -53,6 +55,7 @@ class _Vocabulary:
         self._built_generation = -1
         self.document_frequency: dict[str, Counter[str]] = {}
         self.documents: Counter[str] = Counter()
+        self.surface: dict[str, str] = {}  # stem → a word as articles write it (for "showing results for")
 
     def invalidate(self) -> None:
         self.generation += 1
@@ -75,16 +78,22 @@ class _Vocabulary:
                 words: list[str] = []
                 frequency: dict[str, Counter[str]] = {}
                 counts: Counter[str] = Counter()
+                surface: dict[str, str] = {}
                 rows = Article.objects.filter(is_published=True).values_list(
-                    "lang", "search_title", "search_summary", "search_body")
-                for lang, title, summary, body in rows.iterator(chunk_size=500):
+                    "lang", "search_title", "search_summary", "search_body", "title", "summary")
+                for lang, title, summary, body, raw_title, raw_summary in rows.iterator(chunk_size=500):
                     distinct = set(title.split()) | set(summary.split()) | set(body.split())
+                    for word in _LATIN_WORD.findall(f"{raw_title} {raw_summary}".lower()):
+                        stem = text.stem(word)
+                        if stem not in surface or len(word) < len(surface[stem]):
+                            surface[stem] = word
                     words.extend(distinct)
                     frequency.setdefault(lang, Counter()).update(distinct)
                     counts[lang] += 1
                 self._index = SpellIndex(words)
                 self.document_frequency = frequency
                 self.documents = counts
+                self.surface = surface
                 self._signature = signature
                 self._built_generation = self.generation
             return self._index
@@ -93,17 +102,29 @@ class _Vocabulary:
 vocabulary = _Vocabulary()
 
 
-def _correct(terms: list[str]) -> tuple[list[str], bool]:
+def _correct(terms: list[str]) -> tuple[list[str], dict[str, str]]:
+    """The terms with typos fixed, and ``{misspelt stem: fixed stem}``."""
     spell = vocabulary.get()
-    out, changed = [], False
+    out, fixes = [], {}
     for term in terms:
         fixed = spell.correct(term)
         if fixed:
             out.append(fixed)
-            changed = True
+            fixes[term] = fixed
         else:
             out.append(term)
-    return out, changed
+    return out, fixes
+
+
+def _corrected_text(query: str, fixes: dict[str, str]) -> str:
+    """The customer's query with each misspelt word replaced by a real word."""
+
+    def replace(match: re.Match[str]) -> str:
+        word = match.group(0)
+        fixed = fixes.get(text.stem(word.lower()))
+        return vocabulary.surface.get(fixed, fixed) if fixed else word
+
+    return re.sub(r"[A-Za-z]+", replace, query)
 
 
 def _published(lang: str, category: str | None) -> Q:
@@ -183,9 +204,10 @@ def search(query: str, *, lang: str, category: str | None = None, limit: int = 1
     if not query:
         return result
     raw_terms = text.unique(text.tokens(query))
-    terms, corrected = _correct(raw_terms)
+    terms, fixes = _correct(raw_terms)
+    corrected = bool(fixes)
     if corrected:
-        result.corrected = " ".join(terms)
+        result.corrected = _corrected_text(query, fixes)
     expanded = text.unique([*terms, *text.synonym_tokens(query, lang),
                             *(text.synonym_tokens(result.corrected, lang) if corrected else [])])
     # The word being typed may be unfinished: it is matched as a prefix (and kept last).

@@ -44,6 +44,8 @@ class Backend(Protocol):
 
     def clear(self) -> None: ...
 
+    def prune(self) -> int: ...
+
     def match(self, terms: Sequence[str], *, lang: str, category: str | None, limit: int,
               prefix_last: bool = False) -> list[tuple[int, float]]: ...
 
@@ -79,6 +81,12 @@ class SqliteFts5Backend:
     def clear(self) -> None:
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {FTS_TABLE}")
+
+    def prune(self) -> int:
+        """Drop index rows whose article is gone (a table flush does not know this table)."""
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid NOT IN (SELECT id FROM helpcenter_article)")
+            return cursor.rowcount
 
     def match(self, terms: Sequence[str], *, lang: str, category: str | None, limit: int,
               prefix_last: bool = False) -> list[tuple[int, float]]:
@@ -137,6 +145,14 @@ class PostgresTsvectorBackend:
     def clear(self) -> None:
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {TSV_TABLE}")
+
+    def prune(self) -> int:
+        """Drop index rows whose article is gone. No foreign key on purpose: a test-suite flush
+        (TRUNCATE of the known tables) must not trip over this table."""
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {TSV_TABLE} t WHERE NOT EXISTS "
+                           "(SELECT 1 FROM helpcenter_article a WHERE a.id = t.article_id)")
+            return cursor.rowcount
 
     def match(self, terms: Sequence[str], *, lang: str, category: str | None, limit: int,
               prefix_last: bool = False) -> list[tuple[int, float]]:

@@ -1,0 +1,139 @@
+"""The pages: help home, search (full page and as-you-type partial), articles and votes, contact, verify."""
+
+from __future__ import annotations
+
+from django.test import Client, override_settings
+
+from okpay.helpcenter import registry
+from okpay.helpcenter.models import ArticleVote, ContentGap, PhishingReport
+from tests.helpcenter.conftest import sign_in
+
+HTMX = {"HX-Request": "true"}
+
+
+def test_help_home_lists_categories_in_chinese_first(seeded: None, client: Client) -> None:
+    html = client.get("/help/").content.decode()
+    assert "有什么可以帮您？" in html and "如何重置OKPay钱包的密码？" in html
+    assert 'hx-get="/help/search/"' in html and 'hx-trigger="input changed delay:250ms, search"' in html
+    english = client.get("/help/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "How can we help?" in english and "How do I reset my OKPay password?" in english
+
+
+def test_nav_links_on_every_page(seeded: None, client: Client) -> None:
+    html = client.get("/help/").content.decode()
+    for href, label in (("/help/", "帮助中心"), ("/contact/", "联系我们"), ("/verify/", "验证官方渠道")):
+        assert f'<a href="{href}">{label}</a>' in html
+
+
+def test_search_as_you_type_returns_a_partial_and_logs_no_gap(seeded: None, client: Client) -> None:
+    partial = client.get("/help/search/", {"q": "退"}, headers=HTMX)
+    assert partial.status_code == 200
+    body = partial.content.decode()
+    assert "<html" not in body and 'class="help-results' in body
+    client.get("/help/search/", {"q": "比特"}, headers=HTMX)
+    assert ContentGap.objects.count() == 0
+
+
+def test_full_search_page_shows_results_and_records_gaps(seeded: None, client: Client) -> None:
+    page = client.get("/help/search/", {"q": "转错人了"}).content.decode()
+    assert "<html" in page and "转账转错人了怎么办" in page
+    empty = client.get("/help/search/", {"q": "比特币挖矿"}).content.decode()
+    assert "暂时没有与“比特币挖矿”相关的文章。" in empty
+    assert list(ContentGap.objects.values_list("query", "lang")) == [("比特币挖矿", "zh-hans")]
+
+
+def test_search_output_is_escaped(seeded: None, client: Client) -> None:
+    body = client.get("/help/search/", {"q": "<script>alert(1)</script>"}).content.decode()
+    assert "<script>alert(1)</script>" not in body and "&lt;script&gt;" in body
+
+
+def test_article_page_shows_body_tags_related_translation_and_vote(seeded: None, client: Client) -> None:
+    html = client.get("/help/pending-transaction/").content.decode()
+    assert "我的支付交易状态显示为“待处理”，该怎么办？" in html
+    assert "7天内未领取会自动退回给您" in html
+    assert 'href="/help/cancel-or-refund/"' in html and "Read in English" in html
+    assert "这篇文章对您有帮助吗？" in html and 'hx-post="/help/pending-transaction/vote/"' in html
+    assert client.get("/help/no-such-article/").status_code == 404
+
+
+def test_vote_with_htmx_then_comment(seeded: None, client: Client) -> None:
+    response = client.post("/help/top-up/vote/", {"helpful": "yes", "lang": "zh-hans"}, headers=HTMX)
+    assert response.status_code == 200
+    assert "谢谢！很高兴对您有帮助。" in response.content.decode()
+    client.post("/help/top-up/vote/", {"helpful": "yes", "lang": "zh-hans", "comment": "写得很清楚"}, headers=HTMX)
+    vote = ArticleVote.objects.get()
+    assert (vote.helpful, vote.comment, vote.article.helpful_yes) == (True, "写得很清楚", 1)
+    assert vote.article.lang == "zh-hans"
+    assert vote.voter_key.startswith("anon:")
+
+
+def test_vote_without_javascript_redirects_back(seeded: None, client: Client, alice) -> None:  # type: ignore[no-untyped-def]
+    sign_in(client, alice)
+    response = client.post("/help/top-up/vote/", {"helpful": "no"})
+    assert response.status_code == 302 and response["Location"] == "/help/top-up/#feedback"
+    assert ArticleVote.objects.get().user == alice
+    assert client.post("/help/top-up/vote/", {"helpful": "maybe"}).status_code == 400
+
+
+def test_vote_needs_csrf(seeded: None) -> None:
+    client = Client(enforce_csrf_checks=True)
+    assert client.post("/help/top-up/vote/", {"helpful": "yes"}).status_code == 403
+    assert ArticleVote.objects.count() == 0
+
+
+def test_staff_can_preview_drafts(seeded: None, client: Client, agent, alice) -> None:  # type: ignore[no-untyped-def]
+    from okpay.helpcenter.models import Article
+
+    Article.objects.filter(slug="top-up").update(is_published=False)
+    assert client.get("/help/top-up/?preview=1").status_code == 404
+    sign_in(client, alice)
+    assert client.get("/help/top-up/?preview=1").status_code == 404
+    sign_in(client, agent)
+    assert "草稿预览" in client.get("/help/top-up/?preview=1").content.decode()
+
+
+def test_contact_page_lists_every_registry_channel(db: None, client: Client) -> None:
+    html = client.get("/contact/").content.decode()
+    for channel in registry.channels():
+        assert channel.value in html, channel.key
+    assert 'id="open-chat"' in html and "data-chat-open" in html
+    assert "mailto:support@okpay.example" in html and "通常会在24小时内获得回复" in html
+    assert 'href="tel:+864008006578"' in html and "服务时间: 24x7" in html and "紧急问题" in html
+    assert "微信公众号" in html and "https://t.me/OKPayOfficial" in html
+    # The ticket form and callback request come with the support issue: no dead links meanwhile.
+    assert "/support/" not in html and "callback" not in html
+
+
+@override_settings(OKPAY_HOTLINE="+86 400-111-2222", OKPAY_HOTLINE_HOURS="09:00–21:00")
+def test_contact_page_follows_settings(db: None, client: Client) -> None:
+    html = client.get("/contact/").content.decode()
+    assert "+86 400-111-2222" in html and "09:00–21:00" in html
+
+
+def test_verify_page_with_htmx_and_report(db: None, client: Client) -> None:
+    assert "真的是OKPay吗？" in client.get("/verify/").content.decode()
+    verdict = client.post("/verify/", {"value": "okpay-support.com"}, headers=HTMX).content.decode()
+    assert "非官方：冒充OKPay官方渠道" in verdict and "它在冒充我们的官方网站（okpay.example）" in verdict
+    assert 'data-official="false"' in verdict and "举报" in verdict
+    official = client.post("/verify/", {"value": "support@okpay.example"}, headers=HTMX).content.decode()
+    assert 'data-official="true"' in official and "OKPay官方渠道" in official and "举报" not in official
+    reported = client.post("/verify/report/", {"value": "okpay-support.com", "note": "短信链接"}, headers=HTMX)
+    assert "您的举报已发送给我们的安全团队" in reported.content.decode()
+    report = PhishingReport.objects.get()
+    assert (report.value, report.note, report.lookalike_of, report.signals) == (
+        "okpay-support.com", "短信链接", "okpay.example", ["brand_affix"])
+
+
+def test_verify_page_without_javascript(db: None, client: Client) -> None:
+    page = client.get("/verify/", {"value": "4008006579"}).content.decode()
+    assert "它与我们的热线只差一位数字。" in page
+    assert client.post("/verify/report/", {"value": "4008006579"})["Location"] == "/verify/?reported=1"
+    assert client.post("/verify/report/", {"value": ""}).status_code == 400
+
+
+@override_settings(OKPAY_VERIFY_RATE_PER_MINUTE=2)
+def test_verify_page_is_rate_limited(db: None, client: Client) -> None:
+    for _ in range(2):
+        assert client.post("/verify/", {"value": "okpay.com"}).status_code == 200
+    limited = client.post("/verify/", {"value": "okpay.com"})
+    assert limited.status_code == 429 and "验证次数过多" in limited.content.decode()
