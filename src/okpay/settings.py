@@ -195,6 +195,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "okpay.identity.passwords.CharacterClassesValidator"},
+    {"NAME": "okpay.identity.passwords.ContextWordsValidator"},
     {"NAME": "okpay.identity.passwords.MaximumLengthValidator", "OPTIONS": {"max_length": 128}},
 ]
 SESSION_COOKIE_HTTPONLY = True

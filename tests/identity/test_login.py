@@ -170,7 +170,7 @@ def test_a_recovery_code_works_once(client, alice, clock) -> None:
     from okpay.identity.models import RecoveryCode
 
     stored = list(RecoveryCode.objects.filter(user=alice).values_list("code_hash", flat=True))
-    assert all(code.replace("-", "") not in "".join(stored) for code in codes)
+    assert all(code.replace("-", "")[4:] not in "".join(stored) for code in codes)
 
 
 def test_otp_attempts_are_limited(client, alice, clock) -> None:

@@ -102,6 +102,8 @@ def test_the_web_form_answers_the_same_for_a_known_email(client, alice) -> None:
     ("ka_djkhjsy6", "common password"),
     ("carol@example.com1!", "similar to the email"),
     ("A1!" + "x" * 126, "129 characters"),
+    ("My-0kPay-2026", "a context word"),
+    ("Qian-Bao-88!x", "a context word, split"),
 ])
 def test_weak_passwords_are_refused(client, password, why) -> None:
     response = register(client, password=password)

@@ -154,3 +154,51 @@ def test_step_up_is_required_above_the_configured_amount(alice, bob, settings, c
         services.step_up_verify(alice, "000000" if totp_code(device, clock.now) != "000000" else "111111")
     services.step_up_check(alice, 100_001, totp_code(device, clock.now))
     services.step_up_check(alice, 50, None)  # below the amount: no code needed
+
+
+def test_logout_ends_the_session_for_good(alice) -> None:
+    browser = web_login()
+    cookie = browser.cookies["sessionid"].value
+    assert browser.post("/account/logout/").status_code == 302
+    replay = Client()
+    replay.cookies["sessionid"] = cookie
+    assert replay.get("/account/security/").status_code == 302
+    assert UserSession.objects.get(user=alice).end_reason == "logout"
+    assert kinds(alice)[-1] == "logout"
+
+
+def test_operators_can_sign_out_one_user_or_everybody(alice, bob) -> None:
+    from django.core.management import call_command
+
+    alice_browser, bob_browser = web_login(), web_login("bob@example.com")
+    services.api_token_create(user=bob)
+    call_command("users", "signout", "--email", "alice@example.com")
+    assert alice_browser.get("/account/security/").status_code == 302
+    assert bob_browser.get("/account/security/").status_code == 200
+    call_command("users", "signout", "--all")
+    assert bob_browser.get("/account/security/").status_code == 302
+    assert not ApiToken.objects.filter(revoked_at__isnull=True).exists()
+    assert audited("identity.sessions_terminated_all") == 1
+
+
+def test_support_resets_lost_2fa_after_checking_identity(alice, bob, agent, clock) -> None:
+    enable_2fa(alice, clock)
+    with pytest.raises(services.Forbidden):
+        services.two_factor_reset_by_support(user=alice, actor=bob, reason="friend")
+    assert services.two_factor_enabled(alice)
+    services.two_factor_reset_by_support(user=alice, actor=agent, reason="ID card and selfie checked, ticket 7")
+    assert not services.two_factor_enabled(alice)
+    from okpay.audit.models import AuditRecord
+
+    assert AuditRecord.objects.filter(action="identity.2fa_disabled", actor=agent.public_id).count() == 1
+
+
+def test_recovery_codes_are_stored_with_a_salted_password_hash(alice, settings, clock) -> None:
+    from django.contrib.auth.hashers import identify_hasher
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
+    _, codes = enable_2fa(alice, clock)
+    rows = list(RecoveryCode.objects.filter(user=alice))
+    assert len(rows) == 10 and all(identify_hasher(row.code_hash).algorithm == "argon2" for row in rows)
+    assert {row.code_id for row in rows} == {code[:4] for code in codes}
+    assert services.otp_verify(user=alice, code=codes[3]) == "recovery"

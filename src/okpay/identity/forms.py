@@ -54,7 +54,7 @@ class RegisterForm(Form):
                                    widget=forms.TextInput(attrs={"autocomplete": "name"}))
     email = forms.EmailField(label=_("Email address"), max_length=254,
                              widget=forms.EmailInput(attrs={"autocomplete": "email"}))
-    phone = forms.CharField(label=_("Phone number (optional)"), max_length=32, required=False,
+    phone = forms.CharField(label=_("Phone number"), max_length=32, required=False,
                             widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}))
     password = forms.CharField(label=_("Password"), max_length=4096, strip=False,
                                widget=PasswordInput("new-password", meter=True))

@@ -258,15 +258,20 @@ class EmailToken(models.Model):
 
 
 class RecoveryCode(models.Model):
-    """A two-factor recovery code; only its hash is kept and it works once."""
+    """A two-factor recovery code ``iiii-ssss-ssss-ssss``; it works once.
+
+    The first group (``code_id``, 20 bits) only finds the row; the other twelve characters
+    (≈ 59 bits) are kept as a salted password hash (Argon2id), as ASVS 6.5.2 asks for lookup
+    secrets under 112 bits. One hash is checked per attempt, and attempts are rate-limited."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
-    code_hash = models.CharField(max_length=64)
+    code_id = models.CharField(max_length=8, default="")
+    code_hash = models.CharField(max_length=200)
     created_at = models.DateTimeField(default=timezone.now)
     used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "code_hash"], name="recoverycode_unique")]
+        constraints = [models.UniqueConstraint(fields=["user", "code_id"], name="recoverycode_id_unique")]
 
     def __str__(self) -> str:
         return f"recovery code of {self.user_id}"

@@ -32,3 +32,25 @@ class MaximumLengthValidator:
 
     def get_help_text(self) -> str:
         return _("Your password can be up to %(max)d characters long.") % {"max": self.max_length}
+
+
+# ASVS 6.1.2 / 6.2.11: words an attacker tries first against OKPay, documented in docs/security.md.
+CONTEXT_WORDS = (
+    "okpay", "okwallet", "wallet", "qianbao", "钱包", "zhifu", "支付", "password", "passwd", "mima", "密码",
+    "kefu", "客服", "support", "customer", "service", "admin", "agent", "supervisor", "merchant", "shanghu", "商户",
+)
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"})
+
+
+class ContextWordsValidator:
+    """Refuse passwords built on OKPay's own words (also with 0→o, 4→a, @→a, $→s... spellings)."""
+
+    def validate(self, password: str, user: Any = None) -> None:
+        folded = password.lower()
+        plain = "".join(c for c in folded.translate(_LEET) if c.isalnum())
+        if any(word in folded or word in plain for word in CONTEXT_WORDS):
+            raise ValidationError(_("Don't build your password on words like “OKPay”, “wallet” or “password”."),
+                                  code="password_context_word")
+
+    def get_help_text(self) -> str:
+        return _("Your password can't contain words like “OKPay”, “wallet” or “password”.")

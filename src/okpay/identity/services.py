@@ -332,8 +332,18 @@ def two_factor_enabled(user: User) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
-def _recovery_hash(user: User, code: str) -> str:
-    return _hmac(f"recovery:{user.public_id}:{code}")
+def _recovery_use(user: User, code: str) -> bool:
+    """Use up the recovery code ``code`` (normalized) if it is one of ``user``'s unused ones."""
+    from django.contrib.auth.hashers import check_password
+
+    code_id, secret = code[:4], code[4:]
+    row = (RecoveryCode.objects.select_for_update()
+           .filter(user=user, code_id=code_id, used_at__isnull=True).first())
+    if row is None or not check_password(secret, row.code_hash):
+        return False
+    row.used_at = _now()
+    row.save(update_fields=["used_at"])
+    return True
 
 
 def _normalize_code(code: str) -> str:
@@ -362,17 +372,12 @@ def otp_verify(*, user: User, code: str | None, ip: str | None = None, user_agen
                 and cache.add(f"otp-used:{user.pk}:{device.last_t}", 1, timeout=300)):
             OTP_PER_USER.reset(str(user.pk))
             return "totp"
-        if allow_recovery and len(normalized) >= 10:
-            row = (RecoveryCode.objects.select_for_update()
-                   .filter(user=user, code_hash=_recovery_hash(user, normalized), used_at__isnull=True).first())
-            if row is not None:
-                row.used_at = _now()
-                row.save(update_fields=["used_at"])
-                left = RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()
-                event_record(user=user, kind=Kind.RECOVERY_CODE_USED, ip=ip, user_agent=user_agent,
-                             detail={"remaining": left})
-                OTP_PER_USER.reset(str(user.pk))
-                return "recovery"
+        if allow_recovery and len(normalized) == 16 and _recovery_use(user, normalized):
+            left = RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()
+            event_record(user=user, kind=Kind.RECOVERY_CODE_USED, ip=ip, user_agent=user_agent,
+                         detail={"remaining": left})
+            OTP_PER_USER.reset(str(user.pk))
+            return "recovery"
     try:
         OTP_PER_USER_DAY.hit(str(user.pk))
         OTP_PER_USER.hit(str(user.pk))
@@ -641,12 +646,15 @@ def totp_pending(user: User) -> TOTPDevice | None:
 def _recovery_codes_new(user: User) -> list[str]:
     alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
     RecoveryCode.objects.filter(user=user).delete()
-    codes = []
-    for _ in range(RECOVERY_CODE_COUNT):
-        raw = "".join(secrets.choice(alphabet) for _ in range(12))
-        codes.append(f"{raw[:4]}-{raw[4:8]}-{raw[8:]}")
-    RecoveryCode.objects.bulk_create(
-        [RecoveryCode(user=user, code_hash=_recovery_hash(user, _normalize_code(code))) for code in codes])
+    codes, rows, ids = [], [], set()
+    while len(codes) < RECOVERY_CODE_COUNT:
+        raw = "".join(secrets.choice(alphabet) for _ in range(16))
+        if raw[:4] in ids:
+            continue
+        ids.add(raw[:4])
+        codes.append(f"{raw[:4]}-{raw[4:8]}-{raw[8:12]}-{raw[12:]}")
+        rows.append(RecoveryCode(user=user, code_id=raw[:4], code_hash=make_password(raw[4:])))
+    RecoveryCode.objects.bulk_create(rows)
     return codes
 
 
@@ -935,3 +943,37 @@ def user_unlock(*, email: str, actor: str = "system") -> int:
     else:
         audit_record(actor=actor, action="identity.unlocked", detail={"email": email, "attempts_cleared": removed})
     return removed
+
+
+@transaction.atomic
+def sessions_terminate_by_operator(*, email: str | None, actor: str = "system") -> int:
+    """Sign out one user (every session and token), or everybody with ``email=None``; audited."""
+    if email is None:
+        count = 0
+        for user in User.objects.filter(web_sessions__ended_at__isnull=True).distinct().iterator():
+            count += _revoke_all(user=user, reason="operator")
+        count += ApiToken.objects.filter(revoked_at__isnull=True).update(revoked_at=_now())
+        audit_record(actor=actor, action="identity.sessions_terminated_all", detail={"count": count})
+        return count
+    user = User.objects.filter(email__iexact=normalize_email(email)).first()
+    if user is None:
+        raise NotFound(gettext_noop("No such user."), param="email")
+    count = _revoke_all(user=user, reason="operator")
+    event_record(user=user, kind=Kind.SESSION_REVOKED, actor=actor, detail={"by_operator": True, "count": count})
+    return count
+
+
+@transaction.atomic
+def two_factor_reset_by_support(*, user: User, actor: User, reason: str, ip: str | None = None) -> None:
+    """A customer who lost both the authenticator and the recovery codes: after support has proved
+    their identity (as at sign-up: the email address, plus the checks the ticket records), 2FA is
+    removed, every session ends, and the customer is told by email."""
+    _staff_check(actor)
+    if not (reason or "").strip():
+        raise InvalidRequest(gettext_noop("Say why two-factor authentication is reset."), param="reason")
+    TOTPDevice.objects.filter(user=user).delete()
+    RecoveryCode.objects.filter(user=user).delete()
+    _revoke_all(user=user, reason="2fa_reset")
+    event_record(user=user, kind=Kind.TWO_FACTOR_DISABLED, ip=ip, actor=actor,
+                 detail={"by": actor.public_id, "reason": reason.strip()[:500]})
+    emails.two_factor_changed(user, enabled=False, freeze_token=_freeze_link(user))
