@@ -202,3 +202,14 @@ def test_recovery_codes_are_stored_with_a_salted_password_hash(alice, settings, 
     assert len(rows) == 10 and all(identify_hasher(row.code_hash).algorithm == "argon2" for row in rows)
     assert {row.code_id for row in rows} == {code[:4] for code in codes}
     assert services.otp_verify(user=alice, code=codes[3]) == "recovery"
+
+
+def test_sessions_signed_in_elsewhere_are_tracked_too(alice) -> None:
+    """Django's admin login or a test's force_login bypass our sign-in page; the session is still
+    listed, timed out and revocable."""
+    browser = Client()
+    browser.force_login(alice)
+    assert browser.get("/account/sessions/").status_code == 200
+    session = UserSession.objects.get(user=alice)
+    services.session_revoke(user=alice, session_id=session.public_id)
+    assert browser.get("/account/security/").status_code == 302

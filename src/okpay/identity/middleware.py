@@ -33,9 +33,13 @@ class SessionSecurityMiddleware:
         login_at = int(session.get(LOGIN_AT, 0) or 0)
         seen_at = int(session.get(SEEN_AT, 0) or 0)
         public_id = session.get(SESSION_ID)
+        if not public_id:
+            # Signed in by other means than our sign-in page (Django's admin login, a test's
+            # force_login): register the session so it is listed, timed out and revocable too.
+            public_id = services.session_adopt(request=request)
+            login_at = seen_at = now
         expired = (
-            not public_id
-            or now - login_at > settings.OKPAY_SESSION_MAX_HOURS * 3600
+            now - login_at > settings.OKPAY_SESSION_MAX_HOURS * 3600
             or now - seen_at > settings.OKPAY_SESSION_IDLE_MINUTES * 60
         )
         if not expired and now - seen_at >= _TOUCH_EVERY:

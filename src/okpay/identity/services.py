@@ -430,6 +430,23 @@ def login_complete(*, request: Any, user: User, device: str, method: str = "pass
     return session
 
 
+def session_adopt(*, request: Any) -> str:
+    """Track a session that Django signed in without our sign-in page (admin login, tests)."""
+    from okpay.identity.middleware import LOGIN_AT, SEEN_AT, SESSION_ID
+
+    if not request.session.session_key:
+        request.session.save()
+    session, _ = UserSession.objects.get_or_create(
+        session_key=request.session.session_key,
+        defaults={"user": request.user, "ip": request.META.get("REMOTE_ADDR") or None,
+                  "user_agent": request.headers.get("User-Agent", "")[:300]})
+    now = int(_now().timestamp())
+    request.session[SESSION_ID] = session.public_id
+    request.session[LOGIN_AT] = now
+    request.session[SEEN_AT] = now
+    return session.public_id
+
+
 @transaction.atomic
 def token_login(*, user: User, ip: str | None, user_agent: str, device: str, method: str) -> tuple[str, ApiToken]:
     """Sign an API client in: a new bearer token (the raw value is returned once)."""
