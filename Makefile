@@ -27,8 +27,12 @@ run: $(STAMP)
 	OKPAY_DEBUG=$${OKPAY_DEBUG:-true} $(BIN)/okpay demo
 	OKPAY_DEBUG=$${OKPAY_DEBUG:-true} $(BIN)/okpay serve --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
 
+# mypy covers the shared plumbing and every app's services and selectors (STYLE.md).
+MYPY_PATHS := src/okpay/conf.py src/okpay/core src/okpay/api
+
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/mypy $(MYPY_PATHS)
 	$(BIN)/python scripts/check_messages.py
 
 test: lint

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import OperationalError, close_old_connections, transaction
@@ -30,6 +30,7 @@ logger = logging.getLogger("okpay.worker")
 SWEEPS: dict[str, int] = {
     "okpay.core.idempotency.prune_expired": 3600,
     "okpay.identity.mail.requeue_stuck": 60,
+    "okpay.ledger.services.pending_expire_due": 15,
 }
 
 
@@ -37,7 +38,7 @@ def sweeps() -> dict[str, int]:
     return {**SWEEPS, **getattr(settings, "OKPAY_EXTRA_SWEEPS", {})}
 
 
-def _claim_due_sweeps(now: timezone.datetime) -> list[str]:
+def _claim_due_sweeps(now: datetime) -> list[str]:
     table = sweeps()
     known = set(PeriodicJob.objects.filter(name__in=table).values_list("name", flat=True))
     for name in table.keys() - known:
