@@ -136,7 +136,7 @@ def _published(lang: str, category: str | None) -> Q:
 
 def _substring(query: str, *, lang: str, category: str | None, limit: int, exclude: set[int]) -> list[Article]:
     """Title hits first, then summary and tags, then body; each group by position."""
-    base = Article.objects.filter(_published(lang, category)).exclude(pk__in=exclude)
+    base = Article.objects.filter(_published(lang, category)).exclude(pk__in=exclude).defer(*HEAVY_FIELDS)
     found: list[Article] = []
     seen = set(exclude)
     for condition in (Q(title__icontains=query), Q(summary__icontains=query) | Q(tags__icontains=query),
@@ -152,47 +152,49 @@ def _substring(query: str, *, lang: str, category: str | None, limit: int, exclu
 # How much a query word counts by where it appears; synonyms count a fraction of the words typed.
 FIELD_WEIGHTS = (("title", 3.0), ("summary", 2.0), ("body", 1.0))
 SYNONYM_FACTOR = 0.35
+# Result lists show titles and summaries; these load only if someone reads them.
+HEAVY_FIELDS = ("body", "body_html", "search_title", "search_summary", "search_body")
 BACKEND_FACTOR = 0.5
 
 
-def _fields(article: Article) -> dict[str, set[str]]:
-    return {"title": set(article.search_title.split()), "summary": set(article.search_summary.split()),
-            "body": set(article.search_body.split())}
-
-
-def _weight(term: str, fields: dict[str, set[str]], *, prefix: bool) -> float:
+def _weight(term: str, fields: dict[str, str], *, prefix: bool) -> float:
+    # Fields are " token token ... " strings: a substring test finds a whole token (or, for the
+    # word being typed, a token's beginning) in C, without splitting the text.
+    needle = f" {term}" if prefix else f" {term} "
     for name, weight in FIELD_WEIGHTS:
-        tokens = fields[name]
-        if term in tokens or (prefix and any(token.startswith(term) for token in tokens)):
+        if needle in fields[name]:
             return weight
     return 0.0
 
 
-def rerank(articles: list[Article], scores: dict[int, float], *, lang: str, terms: list[str],
-           synonyms: list[str], prefix_last: bool) -> list[Article]:
+Candidate = tuple[int, str, str, str]  # pk, search_title, search_summary, search_body
+
+
+def rerank(candidates: list[Candidate], scores: dict[int, float], *, lang: str, terms: list[str],
+           synonyms: list[str], prefix_last: bool) -> list[int]:
     """Order the backend's candidates the same way on every database.
 
     Each word the customer typed adds its rarity (idf) times where it appears (title > summary
     and tags > body); synonyms add a fraction, capped so a page that lists many synonyms cannot
     outrank one that answers the words typed; the backend's own rank breaks ties.
     """
-    if not articles:
-        return articles
+    if not candidates:
+        return []
     vocabulary.get()
     idf = {term: vocabulary.idf(lang, term) for term in {*terms, *synonyms}}
     top_backend = max((abs(v) for v in scores.values()), default=0.0) or 1.0
     mean_idf = sum(idf[t] for t in terms) / len(terms) if terms else 1.0
     extra = [t for t in synonyms if t not in terms]
     ranked = []
-    for position, article in enumerate(articles):
-        fields = _fields(article)
+    for position, (pk, title, summary, body) in enumerate(candidates):
+        fields = {"title": f" {title} ", "summary": f" {summary} ", "body": f" {body} "}
         typed = sum(idf[t] * _weight(t, fields, prefix=prefix_last and i == len(terms) - 1)
                     for i, t in enumerate(terms))
         synonym = min(sum(idf[t] * _weight(t, fields, prefix=False) for t in extra) * SYNONYM_FACTOR,
                       3.0 * mean_idf)
-        backend = BACKEND_FACTOR * mean_idf * (scores.get(article.pk, 0.0) / top_backend)
-        ranked.append((-(typed + synonym + backend), position, article))
-    ranked.sort(key=lambda row: (row[0], row[1]))
+        backend = BACKEND_FACTOR * mean_idf * (scores.get(pk, 0.0) / top_backend)
+        ranked.append((-(typed + synonym + backend), position, pk))
+    ranked.sort()
     return [row[2] for row in ranked]
 
 
@@ -220,12 +222,16 @@ def search(query: str, *, lang: str, category: str | None = None, limit: int = 1
         expanded = expanded[:MAX_TERMS]
     ranked = get_backend().match(expanded, lang=lang, category=category, limit=max(limit, CANDIDATES),
                                  prefix_last=prefix_last)
-    ids = [pk for pk, _score in ranked]
-    by_id = Article.objects.in_bulk(ids)
-    articles = [by_id[pk] for pk in ids if pk in by_id]
+    order = {pk: i for i, (pk, _score) in enumerate(ranked)}
+    candidates = sorted(
+        Article.objects.filter(pk__in=order, is_published=True).values_list(
+            "pk", "search_title", "search_summary", "search_body"),
+        key=lambda row: order[row[0]])
     synonyms = [t for t in expanded if t not in terms]
-    articles = rerank(articles, dict(ranked), lang=lang, terms=[t for t in terms if t in expanded] or terms,
-                      synonyms=synonyms, prefix_last=prefix_last)
+    best = rerank(candidates, dict(ranked), lang=lang, terms=[t for t in terms if t in expanded] or terms,
+                  synonyms=synonyms, prefix_last=prefix_last)[:limit]
+    by_id = Article.objects.defer(*HEAVY_FIELDS).in_bulk(best)
+    articles = [by_id[pk] for pk in best if pk in by_id]
     if short or not articles:
         extra = _substring(query, lang=lang, category=category, limit=limit, exclude={a.pk for a in articles})
         if extra:
