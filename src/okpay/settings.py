@@ -162,6 +162,11 @@ else:
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "email"]}}
 OKPAY_WORKER_INTERVAL = env_int("OKPAY_WORKER_INTERVAL", 1, minimum=1, maximum=60)
 
+# --- Ledger ------------------------------------------------------------------------------------
+# How many times a ledger write that owns its transaction is retried after a lock timeout,
+# deadlock or serialization failure before it answers ledger_busy.
+OKPAY_LEDGER_RETRIES = env_int("OKPAY_LEDGER_RETRIES", 8, minimum=0, maximum=100)
+
 # --- Email -------------------------------------------------------------------------------------
 # Every email goes to the outbox table in the transaction that causes it; the worker delivers it
 # over SMTP when OKPAY_EMAIL_URL is set. Without it, mail stays in the outbox (see /dev/mail).

@@ -332,8 +332,8 @@ def test_database_constraints_hold_even_if_code_is_bypassed(wallets) -> None:
                                 currency="CNY", created_at=now)
 
 
-def test_contention_inside_a_callers_transaction_raises_ledger_busy(wallets, monkeypatch) -> None:
-    """Inside an outer atomic the ledger cannot retry: it raises LedgerBusy for the caller."""
+def test_contention_inside_a_callers_transaction_propagates_for_the_caller_to_retry(wallets, monkeypatch) -> None:
+    """Inside an outer atomic the ledger cannot retry: the transient error reaches the caller."""
     from django.db import OperationalError
 
     from okpay.ledger import services
@@ -350,9 +350,41 @@ def test_contention_inside_a_callers_transaction_raises_ledger_busy(wallets, mon
 
     monkeypatch.setattr(services._Engine, "run", boom)
     assert connection.in_atomic_block
-    with pytest.raises(errors.LedgerBusy) as info:
+    with pytest.raises(OperationalError):
         transfer_create(debit_account=a, credit_account=b, amount=1, currency="CNY")
-    assert info.value.code == "ledger_busy" and len(calls) == 1
+    assert len(calls) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_contention_is_retried_when_the_ledger_owns_the_transaction(monkeypatch) -> None:
+    from django.db import OperationalError
+
+    from okpay.ledger import services
+
+    funding = system_account("funding", "CNY")
+    a = account_open(owner=None, kind="retry", currency="CNY")
+    real_run = services._Engine.run
+    calls = []
+
+    def flaky(self):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) < 3:
+            raise OperationalError("database is locked")
+        return real_run(self)
+
+    monkeypatch.setattr(services._Engine, "run", flaky)
+    assert not connection.in_atomic_block
+    t = transfer_create(debit_account=funding, credit_account=a, amount=7, currency="CNY", id="retried")
+    assert len(calls) == 3 and Transfer.objects.filter(public_id="retried").count() == 1
+    assert account_balance(a).total == 7
+
+    def always(self):  # type: ignore[no-untyped-def]
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(services._Engine, "run", always)
+    with pytest.raises(errors.LedgerBusy) as info:
+        transfer_create(debit_account=funding, credit_account=a, amount=7, currency="CNY")
+    assert info.value.code == "ledger_busy" and t.amount == 7
 
 
 def test_balances_for_owner_and_history_paging(wallets, alice) -> None:

@@ -4,7 +4,8 @@ the API maps them to HTTP by ``code`` (``okpay.api.errors``).
 Every error has a stable ``code``, a ``message`` and, when it came from a batch, the ``index``
 of the first transfer that failed (``None`` otherwise). :class:`LedgerBusy` is the only one
 worth retrying: the database stayed contended (lock wait, deadlock, serialization failure)
-through every retry, or the call ran inside a caller's transaction, which must be retried whole.
+through every retry the ledger made in its own transaction. (Inside a caller's transaction the
+ledger does not retry; the transient database error itself reaches the caller.)
 """
 
 from __future__ import annotations

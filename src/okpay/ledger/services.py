@@ -53,9 +53,11 @@ Concurrency
     hold serialise on that row and exactly one wins.
 
     Lock waits, deadlocks and serialization failures are retried (``OKPAY_LEDGER_RETRIES``
-    times, with jittered backoff) when the call owns the transaction. Called inside a caller's
-    ``transaction.atomic()`` it cannot retry alone: it raises ``LedgerBusy`` and the caller
-    retries its whole transaction.
+    times, with jittered backoff) when the call owns the transaction, and raise ``LedgerBusy``
+    if they persist. Called inside a caller's ``transaction.atomic()`` it cannot retry alone: the
+    transient ``django.db.OperationalError`` (deadlock 40P01, serialization 40001, lock 55P03,
+    SQLite "database is locked") propagates unchanged and the caller retries its whole
+    transaction (``okpay.core.db.retry_transient`` does, for API POSTs).
 
 Reads live in ``okpay.ledger.selectors`` (balances, history, holds).
 """
@@ -84,6 +86,7 @@ from okpay.ledger.errors import (
     InsufficientFunds,
     InvalidTransfer,
     LedgerBusy,
+    LedgerError,
     PendingAlreadyExpired,
     PendingAlreadyPosted,
     PendingAlreadyVoided,
@@ -226,7 +229,7 @@ def _is_transient(exc: DatabaseError) -> bool:
     if getattr(exc.__cause__, "sqlstate", None) in _RETRY_SQLSTATES:
         return True
     text = str(exc).lower()
-    return "database is locked" in text or "database table is locked" in text or "busy" in text
+    return "database is locked" in text or "database table is locked" in text or "deadlock" in text
 
 
 def _retries() -> int:
@@ -235,16 +238,14 @@ def _retries() -> int:
 
 def run_in_transaction(fn: Callable[[], T]) -> T:
     """Run ``fn`` in one transaction; retry it on transient contention when we own the
-    transaction, else turn contention into :class:`LedgerBusy` for the caller to retry."""
+    transaction (then :class:`LedgerBusy` once the retries are spent). Inside a caller's
+    transaction the transient ``OperationalError`` propagates for the caller to retry."""
     conn = connections[DB]
     if conn.in_atomic_block:
-        try:
-            with transaction.atomic(using=DB):
-                return fn()
-        except DatabaseError as exc:
-            if _is_transient(exc):
-                raise LedgerBusy() from exc
-            raise
+        # The caller owns the transaction: a deadlock or lock timeout has doomed it (or at least
+        # our savepoint), so the database error goes up unchanged for the caller to retry whole.
+        with transaction.atomic(using=DB):
+            return fn()
     last: DatabaseError | None = None
     for attempt in range(_retries() + 1):
         try:
@@ -285,6 +286,7 @@ class _Op:
     user_reference: str | None = None
     pk: int | None = None
     existing: Transfer | None = None
+    error: LedgerError | None = None
 
 
 def _amount(value: object, index: int, param: str = "amount") -> int:
@@ -413,7 +415,13 @@ class _Engine:
         if any(op.pending_ref is not None for op in ops):
             self._resolve_pending()
         self._insert()
-        live = [op for op in ops if op.existing is None]
+        live = [op for op in ops if op.existing is None and op.error is None]
+        failed = [op for op in ops if op.error is not None]
+        if failed:
+            first = min(failed, key=lambda op: op.index)
+            # An earlier item may fail on balances: the batch reports whichever comes first.
+            self._apply([op for op in live if op.index < first.index], check_only=True)
+            raise first.error  # type: ignore[misc]
         if live:
             self._apply(live)
         self.cursor.close()
@@ -438,43 +446,49 @@ class _Engine:
         for op in resolutions:
             pending = (by_public_id if isinstance(op.pending_ref, str) else by_id).get(op.pending_ref)  # type: ignore[call-overload]
             if pending is None or pending.kind != _PENDING:
-                raise PendingNotFound(index=op.index, param="pending_id")
+                op.error = PendingNotFound(index=op.index, param="pending_id")
+                continue
             op.pending_pk = pending.pk
             op.pending_amount = pending.amount
+            op.expires_at = pending.expires_at  # only to check a post's deadline; resolutions store none
             op.debit, op.credit, op.currency = pending.debit_account_id, pending.credit_account_id, pending.currency
             op.code = op.user_code or pending.code
             op.reference = pending.reference if op.user_reference is None else op.user_reference
-            if op.kind == _POST:
-                if op.post_amount is not None and op.post_amount > pending.amount:
-                    raise ExceedsPendingAmount(index=op.index, param="amount")
-                op.amount = op.post_amount if op.post_amount is not None else pending.amount
-            else:
-                op.amount = pending.amount
+            op.amount = op.post_amount if op.kind == _POST and op.post_amount is not None else pending.amount
             existing = by_public_id.get(op.public_id) if op.client_id else None
             if existing is not None:
-                if not _same(op, existing):
-                    raise DuplicateTransferId(index=op.index, param="id")
-                op.existing = existing
-                continue
-            if op.kind == _POST and pending.expires_at is not None and pending.expires_at <= self.now:
-                raise PendingAlreadyExpired(index=op.index, param="pending_id")
-        for op in sorted((op for op in resolutions if op.existing is None), key=lambda op: op.pending_pk or 0):
+                if _same(op, existing):
+                    op.existing = existing
+                else:
+                    op.error = DuplicateTransferId(index=op.index, param="id")
+        # Claim the holds in id order. Failures are collected, not raised at once, so that the batch
+        # reports the failure of the lowest index whatever the order of the claims.
+        claims = sorted((op for op in resolutions if op.existing is None and op.error is None),
+                        key=lambda op: op.pending_pk or 0)
+        for op in claims:
             cur.execute("DELETE FROM ledger_pendinghold WHERE transfer_id = %s RETURNING transfer_id", [op.pending_pk])
-            if cur.fetchone() is not None:
+            claimed = cur.fetchone() is not None
+            deadline, op.expires_at = op.expires_at, None
+            if claimed:
+                if op.kind == _POST and op.amount > op.pending_amount:
+                    op.error = ExceedsPendingAmount(index=op.index, param="amount")
+                elif op.kind == _POST and deadline is not None and deadline <= self.now:
+                    op.error = PendingAlreadyExpired(index=op.index, param="pending_id")
                 continue
             cur.execute(f"SELECT {_TRANSFER_COLUMNS} FROM ledger_transfer WHERE pending_id = %s", [op.pending_pk])  # noqa: S608
             row = cur.fetchone()
             if row is None:
-                raise PendingNotFound("The pending transfer has no open hold.", index=op.index, param="pending_id")
+                op.error = PendingNotFound("The pending transfer has no open hold.", index=op.index, param="pending_id")
+                continue
             resolution = _transfer_from_row(row)
             if op.client_id and resolution.public_id == op.public_id and _same(op, resolution):
                 op.existing = resolution  # our own earlier attempt, committed meanwhile
-                continue
-            raise _ALREADY[resolution.kind](index=op.index, param="pending_id")
+            else:
+                op.error = _ALREADY[resolution.kind](index=op.index, param="pending_id")
 
     # Step 2: insert the transfer rows (and the holds of new pending transfers).
     def _insert(self) -> None:
-        ops = [op for op in self.ops if op.existing is None]
+        ops = [op for op in self.ops if op.existing is None and op.error is None]
         if not ops:
             return
         now_db = self.adapt(self.now)
@@ -503,12 +517,11 @@ class _Engine:
                 existing = found.get(op.public_id)
                 if existing is None:  # pragma: no cover - the conflicting row vanished: a rolled-back writer
                     raise LedgerBusy(index=op.index)
-                if not _same(op, existing):
-                    raise DuplicateTransferId(index=op.index, param="id")
-                op.existing = existing
-            if any(op.existing is None and op.pending_pk for op in missing):  # pragma: no cover
-                raise LedgerBusy()
-        holds = [op for op in ops if op.kind == _PENDING and op.existing is None]
+                if _same(op, existing) and op.pending_pk is None:
+                    op.existing = existing
+                else:  # a resolution's id that is taken by another transfer cannot be a replay
+                    op.error = DuplicateTransferId(index=op.index, param="id")
+        holds = [op for op in ops if op.kind == _PENDING and op.existing is None and op.error is None]
         if holds:
             params: list[Any] = []
             for op in holds:
@@ -518,7 +531,9 @@ class _Engine:
                 + ", ".join(["(%s, %s, %s, %s)"] * len(holds)), params)
 
     # Step 3: lock the accounts in id order, check every item in order, apply the net deltas.
-    def _apply(self, ops: list[_Op]) -> None:
+    def _apply(self, ops: list[_Op], *, check_only: bool = False) -> None:
+        if not ops:
+            return
         cur = self.cursor
         ids = sorted({op.debit for op in ops} | {op.credit for op in ops})
         cur.execute(
@@ -555,6 +570,8 @@ class _Engine:
                 if kind == _POST:
                     debit[5] += amount
                     credit[6] += amount
+        if check_only:
+            return
         changed = []
         for pk in ids:
             row, before = accounts[pk], start[pk]
@@ -590,7 +607,7 @@ class _Engine:
 def _execute(ops: list[_Op]) -> list[Transfer]:
     def attempt() -> list[Transfer]:
         for op in ops:  # a retry starts again from the normalized items
-            op.existing = op.pk = op.expires_at = None
+            op.existing = op.pk = op.expires_at = op.error = None
         return _Engine(ops, timezone.now()).run()
 
     return run_in_transaction(attempt)
