@@ -1,0 +1,80 @@
+"""`okpay backup` and `okpay restore`: a restored copy passes `okpay ledger check` with the same money."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+OKPAY = str(Path(sys.executable).with_name("okpay"))
+BALANCE = (
+    "from okpay.identity.models import User; from okpay.ledger.models import Account;"
+    "a = Account.objects.get(owner=User.objects.get(email='alice@okpay.example'), currency='CNY');"
+    "print(a.credits_posted - a.debits_posted)"
+)
+
+
+def okpay(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([OKPAY, *args], env=env, capture_output=True, text=True, timeout=300, check=check)
+
+
+def base_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OKPAY_") and k != "DJANGO_SETTINGS_MODULE"}
+    return {**env, "OKPAY_HOME": str(home)}
+
+
+def _round_trip(source: dict[str, str], target: dict[str, str], backup_file: Path) -> None:
+    okpay("migrate", "--no-input", "-v", "0", env=source)
+    okpay("demo", env=source)
+    okpay("wallet", "credit", "--email", "alice@okpay.example", "--amount", "123456", "--reason", "backup test",
+          env=source)
+    assert okpay("backup", "--output", str(backup_file), env=source).stdout.strip() == str(backup_file)
+    assert backup_file.stat().st_size > 0
+    assert oct(backup_file.stat().st_mode & 0o777) == "0o600"
+    refused = okpay("restore", str(backup_file), env=target, check=False)
+    assert refused.returncode != 0
+    assert "--yes" in refused.stderr
+    okpay("restore", str(backup_file), "--yes", env=target)
+    check = okpay("ledger", "check", env=target, check=False)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert okpay("shell", "-c", BALANCE, env=target).stdout.strip().splitlines()[-1] == "123456"
+
+
+def test_sqlite_backup_restores_into_a_fresh_home(tmp_path: Path) -> None:
+    source = base_env(tmp_path / "a")
+    target = base_env(tmp_path / "b")
+    _round_trip(source, target, tmp_path / "okpay.sqlite3.bak")
+
+
+def test_restore_refuses_a_file_that_is_not_a_backup(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"not a database at all" * 100)
+    result = okpay("restore", str(junk), "--yes", env=base_env(tmp_path), check=False)
+    assert result.returncode != 0
+    assert "is not an SQLite backup" in result.stderr
+
+
+@pytest.mark.skipif(not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
+                    reason="runs in the PostgreSQL pass of CI")
+def test_postgresql_backup_restores_into_a_fresh_database(tmp_path: Path) -> None:
+    import psycopg
+
+    db = settings.DATABASES["default"]
+    server = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+    names = [f"okpay_bk_{uuid.uuid4().hex[:10]}" for _ in range(2)]
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        for name in names:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        source = {**base_env(tmp_path), "OKPAY_DATABASE_URL": f"{server}/{names[0]}"}
+        target = {**base_env(tmp_path), "OKPAY_DATABASE_URL": f"{server}/{names[1]}"}
+        _round_trip(source, target, tmp_path / "okpay.dump")
+    finally:
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+            for name in names:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
