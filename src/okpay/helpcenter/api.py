@@ -10,7 +10,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.http import HttpRequest
-from ninja import Field, Schema
+from ninja import Field, Schema, Status
 
 from okpay.api.auth import bearer_of, client_ip, user_for_token
 from okpay.api.router import OkpayRouter
@@ -168,7 +168,7 @@ def get_article(request: HttpRequest, slug: str, lang: str | None = None) -> dic
 
 
 @router.post("/help/articles/{slug}/votes", response={201: VoteOut}, auth=None, summary="Was this helpful?")
-def vote_article(request: HttpRequest, slug: str, payload: VoteIn, lang: str | None = None) -> tuple[int, dict]:
+def vote_article(request: HttpRequest, slug: str, payload: VoteIn, lang: str | None = None) -> Status:
     """One vote per reader (the bearer token's user, else the caller's address); voting again changes it."""
     ratelimit.hit("help-vote", client_ip(request), limit=60, window=3600)
     article = selectors.article_get(slug, lang=_lang(request, lang))
@@ -177,7 +177,7 @@ def vote_article(request: HttpRequest, slug: str, payload: VoteIn, lang: str | N
     vote = services.article_vote(article=article, helpful=payload.helpful, comment=payload.comment, user=user,
                                  voter_key=key)
     article.refresh_from_db(fields=["helpful_yes", "helpful_no"])
-    return 201, {"helpful": vote.helpful, "helpful_yes": article.helpful_yes, "helpful_no": article.helpful_no}
+    return Status(201, {"helpful": vote.helpful, "helpful_yes": article.helpful_yes, "helpful_no": article.helpful_no})
 
 
 @router.get("/support/channels", response=ChannelListOut, auth=None, summary="OKPay's official channels")
@@ -196,12 +196,13 @@ def verify_channel(request: HttpRequest, payload: VerifyIn) -> dict[str, object]
 
 @router.post("/support/phishing-reports", response={201: ReportOut}, auth=None,
              summary="Report a link, address, number or account pretending to be OKPay")
-def report_phishing(request: HttpRequest, payload: ReportIn) -> tuple[int, dict]:
+def report_phishing(request: HttpRequest, payload: ReportIn) -> Status:
     ratelimit.hit("phishing-report", client_ip(request), limit=10, window=3600)
     report = services.phishing_report_create(value=payload.value, note=payload.note,
                                              reporter=_optional_user(request), ip=client_ip(request))
-    return 201, {"id": report.public_id, "value": report.value, "kind": report.kind, "official": report.official,
-                 "lookalike_of": report.lookalike_of, "status": report.status, "created_at": report.created_at}
+    return Status(201, {"id": report.public_id, "value": report.value, "kind": report.kind,
+                        "official": report.official, "lookalike_of": report.lookalike_of, "status": report.status,
+                        "created_at": report.created_at})
 
 
 __all__ = ["Lang", "router"]
