@@ -46,7 +46,7 @@ class ArticleAdmin(admin.ModelAdmin):
     def translation_links(self, obj: Article) -> str:
         others = Article.objects.filter(slug=obj.slug).exclude(pk=obj.pk) if obj.pk else []
         if not others:
-            return _("None yet: create an article with the same slug in the other language.")
+            return str(_("None yet: create an article with the same slug in the other language."))
         return format_html_join(", ", '<a href="../../{}/change/">{} ({})</a>',
                                 ((a.pk, a.title, a.lang) for a in others))
 

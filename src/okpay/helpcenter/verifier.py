@@ -129,6 +129,13 @@ def _channel(key: str) -> registry.Channel | None:
     return None
 
 
+def _required(key: str) -> registry.Channel:
+    channel = _channel(key)
+    if channel is None:  # the registry always has the email and hotline channels
+        raise LookupError(key)
+    return channel
+
+
 def _brand(domain: str) -> str:
     return domain.split(".")[0]
 
@@ -234,7 +241,7 @@ def _verify_email(verdict: Verdict, raw: str) -> Verdict:
     display, official_domain, signals = analyse_host(host)
     verdict.normalized = f"{local}@{display or host}"
     shown = _shown(display or host)
-    email_channel = _channel("email")
+    email_channel = _required("email")
     if official_domain is not None:
         if verdict.normalized in registry.official_emails():
             verdict.official = True
@@ -268,7 +275,7 @@ def _national_digits(raw: str) -> str:
 
 
 def _verify_phone(verdict: Verdict, raw: str) -> Verdict:
-    hotline = _channel("hotline")
+    hotline = _required("hotline")
     given = _national_digits(raw)
     official = _national_digits(hotline.value)
     verdict.normalized = given

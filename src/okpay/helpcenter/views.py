@@ -101,6 +101,7 @@ def article_vote(request: HttpRequest, slug: str) -> HttpResponse:
     if helpful not in {"yes", "no"}:
         return HttpResponse(status=400)
     error = ""
+    vote: ArticleVote | None
     try:
         ratelimit.hit("help-vote", _client_ip(request), limit=60, window=3600)
         if not request.session.session_key:

@@ -211,7 +211,7 @@ def search(query: str, *, lang: str, category: str | None = None, limit: int = 1
     if corrected:
         result.corrected = _corrected_text(query, fixes)
     expanded = text.unique([*terms, *text.synonym_tokens(query, lang),
-                            *(text.synonym_tokens(result.corrected, lang) if corrected else [])])
+                            *(text.synonym_tokens(result.corrected or "", lang) if corrected else [])])
     # The word being typed may be unfinished: it is matched as a prefix (and kept last).
     short = len(query) <= SHORT_QUERY_CHARS
     prefix_last = bool(raw_terms) and (prefix or short) and not query.endswith(" ")

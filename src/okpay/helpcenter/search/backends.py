@@ -13,7 +13,7 @@ weights), then summary and tags, then the body.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.db import connection
 
@@ -96,7 +96,7 @@ class SqliteFts5Backend:
             f"SELECT rowid, bm25({FTS_TABLE}, %s, %s, %s, 0, 0) AS score FROM {FTS_TABLE} "
             f"WHERE {FTS_TABLE} MATCH %s AND lang = %s"
         )
-        params: list[object] = [TITLE_WEIGHT, SUMMARY_WEIGHT, BODY_WEIGHT, self.expression(terms, prefix_last), lang]
+        params: list[Any] = [TITLE_WEIGHT, SUMMARY_WEIGHT, BODY_WEIGHT, self.expression(terms, prefix_last), lang]
         if category:
             sql += " AND category = %s"
             params.append(category)
@@ -162,7 +162,7 @@ class PostgresTsvectorBackend:
             f"SELECT article_id, ts_rank(%s::float4[], document, q) AS score "
             f"FROM {TSV_TABLE}, to_tsquery('simple', %s) AS q WHERE document @@ q AND lang = %s"
         )
-        params: list[object] = [self.WEIGHTS, self.expression(terms, prefix_last), lang]
+        params: list[Any] = [self.WEIGHTS, self.expression(terms, prefix_last), lang]
         if category:
             sql += " AND category = %s"
             params.append(category)
