@@ -105,7 +105,9 @@ def test_email_change_to_a_taken_address_reveals_nothing(alice, bob) -> None:
 
 def test_phone_is_verified_by_a_code_from_the_sandbox_sms_outbox(alice) -> None:
     browser = web_login()
-    assert browser.post("/account/phone/", {"phone": "+86 138 0013 8000"}).status_code == 302
+    browser.post("/account/phone/", {"phone": "+86 138 0013 8000", "password": "wrong-pass-1!"})
+    assert not OutboundSms.objects.exists()  # re-authentication first
+    assert browser.post("/account/phone/", {"phone": "+86 138 0013 8000", "password": PASSWORD}).status_code == 302
     sms = OutboundSms.objects.get()
     assert sms.to == "+8613800138000"
     code = sms.body.split("验证码是")[-1][:6] if "验证码是" in sms.body else sms.body.split("code is ")[-1][:6]
@@ -121,7 +123,7 @@ def test_phone_is_verified_by_a_code_from_the_sandbox_sms_outbox(alice) -> None:
 
 
 def test_dev_sms_outbox_page_is_debug_only(settings, alice) -> None:
-    services.phone_verification_start(user=alice, phone="+8613800138000")
+    services.phone_verification_start(user=alice, phone="+8613800138000", password=PASSWORD)
     settings.DEBUG = False
     assert Client().get("/dev/mail/sms/").status_code == 404
     settings.DEBUG = True

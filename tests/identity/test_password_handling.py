@@ -64,7 +64,7 @@ def test_web_password_change_needs_the_current_password(alice) -> None:
 
 
 def test_a_phone_code_expires_after_ten_minutes_and_allows_five_tries(alice) -> None:
-    services.phone_verification_start(user=alice, phone="+8613800138000")
+    services.phone_verification_start(user=alice, phone="+8613800138000", password=PASSWORD)
     row = PhoneVerification.objects.get()
     assert row.expires_at - row.created_at <= timedelta(minutes=10, seconds=1)
     for _ in range(5):
@@ -72,7 +72,7 @@ def test_a_phone_code_expires_after_ten_minutes_and_allows_five_tries(alice) -> 
             services.phone_verification_confirm(user=alice, code="not-it")
     with pytest.raises(services.InvalidToken, match="expired"):
         services.phone_verification_confirm(user=alice, code="123456")
-    services.phone_verification_start(user=alice, phone="+8613800138000")
+    services.phone_verification_start(user=alice, phone="+8613800138000", password=PASSWORD)
     PhoneVerification.objects.filter(used_at__isnull=True).update(expires_at=timezone.now() - timedelta(seconds=1))
     with pytest.raises(services.InvalidToken, match="expired"):
         services.phone_verification_confirm(user=alice, code="123456")
@@ -82,6 +82,6 @@ def test_a_phone_code_expires_after_ten_minutes_and_allows_five_tries(alice) -> 
 
 def test_sms_codes_are_limited_per_user(alice) -> None:
     for _ in range(5):
-        services.phone_verification_start(user=alice, phone="+8613800138000")
+        services.phone_verification_start(user=alice, phone="+8613800138000", password=PASSWORD)
     with pytest.raises(services.RateLimited):
-        services.phone_verification_start(user=alice, phone="+8613800138000")
+        services.phone_verification_start(user=alice, phone="+8613800138000", password=PASSWORD)

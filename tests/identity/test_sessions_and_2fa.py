@@ -213,3 +213,22 @@ def test_sessions_signed_in_elsewhere_are_tracked_too(alice) -> None:
     session = UserSession.objects.get(user=alice)
     services.session_revoke(user=alice, session_id=session.public_id)
     assert browser.get("/account/security/").status_code == 302
+
+
+def test_ending_sessions_on_the_web_needs_the_password_typed_recently(alice) -> None:
+    from okpay.identity.middleware import REAUTH_AT
+
+    other = web_login(ua="Mozilla/5.0 (iPhone) Safari/604.1")
+    browser = web_login()
+    session = browser.session
+    session[REAUTH_AT] = session[REAUTH_AT] - 601
+    session.save()
+    page = browser.get("/account/sessions/").content.decode()
+    assert 'name="confirm_password"' in page and 'name="all_others"' not in page
+    browser.post("/account/sessions/", {"all_others": "1"})
+    assert other.get("/account/security/").status_code == 200  # refused: nothing ended
+    wrong = browser.post("/account/sessions/", {"confirm_password": "1", "password": "Not-mine-1!"})
+    assert wrong.status_code == 400
+    assert browser.post("/account/sessions/", {"confirm_password": "1", "password": PASSWORD}).status_code == 302
+    browser.post("/account/sessions/", {"all_others": "1"})
+    assert other.get("/account/security/").status_code == 302

@@ -27,7 +27,7 @@ class Form(forms.Form):
             attrs = self.fields[field].widget.attrs
             attrs["aria-invalid"] = "true"
             described = attrs.get("aria-describedby", "")
-            error_id = f"id_{field}-error"
+            error_id = f"{self[field].auto_id}-error"
             if error_id not in described:
                 attrs["aria-describedby"] = f"{error_id} {described}".strip()
 
@@ -91,6 +91,10 @@ class ProfileForm(Form):
 
 
 class EmailChangeForm(Form):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("auto_id", "email_%s")  # several forms share one page: unique ids
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
     new_email = forms.EmailField(label=_("New email address"), max_length=254,
                                  widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     password = forms.CharField(label=_("Current password"), max_length=4096, strip=False, widget=PasswordInput())
@@ -99,12 +103,21 @@ class EmailChangeForm(Form):
 
 
 class PhoneForm(Form):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("auto_id", "phone_%s")  # several forms share one page: unique ids
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
     phone = forms.CharField(label=_("Phone number with country code"), max_length=32,
                             widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel",
                                                           "placeholder": "+86 138 0013 8000"}))
+    password = forms.CharField(label=_("Current password"), max_length=4096, strip=False, widget=PasswordInput())
 
 
 class PhoneCodeForm(Form):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("auto_id", "sms_%s")  # several forms share one page: unique ids
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
     code = forms.CharField(label=_("Code from the SMS"), max_length=6, min_length=6,
                            widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}))
 

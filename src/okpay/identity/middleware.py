@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 SESSION_ID = "okpay_sid"
 LOGIN_AT = "okpay_login_at"
 SEEN_AT = "okpay_seen_at"
+REAUTH_AT = "okpay_reauth_at"  # the last time the password was typed in this session
 _TOUCH_EVERY = 60  # seconds: write "last seen" at most once a minute
 
 

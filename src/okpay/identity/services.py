@@ -413,7 +413,7 @@ def login_complete(*, request: Any, user: User, device: str, method: str = "pass
     """Sign a browser in: rotate the session key, register the session, note the device."""
     from django.contrib.auth import login
 
-    from okpay.identity.middleware import LOGIN_AT, SEEN_AT, SESSION_ID
+    from okpay.identity.middleware import LOGIN_AT, REAUTH_AT, SEEN_AT, SESSION_ID
 
     ip, ua = request.META.get("REMOTE_ADDR"), request.headers.get("User-Agent", "")[:300]
     with transaction.atomic():
@@ -426,6 +426,7 @@ def login_complete(*, request: Any, user: User, device: str, method: str = "pass
         request.session[SESSION_ID] = session.public_id
         request.session[LOGIN_AT] = now
         request.session[SEEN_AT] = now
+        request.session[REAUTH_AT] = now
         _login_record(user=user, device=device, ip=ip, user_agent=ua, method=method, channel="web")
     return session
 
@@ -864,9 +865,11 @@ def phone_normalize(phone: str) -> str:
     return cleaned if cleaned.startswith("+") else "+" + cleaned
 
 
-def phone_verification_start(*, user: User, phone: str, ip: str | None = None) -> PhoneVerification:
+def phone_verification_start(*, user: User, phone: str, password: str, ip: str | None = None) -> PhoneVerification:
+    """Send a code to a new number; re-authentication (the password) first (ASVS 7.5.1)."""
     from okpay.identity.sms import sms_send
 
+    password_check(user=user, password=password)
     phone = phone_normalize(phone)
     PHONE_CODE_PER_USER.hit(str(user.pk))
     code = f"{secrets.randbelow(10**6):06d}"

@@ -27,13 +27,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from okpay.core.errors import OkpayError, RateLimited
 from okpay.identity import forms, selectors, services
 from okpay.identity.auth import client_ip, user_agent
-from okpay.identity.middleware import SESSION_ID
+from okpay.identity.middleware import REAUTH_AT, SESSION_ID
 from okpay.identity.models import OutboundSms, User
 
 DEVICE_COOKIE = "okpay_device"
 PRE_2FA = "okpay_pre_2fa"
 RESET_TOKEN = "okpay_reset_token"  # noqa: S105 - a session key name
 PRE_2FA_SECONDS = 300
+REAUTH_WINDOW = 600  # seconds after typing the password in which sessions can be ended
 
 # Messages for the pages, by error code (the API answers in English; pages speak the customer's language).
 ERROR_TEXT = {
@@ -320,12 +321,28 @@ def activity_view(request: HttpRequest) -> HttpResponse:
     return _account(request, "identity/activity.html", {"page": page, "contact_url": contact_url()})
 
 
+def _recently_authenticated(request: HttpRequest) -> bool:
+    at = int(request.session.get(REAUTH_AT, 0) or 0)
+    return int(services._now().timestamp()) - at <= REAUTH_WINDOW
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def sessions_view(request: HttpRequest) -> HttpResponse:
+    """Ending sessions needs the password typed in the last 10 minutes (ASVS 7.5.2)."""
     user: User = request.user  # type: ignore[assignment]
     current = _session_id(request)
-    if request.method == "POST":
+    confirm = forms.PasswordConfirmForm(request.POST if "confirm_password" in request.POST else None)
+    if request.method == "POST" and "confirm_password" in request.POST:
+        if confirm.is_valid() and _attempt(confirm, lambda: services.password_check(
+                user=user, password=confirm.cleaned_data["password"]) or True,
+                field_map={"current_password": "password"}) is not None:
+            request.session[REAUTH_AT] = int(services._now().timestamp())
+            return redirect("identity:sessions")
+    elif request.method == "POST" and not _recently_authenticated(request):
+        messages.error(request, _("Confirm your password first."))
+        return redirect("identity:sessions")
+    elif request.method == "POST":
         if request.POST.get("all_others"):
             count = services.sessions_revoke_others(user=user, current_session=current, **_ctx(request))
             messages.success(request, _("Signed out %(count)d other sessions and devices.") % {"count": count})
@@ -337,7 +354,9 @@ def sessions_view(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("That session was signed out."))
         return redirect("identity:sessions")
     return _account(request, "identity/sessions.html",
-                    {"sessions": selectors.sessions_for_user(user, current_session=current)})
+                    {"sessions": selectors.sessions_for_user(user, current_session=current),
+                     "needs_reauth": not _recently_authenticated(request), "confirm": confirm},
+                    status=400 if confirm.errors else 200)
 
 
 @login_required
@@ -523,8 +542,9 @@ def phone_view(request: HttpRequest) -> HttpResponse:
     else:
         form = forms.PhoneForm(request.POST)
         if form.is_valid():
-            done = _attempt(form, lambda: services.phone_verification_start(user=user, phone=form.cleaned_data["phone"],
-                                                                            ip=client_ip(request)))
+            done = _attempt(form, lambda: services.phone_verification_start(
+                user=user, phone=form.cleaned_data["phone"], password=form.cleaned_data["password"],
+                ip=client_ip(request)))
             if done is not None:
                 messages.success(request, _("We sent a 6-digit code by SMS. Enter it below."))
                 return redirect(reverse("identity:profile") + "#phone")
