@@ -137,3 +137,17 @@ def test_verify_page_is_rate_limited(db: None, client: Client) -> None:
         assert client.post("/verify/", {"value": "okpay.com"}).status_code == 200
     limited = client.post("/verify/", {"value": "okpay.com"})
     assert limited.status_code == 429 and "验证次数过多" in limited.content.decode()
+
+
+def test_category_page(seeded: None, client: Client) -> None:
+    html = client.get("/help/category/refunds/").content.decode()
+    assert "取消与退款" in html and "如何取消或退款OKPay钱包的交易？" in html and "商户的退款政策是什么意思" in html
+    assert client.get("/help/category/nope/").status_code == 404
+
+
+def test_article_missing_in_the_readers_language_shows_the_other(seeded: None, client: Client) -> None:
+    from okpay.helpcenter.models import Article
+
+    Article.objects.filter(slug="top-up", lang="zh-hans").delete()
+    html = client.get("/help/top-up/").content.decode()
+    assert "How do I top up my wallet?" in html and "这篇文章暂时没有您所用语言的版本" in html

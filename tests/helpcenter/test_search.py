@@ -135,3 +135,14 @@ def test_every_seed_article_has_a_translation_and_valid_links(seeded: None) -> N
             assert slug in zh, (article.slug, href)
         assert article.related.exists(), article.slug
         assert all(r.lang == article.lang for r in article.related.all())
+
+
+def test_phishing_reports_selector_for_support(db: None) -> None:
+    from okpay.helpcenter.selectors import phishing_reports
+
+    first = services.phishing_report_create(value="okpay-support.com", ip="203.0.113.9")
+    second = services.phishing_report_create(value="4008006579", ip="not-an-ip")
+    services.phishing_reports_set_status(report_ids=[first.pk], status="confirmed")
+    assert phishing_reports() == [second]
+    assert [r.pk for r in phishing_reports(status=None)] == [second.pk, first.pk]
+    assert (second.kind, second.lookalike_of, second.reporter_ip) == ("phone", "+86 400-800-6578", None)

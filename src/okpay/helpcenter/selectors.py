@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from okpay.core.errors import NotFound
-from okpay.helpcenter.models import Article, Category, ContentGap, Lang
+from okpay.helpcenter.models import Article, Category, ContentGap, Lang, PhishingReport
 from okpay.helpcenter.search import SearchResult, search
 
 LANGS = {code for code, _label in Lang.choices}
@@ -85,3 +85,11 @@ def content_gaps(*, lang: str | None = None, limit: int = 50) -> list[ContentGap
     if lang:
         qs = qs.filter(lang=lang)
     return list(qs.order_by("-count", "-last_seen_at")[:limit])
+
+
+def phishing_reports(*, status: str | None = "new", limit: int = 50) -> list[PhishingReport]:
+    """Reported look-alikes for support and security staff, newest first."""
+    qs = PhishingReport.objects.all()
+    if status:
+        qs = qs.filter(status=status)
+    return list(qs.order_by("-created_at", "-pk")[:limit])
