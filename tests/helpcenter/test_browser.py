@@ -8,7 +8,12 @@ from playwright.sync_api import expect
 from okpay.helpcenter.models import ArticleVote
 from okpay.helpcenter.search import vocabulary
 from okpay.helpcenter.seed import load
-from tests.conftest import screenshot
+from tests.conftest import screenshot as _screenshot
+
+
+def screenshot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    page.evaluate("window.scrollTo(0, 0)")  # the sticky header would be drawn mid-page otherwise
+    _screenshot(page, name)
 
 
 @pytest.fixture
