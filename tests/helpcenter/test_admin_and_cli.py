@@ -64,3 +64,18 @@ def test_cli_load_reindex_and_gaps(db: None) -> None:
     call_command("helpcenter", "gaps", stdout=out)
     assert out.getvalue().split() == ["2", "en", "bitcoin"]
     assert ContentGap.objects.get().count == 2
+
+
+def test_admin_live_preview_renders_and_sanitises(seeded: None, client: Client, alice) -> None:  # type: ignore[no-untyped-def]
+    url = "/admin/helpcenter/article/preview/"
+    sign_in(client, alice)
+    assert client.post(url, {"body": "x"}).status_code == 302  # not staff: to the admin login
+    client.logout()
+    _staff(client)
+    response = client.post(url, {"body": "**Call** {{hotline}} <script>x()</script> [y](javascript:z)"})
+    assert response.status_code == 200
+    assert response.content.decode() == (
+        '<p><strong>Call</strong> +86 400-800-6578  <a rel="noopener noreferrer nofollow">y</a></p>')
+    assert client.get(url).status_code == 405
+    page = client.get("/admin/helpcenter/article/add/").content.decode()
+    assert 'data-preview-url="/admin/helpcenter/article/preview/"' in page and "admin_preview.js" in page

@@ -6,9 +6,11 @@ from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
 from okpay.helpcenter import services
 from okpay.helpcenter.models import Article, ArticleVote, ContentGap, PhishingReport
@@ -25,12 +27,34 @@ class ArticleAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("lang", "slug", "title", "summary", "category", "tags", "position", "is_published")}),
         (_("Body"), {"fields": ("body", "preview"),
-                     "description": _("Markdown. Placeholders {{support_email}}, {{hotline}}, {{hotline_hours}}, "
-                                      "{{web_domain}} are filled from the channel registry. Save (as a draft if "
-                                      "you like) to refresh the preview; “View on site” shows drafts to staff.")}),
+                     "description": _("Markdown. Placeholders {{support_email}}, {{hotline}}, "
+                                      "{{hotline_hours}}, {{web_domain}} are filled from the channel registry. "
+                                      "The preview follows your typing; save as a draft (not published) and use "
+                                      "“View on site” to see it in the page.")}),
         (_("Links"), {"fields": ("related", "translation_links")}),
         (_("Feedback"), {"fields": ("helpful_yes", "helpful_no", "public_id", "updated_at")}),
     )
+
+    class Media:
+        js = ("helpcenter/admin_preview.js",)
+
+    def get_urls(self) -> list[URLPattern]:
+        preview = path("preview/", self.admin_site.admin_view(require_POST(self.preview_view)),
+                       name="helpcenter_article_preview")
+        return [preview, *super().get_urls()]
+
+    def preview_view(self, request: HttpRequest) -> HttpResponse:
+        """The Markdown being edited, rendered and sanitised exactly as the site will show it."""
+        if not self.has_change_permission(request) and not self.has_add_permission(request):
+            return HttpResponse(status=403)
+        return HttpResponse(article_html(render_markdown(request.POST.get("body", "")[:100_000])))
+
+    def get_form(self, request: HttpRequest, obj: Article | None = None, change: bool = False,
+                 **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if "body" in form.base_fields:
+            form.base_fields["body"].widget.attrs["data-preview-url"] = reverse("admin:helpcenter_article_preview")
+        return form
 
     def view_on_site(self, obj: Article) -> str:
         return obj.get_absolute_url() + "?preview=1&lang=" + obj.lang
