@@ -82,3 +82,32 @@ def test_contact_and_verify_pages(page, seeded_live) -> None:  # type: ignore[no
     page.get_by_role("button", name="举报").click()
     page.get_by_text("您的举报已发送给我们的安全团队").wait_for()
     screenshot(page, "helpcenter-zh-5-verify")
+
+
+@pytest.mark.browser
+def test_admin_live_preview(browser, live_server, seeded_live) -> None:  # type: ignore[no-untyped-def]
+    from django.conf import settings
+    from django.test import Client
+
+    from tests.factories import user_create
+    from tests.helpcenter.conftest import sign_in
+
+    editor = user_create("editor@example.com", name="Editor", role="admin")
+    editor.is_superuser = True
+    editor.save(update_fields=["is_superuser"])
+    client = sign_in(Client(), editor)
+    context = browser.new_context(locale="zh-CN", base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    host = live_server.url.split("//", 1)[1].split(":")[0]
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "domain": host, "path": "/"}])
+    page = context.new_page()
+    try:
+        page.goto("/admin/helpcenter/article/add/")
+        page.locator("#id_body").fill("## 新文章\n\n拨打 **{{hotline}}** <script>alert(1)</script>")
+        preview = page.locator(".help-admin-preview")
+        expect(preview.locator("h2")).to_have_text("新文章", timeout=10_000)
+        expect(preview.locator("strong")).to_have_text("+86 400-800-6578")
+        assert preview.locator("script").count() == 0
+        screenshot(page, "helpcenter-zh-6-admin-preview")
+    finally:
+        context.close()
