@@ -37,6 +37,7 @@ class ArticleAdmin(admin.ModelAdmin):
 
     class Media:
         js = ("helpcenter/admin_preview.js",)
+        css = {"all": ("helpcenter/admin_preview.css",)}
 
     def get_urls(self) -> list[URLPattern]:
         preview = path("preview/", self.admin_site.admin_view(require_POST(self.preview_view)),
@@ -62,7 +63,7 @@ class ArticleAdmin(admin.ModelAdmin):
     @admin.display(description=_("Preview"))
     def preview(self, obj: Article) -> str:
         if not obj.pk:
-            return "—"
+            return format_html('<div class="help-admin-preview"></div>')
         html = obj.body_html or render_markdown(obj.body)
         return format_html('<div class="help-admin-preview">{}</div>', article_html(html))
 
