@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "okpay.ledger",
     "okpay.identity",
     "okpay.helpcenter",
+    "okpay.payments",
     "okpay.api",
     "okpay.web",
 ]
@@ -166,6 +167,30 @@ OKPAY_WORKER_INTERVAL = env_int("OKPAY_WORKER_INTERVAL", 1, minimum=1, maximum=6
 # How many times a ledger write that owns its transaction is retried after a lock timeout,
 # deadlock or serialization failure before it answers ledger_busy.
 OKPAY_LEDGER_RETRIES = env_int("OKPAY_LEDGER_RETRIES", 8, minimum=0, maximum=100)
+
+# --- Payments (okpay.payments) ----------------------------------------------------------------
+# Amounts in minor units. Limits per account level (unverified email / verified email / verified
+# phone): per transaction and per day, for money leaving the wallet.
+OKPAY_CURRENCIES = env_list("OKPAY_CURRENCIES", ["CNY"])
+OKPAY_LIMIT_EMAIL_PER_TXN = env_int("OKPAY_LIMIT_EMAIL_PER_TXN", 500_000, minimum=1)
+OKPAY_LIMIT_EMAIL_DAILY = env_int("OKPAY_LIMIT_EMAIL_DAILY", 2_000_000, minimum=1)
+OKPAY_LIMIT_PHONE_PER_TXN = env_int("OKPAY_LIMIT_PHONE_PER_TXN", 5_000_000, minimum=1)
+OKPAY_LIMIT_PHONE_DAILY = env_int("OKPAY_LIMIT_PHONE_DAILY", 20_000_000, minimum=1)
+OKPAY_TOPUP_MAX = env_int("OKPAY_TOPUP_MAX", 5_000_000, minimum=1)
+# Risk review: transfers from this amount, first transfers to a new recipient from this amount,
+# and more than this many transfers in an hour wait for a supervisor (or expire after the hours).
+OKPAY_RISK_REVIEW_AMOUNT = env_int("OKPAY_RISK_REVIEW_AMOUNT", 1_000_000, minimum=1)
+OKPAY_RISK_NEW_RECIPIENT_AMOUNT = env_int("OKPAY_RISK_NEW_RECIPIENT_AMOUNT", 300_000, minimum=1)
+OKPAY_RISK_VELOCITY_PER_HOUR = env_int("OKPAY_RISK_VELOCITY_PER_HOUR", 20, minimum=1)
+OKPAY_RISK_REVIEW_HOURS = env_int("OKPAY_RISK_REVIEW_HOURS", 24, minimum=1)
+OKPAY_CLAIM_DAYS = env_int("OKPAY_CLAIM_DAYS", 7, minimum=1, maximum=90)
+# Sandbox bank and billers: seconds until a request is handed over (no cancelling after that),
+# seconds until it settles, and the share of withdrawals the sandbox bank refuses.
+OKPAY_WITHDRAWAL_SUBMIT_SECONDS = env_int("OKPAY_WITHDRAWAL_SUBMIT_SECONDS", 60, minimum=0)
+OKPAY_WITHDRAWAL_SETTLE_SECONDS = env_int("OKPAY_WITHDRAWAL_SETTLE_SECONDS", 120, minimum=0)
+OKPAY_WITHDRAWAL_FAILURE_PERCENT = env_int("OKPAY_WITHDRAWAL_FAILURE_PERCENT", 2, minimum=0, maximum=100)
+OKPAY_BILL_SUBMIT_SECONDS = env_int("OKPAY_BILL_SUBMIT_SECONDS", 30, minimum=0)
+OKPAY_BILL_CONFIRM_SECONDS = env_int("OKPAY_BILL_CONFIRM_SECONDS", 60, minimum=0)
 
 # --- Email -------------------------------------------------------------------------------------
 # Every email goes to the outbox table in the transaction that causes it; the worker delivers it

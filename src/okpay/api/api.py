@@ -9,6 +9,7 @@ from okpay.api import errors, health
 from okpay.api.auth import bearer
 from okpay.helpcenter.api import router as helpcenter_router
 from okpay.identity.api import router as identity_router
+from okpay.payments.api import router as payments_router
 
 api = NinjaAPI(
     title="OKPay API",
@@ -27,3 +28,4 @@ errors.install(api)
 api.add_router("", health.router)
 api.add_router("", identity_router)
 api.add_router("", helpcenter_router)
+api.add_router("", payments_router)

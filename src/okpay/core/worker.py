@@ -31,6 +31,7 @@ SWEEPS: dict[str, int] = {
     "okpay.core.idempotency.prune_expired": 3600,
     "okpay.identity.mail.requeue_stuck": 60,
     "okpay.ledger.services.pending_expire_due": 15,
+    "okpay.payments.services.payments_sweep": 5,
 }
 
 

@@ -1,0 +1,33 @@
+"""What payments plugs into identity (identity imports no other app; see its services module)."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_noop
+
+from okpay.identity.models import User
+
+
+def claim_after_verification(user: User) -> None:
+    """EMAIL_VERIFIED_HOOKS: pay the transfers that waited for this email address."""
+    from okpay.payments.services import transfers_claim_for
+
+    transfers_claim_for(user)
+
+
+def wallet_id_for(user: User) -> str | None:
+    """WALLET_ID: the customer's CNY wallet id (the ledger account's public id)."""
+    from okpay.payments.services import wallet
+
+    return wallet(user, "CNY").public_id
+
+
+def close_check(user: User) -> str | None:
+    """CLOSE_CHECKS: no closing with money in the wallet or a payment still pending."""
+    from okpay.ledger.selectors import balances_for_owner
+    from okpay.payments.models import Status, Transaction
+
+    if any(balance.total or balance.held for balance in balances_for_owner(user)):
+        return gettext_noop("Withdraw or send the money in your wallet first.")
+    if Transaction.objects.filter(user=user, status=Status.PENDING).exists():
+        return gettext_noop("Wait until your pending payments finish, or cancel them.")
+    return None

@@ -1,0 +1,20 @@
+from django.urls import path
+
+from okpay.payments import views
+
+app_name = "payments"
+
+urlpatterns = [
+    path("wallet/", views.home, name="home"),
+    path("wallet/send/", views.send, name="send"),
+    path("wallet/bills/", views.pay_bill, name="pay-bill"),
+    path("wallet/top-up/", views.top_up, name="top-up"),
+    path("wallet/withdraw/", views.withdraw, name="withdraw"),
+    path("wallet/transactions/", views.transaction_list, name="list"),
+    path("wallet/transactions/export.csv", views.export_csv, name="export"),
+    path("wallet/transactions/<str:txn_id>/", views.detail, name="detail"),
+    path("wallet/transactions/<str:txn_id>/cancel/", views.cancel, name="cancel"),
+    path("wallet/transactions/<str:txn_id>/receipt/", views.receipt, name="receipt"),
+    path("wallet/transactions/<str:txn_id>/receipt.svg", views.receipt_svg, name="receipt-svg"),
+    path("wallet/notifications/", views.notifications, name="notifications"),
+]

@@ -1,0 +1,440 @@
+"""Wallet pages under ``/wallet/``: home, send money (with a confirmation screen), pay a bill,
+top up, withdraw, the transaction list, detail with timeline, receipts, CSV export and notices.
+
+Every money form carries a hidden idempotency key (a fresh one each time the form is shown) and
+runs through ``okpay.core.idempotency.run_idempotently``: a double submit moves money once and
+shows the same result. Views parse, call one service, render; service errors become form errors.
+"""
+
+from __future__ import annotations
+
+import csv
+import secrets
+from collections.abc import Callable
+from datetime import date, timedelta
+from functools import wraps
+from typing import Any
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from okpay.core.errors import OkpayError
+from okpay.core.idempotency import run_idempotently
+from okpay.identity import services as identity
+from okpay.payments import selectors, services
+from okpay.payments.explain import event_text, explain, failure_text
+from okpay.payments.models import Notification, PendingReason, Status, TxnType
+from okpay.payments.money import format_money, parse_money
+
+ERROR_TEXT = {
+    "otp_required": gettext_lazy("This amount needs your two-factor code. Enter the code from your authenticator app."),
+    "invalid_otp": gettext_lazy("The two-factor code is not valid, or it was already used."),
+    "rate_limited": gettext_lazy("Too many attempts. Wait a few minutes and try again."),
+}
+
+
+def body_first(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Read the raw body before the form does: the idempotency fingerprint hashes it, and a
+    multipart body can be read only once."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "POST":
+            request.body  # noqa: B018
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _key() -> str:
+    return secrets.token_urlsafe(18)
+
+
+class MoneyForm(forms.Form):
+    amount = forms.CharField(label=gettext_lazy("Amount (¥)"), max_length=16,
+                             widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off",
+                                                           "placeholder": "0.00"}))
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=255)
+    otp_code = forms.CharField(label=gettext_lazy("Two-factor code"), required=False, max_length=20,
+                               widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}))
+
+    def clean_amount(self) -> int:
+        value = parse_money(self.cleaned_data["amount"])
+        if value is None:
+            raise forms.ValidationError(_("Enter an amount such as 10 or 10.50."))
+        return value
+
+
+class SendForm(MoneyForm):
+    to = forms.CharField(label=gettext_lazy("To (email, phone number or wallet id)"), max_length=254,
+                         widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    note = forms.CharField(label=gettext_lazy("Note"), required=False, max_length=140)
+    field_order = ["to", "amount", "note", "otp_code", "idempotency_key"]
+
+
+class BillForm(MoneyForm):
+    biller = forms.ChoiceField(label=gettext_lazy("Biller"))
+    account_reference = forms.CharField(label=gettext_lazy("Account reference"), max_length=64,
+                                        widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    field_order = ["biller", "account_reference", "amount", "otp_code", "idempotency_key"]
+
+    def __init__(self, *args: Any, billers: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        english = not (identity_language() or "zh").startswith("zh")
+        self.fields["biller"].choices = [(b.code, f"{b.name_en if english else b.name} · {b.get_category_display()}")
+                                         for b in billers]
+
+
+def identity_language() -> str:
+    from django.utils.translation import get_language
+
+    return get_language() or "zh-hans"
+
+
+def _error_text(exc: OkpayError) -> str:
+    if exc.code in ERROR_TEXT:
+        return str(ERROR_TEXT[exc.code])
+    return _(exc.message)
+
+
+def _fresh(form: forms.Form) -> forms.Form:
+    """The same form for another try: a new idempotency key (the old one answered already)."""
+    data = form.data.copy()
+    data["idempotency_key"] = _key()
+    form.data = data
+    return form
+
+
+def _run_money(request: HttpRequest, form: MoneyForm, work: Callable[[], Any],
+               render_error: Callable[[int], HttpResponse],
+               field_map: dict[str, str] | None = None) -> HttpResponse:
+    """Run a money service once per idempotency key; success redirects to the transaction."""
+
+    def view() -> HttpResponse:
+        try:
+            txn = work()
+        except OkpayError as exc:
+            field = (field_map or {}).get(exc.param or "", exc.param)
+            form.add_error(field if field in form.fields and field != "idempotency_key" else None, _error_text(exc))
+            if exc.code in ("otp_required", "invalid_otp"):
+                form.needs_otp = True  # type: ignore[attr-defined]
+            return render_error(exc.status)
+        return redirect(reverse("payments:detail", args=[txn.public_id]) + "?done=1")
+
+    response = run_idempotently(request, scope=f"{request.user.public_id}:web",  # type: ignore[union-attr]
+                                key=form.cleaned_data["idempotency_key"], view=view)
+    if response.status_code == 409 and response.get("Content-Type", "").startswith("application/json"):
+        form.add_error(None, _("This form was already sent. Check your transactions before trying again."))
+        return render_error(409)
+    return response
+
+
+def _page(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
+    user = request.user
+    base = {"section": context.get("section", ""), "limits": services.limits_for(user),  # type: ignore[arg-type]
+            "unread": selectors.unread_count(user), "step_up_amount": format_money(_step_up_amount())}  # type: ignore[arg-type]
+    return render(request, template, {**base, **context}, status=status)
+
+
+def _step_up_amount() -> int:
+    from django.conf import settings
+
+    return int(settings.OKPAY_STEP_UP_AMOUNT)
+
+
+def _needs_otp(request: HttpRequest, amount: int | None) -> bool:
+    return amount is not None and identity.step_up_required(request.user, amount)  # type: ignore[arg-type]
+
+
+# --- home ----------------------------------------------------------------------------------------------
+
+@never_cache
+@login_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    balances = selectors.balances(user)  # type: ignore[arg-type]
+    pending = list(services.Transaction.objects.filter(user=user, status=Status.PENDING).order_by("-pk")[:5])
+    chart = selectors.spending_by_category(user)  # type: ignore[arg-type]
+    return _page(request, "payments/home.html", {
+        "section": "home", "balances": balances, "recent": selectors.recent(user, 8),  # type: ignore[arg-type]
+        "pending": pending, "chart": chart, "chart_total": sum(s.amount for s in chart),
+        "wallet_id": services.wallet(user).public_id,  # type: ignore[arg-type]
+    })
+
+
+# --- send money -------------------------------------------------------------------------------------------
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+@body_first
+def send(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if request.method == "GET":
+        initial = {"idempotency_key": _key(), "to": request.GET.get("to", "")[:254]}
+        return _page(request, "payments/send.html", {"section": "send", "form": SendForm(initial=initial)})
+    form = SendForm(request.POST)
+    stage = request.POST.get("stage", "details")
+
+    def again(status: int) -> HttpResponse:
+        return _page(request, "payments/send.html", {"section": "send", "form": _fresh(form)}, status=status)
+
+    if not form.is_valid():
+        return again(400)
+    data = dict(form.cleaned_data)
+    amount = data["amount"]
+    try:
+        recipient = services.recipient_preview(sender=user, to=data["to"])  # type: ignore[arg-type]
+        services.amount_check(data["amount"], "CNY")
+    except OkpayError as exc:
+        form.add_error("to" if exc.param == "to" else None, _error_text(exc))
+        return again(exc.status)
+    if stage != "confirm":
+        return _page(request, "payments/send_confirm.html", {
+            "section": "send", "form": form, "recipient": recipient, "amount": data["amount"],
+            "needs_otp": _needs_otp(request, data["amount"]),
+        })
+    return _run_money(request, form, lambda: services.transfer_create(
+        sender=user, to=data["to"], amount=data["amount"], note=data["note"],  # type: ignore[arg-type]
+        otp_code=data["otp_code"] or None),
+        lambda status: _page(request, "payments/send_confirm.html", {
+            "section": "send", "form": _fresh(form), "recipient": recipient, "amount": amount,
+            "needs_otp": _needs_otp(request, amount) or getattr(form, "needs_otp", False),
+        }, status=status))
+
+
+# --- bills, top-up, withdrawal ------------------------------------------------------------------------------
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+@body_first
+def pay_bill(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    billers = services.billers_active()
+    context = {"section": "bills", "billers": billers}
+    if request.method == "GET":
+        initial = {"idempotency_key": _key(), "biller": request.GET.get("biller", "")}
+        return _page(request, "payments/pay_bill.html", {**context, "form": BillForm(initial=initial, billers=billers)})
+    form = BillForm(request.POST, billers=billers)
+
+    def again(status: int) -> HttpResponse:
+        return _page(request, "payments/pay_bill.html", {**context, "form": _fresh(form),
+                                                         "needs_otp": getattr(form, "needs_otp", False)}, status=status)
+
+    if not form.is_valid():
+        return again(400)
+    data = dict(form.cleaned_data)
+    return _run_money(request, form, lambda: services.bill_payment_create(
+        user=user, biller=data["biller"], account_reference=data["account_reference"],  # type: ignore[arg-type]
+        amount=data["amount"], otp_code=data["otp_code"] or None), again)
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+@body_first
+def top_up(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if request.method == "GET":
+        return _page(request, "payments/top_up.html", {"section": "top_up",
+                                                       "form": MoneyForm(initial={"idempotency_key": _key()})})
+    form = MoneyForm(request.POST)
+
+    def again(status: int) -> HttpResponse:
+        return _page(request, "payments/top_up.html", {"section": "top_up", "form": _fresh(form)}, status=status)
+
+    if not form.is_valid():
+        return again(400)
+    amount = form.cleaned_data["amount"]
+    return _run_money(request, form, lambda: services.topup_create(user=user, amount=amount), again)  # type: ignore[arg-type]
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+@body_first
+def withdraw(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if request.method == "GET":
+        return _page(request, "payments/withdraw.html", {"section": "withdraw",
+                                                         "form": MoneyForm(initial={"idempotency_key": _key()})})
+    form = MoneyForm(request.POST)
+
+    def again(status: int) -> HttpResponse:
+        return _page(request, "payments/withdraw.html", {"section": "withdraw", "form": _fresh(form),
+                                                         "needs_otp": getattr(form, "needs_otp", False)}, status=status)
+
+    if not form.is_valid():
+        return again(400)
+    amount, otp_code = form.cleaned_data["amount"], form.cleaned_data["otp_code"] or None
+    return _run_money(request, form, lambda: services.withdrawal_create(
+        user=user, amount=amount, otp_code=otp_code), again)  # type: ignore[arg-type]
+
+
+# --- history --------------------------------------------------------------------------------------------------
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@never_cache
+@login_required
+@require_GET
+def transaction_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status") or None
+    type_ = request.GET.get("type") or None
+    since, until = _date(request.GET.get("from")), _date(request.GET.get("to"))
+    try:
+        page = selectors.transactions_for_user(request.user, status=status if status in Status.values else None,  # type: ignore[arg-type]
+                                               type=type_ if type_ in TxnType.values else None, since=since,
+                                               until=until, limit=20, cursor=request.GET.get("cursor") or None)
+    except OkpayError:
+        return redirect("payments:list")
+    params = request.GET.copy()
+    params.pop("cursor", None)
+    today = timezone.localdate()
+    return _page(request, "payments/list.html", {
+        "section": "list", "page": page, "statuses": [(s.value, s.label) for s in Status if s != Status.CREATED],
+        "types": TxnType.choices, "filters": {"status": status or "", "type": type_ or "",
+                                               "from": since.isoformat() if since else "",
+                                               "to": until.isoformat() if until else ""},
+        "query": params.urlencode(), "export_from": (today - timedelta(days=30)).isoformat(),
+        "export_to": today.isoformat(),
+    })
+
+
+@never_cache
+@login_required
+@require_GET
+def detail(request: HttpRequest, txn_id: str) -> HttpResponse:
+    try:
+        txn = services.access_transaction(request.user, txn_id)  # type: ignore[arg-type]
+    except OkpayError:
+        return render(request, "payments/not_found.html", status=404)
+    events = [(event, event_text(event.reason)) for event in selectors.timeline(txn)]
+    return _page(request, "payments/detail.html", {
+        "section": "list", "txn": txn, "events": events, "explanation": explain(txn),
+        "failure": failure_text(txn) if txn.failure_reason else "", "done": request.GET.get("done") == "1",
+        "overdue": txn.is_pending and txn.expected_by and txn.expected_by < timezone.now(),
+        "contact_url": _contact_url(txn.public_id), "claim": txn.pending_reason == PendingReason.AWAITING_CLAIM,
+    })
+
+
+def _contact_url(txn_id: str) -> str:
+    from okpay.identity.views import contact_url
+
+    return f"{contact_url()}?transaction={txn_id}"
+
+
+@login_required
+@require_POST
+@body_first
+def cancel(request: HttpRequest, txn_id: str) -> HttpResponse:
+    def view() -> HttpResponse:
+        try:
+            services.transaction_cancel(user=request.user, txn_id=txn_id)  # type: ignore[arg-type]
+        except OkpayError as exc:
+            from django.contrib import messages
+
+            messages.error(request, _error_text(exc))
+            return redirect("payments:detail", txn_id=txn_id)
+        return redirect("payments:detail", txn_id=txn_id)
+
+    key = request.POST.get("idempotency_key") or f"cancel:{txn_id}"
+    return run_idempotently(request, scope=f"{request.user.public_id}:web", key=key, view=view)  # type: ignore[union-attr]
+
+
+def _receipt_context(request: HttpRequest, txn_id: str) -> dict[str, Any] | None:
+    try:
+        txn = services.access_transaction(request.user, txn_id)  # type: ignore[arg-type]
+    except OkpayError:
+        return None
+    sign = "-" if txn.direction == "debit" else "+"
+    return {"txn": txn, "money": format_money(txn.amount, txn.currency, sign=sign), "user": request.user,
+            "printed_at": timezone.now()}
+
+
+@login_required
+@require_GET
+def receipt(request: HttpRequest, txn_id: str) -> HttpResponse:
+    context = _receipt_context(request, txn_id)
+    if context is None:
+        return render(request, "payments/not_found.html", status=404)
+    return render(request, "payments/receipt.html", context)
+
+
+@login_required
+@require_GET
+def receipt_svg(request: HttpRequest, txn_id: str) -> HttpResponse:
+    context = _receipt_context(request, txn_id)
+    if context is None:
+        return render(request, "payments/not_found.html", status=404)
+    body = render_to_string("payments/receipt.svg", context, request=request)
+    response = HttpResponse(body, content_type="image/svg+xml; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="okpay-receipt-{txn_id}.svg"'
+    return response
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@login_required
+@require_GET
+def export_csv(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    since = _date(request.GET.get("from")) or today - timedelta(days=30)
+    until = _date(request.GET.get("to")) or today
+    try:
+        rows = selectors.transactions_for_export(request.user, since=since, until=until)  # type: ignore[arg-type]
+    except OkpayError as exc:
+        return HttpResponse(_error_text(exc), status=400, content_type="text/plain; charset=utf-8")
+    writer = csv.writer(_Echo())
+    header = ["id", "created_at", "type", "status", "direction", "amount", "currency", "amount_display",
+              "counterparty", "note", "pending_reason", "failure_reason", "refunded_amount"]
+
+    def lines() -> Any:
+        yield "\ufeff"  # so spreadsheet programs read the Chinese names as UTF-8
+        yield writer.writerow(header)
+        for txn in rows:
+            yield writer.writerow([
+                txn.public_id, timezone.localtime(txn.created_at).isoformat(timespec="seconds"), txn.type, txn.status,
+                txn.direction, txn.amount, txn.currency, format_money(txn.amount, txn.currency),
+                _csv_safe(txn.counterparty_name), _csv_safe(txn.note), txn.pending_reason, txn.failure_reason,
+                txn.refunded_amount])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="okpay-{since.isoformat()}-{until.isoformat()}.csv"'
+    return response
+
+
+def _csv_safe(value: str) -> str:
+    """No formula injection when the file is opened in a spreadsheet."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+@never_cache
+@login_required
+@require_GET
+def notifications(request: HttpRequest) -> HttpResponse:
+    from okpay.payments.notify import title
+
+    items = [(n, title(n.kind, n.transaction)) for n in selectors.notifications_for(request.user)]  # type: ignore[arg-type]
+    response = _page(request, "payments/notifications.html", {"section": "notifications", "items": items})
+    Notification.objects.filter(user=request.user, read_at__isnull=True).update(read_at=timezone.now())
+    return response

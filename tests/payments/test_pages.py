@@ -1,0 +1,145 @@
+"""The wallet pages: forms with idempotency keys, confirmation screen, list, detail, receipts, CSV."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+
+from okpay.payments import services
+from okpay.payments.models import Transaction
+from tests.payments.conftest import assert_ledger_ok, available, held
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def web(funded) -> Client:  # type: ignore[no-untyped-def]
+    client = Client()
+    client.force_login(funded)
+    return client
+
+
+def form_key(html: str) -> str:
+    match = re.search(r'name="idempotency_key" value="([^"]+)"', html)
+    assert match, "the form carries a hidden idempotency key"
+    return match.group(1)
+
+
+def test_home_shows_balances_limits_chart_and_activity(web, funded, bob):
+    services.transfer_create(sender=funded, to="bob@example.com", amount=1_234)
+    services.withdrawal_create(user=funded, amount=1_000)
+    page = web.get("/wallet/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "¥977.66" in html and "¥10.00" in html  # available, held
+    assert "最近" in html or "Recent" in html
+    assert 'class="chart-bar"' in html and "¥12.34" in html
+    assert "每笔" in html or "Per transaction" in html
+
+
+def test_send_flow_confirmation_then_double_submit_is_one_transfer(web, funded, bob):
+    html = web.get("/wallet/send/").content.decode()
+    key = form_key(html)
+    details = {"stage": "details", "idempotency_key": key, "to": "bob@example.com", "amount": "12.50", "note": "书"}
+    confirm = web.post("/wallet/send/", details)
+    assert confirm.status_code == 200
+    assert 'data-testid="recipient-name">B*b<' in confirm.content.decode()
+    assert Transaction.objects.filter(type="transfer").count() == 0
+    final = {**details, "stage": "confirm"}
+    first = web.post("/wallet/send/", final)
+    second = web.post("/wallet/send/", final)
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] == second["Location"]
+    assert Transaction.objects.filter(user=funded, type="transfer").count() == 1
+    assert available(bob) == 1_250
+    detail = web.get(first["Location"])
+    assert detail.status_code == 200 and "txn_" in detail.content.decode()
+    assert_ledger_ok()
+
+
+def test_send_errors_are_shown_on_the_form(web, funded):
+    key = form_key(web.get("/wallet/send/").content.decode())
+    answer = web.post("/wallet/send/", {"stage": "details", "idempotency_key": key, "to": "+8613900000000",
+                                        "amount": "1"})
+    assert answer.status_code == 422
+    assert form_key(answer.content.decode()) != key
+    too_much = web.post("/wallet/send/", {"stage": "confirm", "idempotency_key": "k2", "to": "z@example.com",
+                                          "amount": "5000"})
+    assert too_much.status_code == 422
+    assert held(funded) == 0 and Transaction.objects.filter(type="transfer").count() == 0
+
+
+def test_pending_detail_explains_and_cancel_restores(web, funded):
+    txn = services.transfer_create(sender=funded, to="someone@example.com", amount=3_000)
+    html = web.get(f"/wallet/transactions/{txn.public_id}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'data-testid="cancel"' in html
+    assert f"?transaction={txn.public_id}" in html
+    answer = web.post(f"/wallet/transactions/{txn.public_id}/cancel/")
+    assert answer.status_code == 302
+    txn.refresh_from_db()
+    assert txn.status == "cancelled" and available(funded) == 100_000
+    again = web.post(f"/wallet/transactions/{txn.public_id}/cancel/", {"idempotency_key": "second"})
+    assert again.status_code == 302
+
+
+def test_other_peoples_pages_are_404(web, funded, mallory):
+    txn = services.topup_create(user=funded, amount=100)
+    other = Client()
+    other.force_login(mallory)
+    for path in ("/", "/receipt/", "/receipt.svg"):
+        assert other.get(f"/wallet/transactions/{txn.public_id}{path}").status_code == 404
+
+
+def test_top_up_withdraw_and_bill_forms(web, funded, billers):
+    key = form_key(web.get("/wallet/top-up/").content.decode())
+    assert web.post("/wallet/top-up/", {"idempotency_key": key, "amount": "100"}).status_code == 302
+    key = form_key(web.get("/wallet/withdraw/").content.decode())
+    assert web.post("/wallet/withdraw/", {"idempotency_key": key, "amount": "50.5"}).status_code == 302
+    html = web.get("/wallet/bills/").content.decode()
+    assert "state-grid-sh" in html
+    answer = web.post("/wallet/bills/", {"idempotency_key": form_key(html), "biller": "sh-gas",
+                                         "account_reference": "SG12345674", "amount": "20"})
+    assert answer.status_code == 302
+    bad = web.post("/wallet/bills/", {"idempotency_key": "x1", "biller": "sh-gas", "account_reference": "12",
+                                      "amount": "20"})
+    assert bad.status_code == 400
+    assert available(funded) == 100_000 + 10_000 - 5_050 - 2_000
+    assert_ledger_ok()
+
+
+def test_list_filters_paging_receipts_and_csv(web, funded):
+    for amount in range(1, 26):
+        services.topup_create(user=funded, amount=amount)
+    first = web.get("/wallet/transactions/?type=top_up").content.decode()
+    assert first.count('class="txn-row"') == 20
+    cursor = re.search(r'cursor=([^"&]+)', first).group(1)  # type: ignore[union-attr]
+    second = web.get(f"/wallet/transactions/?type=top_up&cursor={cursor}").content.decode()
+    assert second.count('class="txn-row"') == 6
+    txn = Transaction.objects.filter(user=funded).first()
+    receipt = web.get(f"/wallet/transactions/{txn.public_id}/receipt/")
+    assert receipt.status_code == 200 and txn.public_id in receipt.content.decode()
+    svg = web.get(f"/wallet/transactions/{txn.public_id}/receipt.svg")
+    assert svg["Content-Type"].startswith("image/svg+xml") and b"<svg" in svg.content
+    import xml.dom.minidom
+
+    xml.dom.minidom.parseString(svg.content)  # noqa: S318 - our own output, well-formed
+    from django.utils import timezone
+
+    today = timezone.localdate().isoformat()
+    csv_answer = web.get(f"/wallet/transactions/export.csv?from={today}&to={today}")
+    body = b"".join(csv_answer.streaming_content).decode()
+    lines = body.lstrip("\ufeff").strip().splitlines()
+    assert lines[0].startswith("id,created_at,type,status") and len(lines) == 27
+    assert web.get("/wallet/transactions/export.csv?from=2030-01-01&to=2020-01-01").status_code == 400
+
+
+def test_notifications_page_marks_read(web, funded):
+    html = web.get("/wallet/notifications/").content.decode()
+    assert "txn_" in html
+    assert web.get("/wallet/").content.decode().count('class="badge"') == 0
+
+
+def test_pages_need_login(client):
+    assert client.get("/wallet/").status_code == 302
