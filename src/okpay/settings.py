@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "okpay.identity",
     "okpay.helpcenter",
     "okpay.payments",
+    "okpay.support",
     "okpay.api",
     "okpay.web",
 ]
@@ -213,6 +214,15 @@ OKPAY_SOCIAL_ACCOUNTS = env_list(
     "OKPAY_SOCIAL_ACCOUNTS", ["wechat:OKPayWallet", "telegram:OKPayOfficial", "weibo:OKPayOfficial"]
 )
 OKPAY_VERIFY_RATE_PER_MINUTE = env_int("OKPAY_VERIFY_RATE_PER_MINUTE", 20, minimum=1, maximum=10000)
+
+# --- Support desk (okpay.support) -------------------------------------------------------------
+# Agent actions on money above this amount (minor units) wait for a supervisor (four-eyes).
+OKPAY_SUPPORT_FOUR_EYES_AMOUNT = env_int("OKPAY_SUPPORT_FOUR_EYES_AMOUNT", 100_000, minimum=0)
+OKPAY_SUPPORT_ATTACHMENT_MAX_BYTES = env_int("OKPAY_SUPPORT_ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
+# A solved ticket reopens on a customer reply within these days; later replies open a follow-up.
+OKPAY_SUPPORT_REOPEN_DAYS = env_int("OKPAY_SUPPORT_REOPEN_DAYS", 7, minimum=1, maximum=90)
+# The complaint rule: a complaint is resolved within these hours at the latest.
+OKPAY_SUPPORT_COMPLAINT_RESOLUTION_HOURS = env_int("OKPAY_SUPPORT_COMPLAINT_RESOLUTION_HOURS", 72, minimum=1)
 
 # --- Security ----------------------------------------------------------------------------------
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]

@@ -14,6 +14,7 @@ urlpatterns = [
     path("readyz", core_views.readyz, name="readyz"),
     path("", include("okpay.identity.urls")),
     path("", include("okpay.helpcenter.urls")),
+    path("", include("okpay.support.urls")),
     path("", include("okpay.payments.urls")),
     path("", include("okpay.web.urls")),
 ]

@@ -31,6 +31,9 @@ SWEEPS: dict[str, int] = {
     "okpay.core.idempotency.prune_expired": 3600,
     "okpay.identity.mail.requeue_stuck": 60,
     "okpay.ledger.services.pending_expire_due": 15,
+    "okpay.support.services.sla_sweep": 60,
+    "okpay.support.services.tickets_auto_assign": 30,
+    "okpay.support.services.solved_tickets_close": 3600,
     "okpay.payments.services.payments_sweep": 5,
 }
 

@@ -1,0 +1,207 @@
+"""Agent actions on a customer's account, taken from a ticket.
+
+Each is a service that checks permissions, demands a reason, writes an audit record and leaves
+an internal note on the ticket. An action on money above ``OKPAY_SUPPORT_FOUR_EYES_AMOUNT``, and
+an unfreeze asked by someone who is not a supervisor, wait as an :class:`ActionRequest` until a
+second person — a supervisor other than the requester — approves it (four-eyes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.translation import gettext_noop
+
+from okpay.audit.services import audit_record
+from okpay.core.errors import Forbidden, InvalidRequest, NotFound, OkpayError
+from okpay.identity import services as identity
+from okpay.identity.models import User
+from okpay.support import clock, wallet
+from okpay.support.models import ActionRequest, Ticket
+from okpay.support.permissions import can, require
+from okpay.support.services import Conflict, event_add, system_note
+
+
+class ActionNotPending(Conflict):
+    code = "action_not_pending"
+
+
+@dataclass(frozen=True)
+class ActionKind:
+    label: str
+    run: Callable[[ActionRequest, User, User], dict[str, Any]]  # (action, customer, executor) → result
+    supervisor_only: bool = False
+    needs_transaction: bool = False
+    money: bool = False
+
+
+def _password_reset(action: ActionRequest, customer: User, executor: User) -> dict[str, Any]:
+    # The customer gets the seed's reset link by email; the agent never sees or sets a password.
+    return {"outcome": identity.password_reset_send(email=customer.email, ip=None, user_agent="okpay-desk")}
+
+
+def _verification_resend(action: ActionRequest, customer: User, executor: User) -> dict[str, Any]:
+    if customer.email_verified:
+        raise Conflict(gettext_noop("The email address is already verified."))
+    identity.email_verification_resend(user=customer)
+    return {"outcome": "sent"}
+
+
+def _freeze(action: ActionRequest, customer: User, executor: User) -> dict[str, Any]:
+    if not identity.account_freeze(user=customer, via=f"support:{executor.public_id}"):
+        raise Conflict(gettext_noop("The account is already frozen."))
+    return {"outcome": "frozen"}
+
+
+def _unfreeze(action: ActionRequest, customer: User, executor: User) -> dict[str, Any]:
+    identity.account_unfreeze(user=customer, actor=executor, reason=action.reason)
+    return {"outcome": "unfrozen"}
+
+
+KINDS: dict[str, ActionKind] = {
+    "password_reset_link": ActionKind(gettext_noop("Send a password-reset link"), _password_reset),
+    "verification_resend": ActionKind(gettext_noop("Resend the verification email"), _verification_resend),
+    "freeze": ActionKind(gettext_noop("Freeze the account"), _freeze),
+    "unfreeze": ActionKind(gettext_noop("Unfreeze the account"), _unfreeze, supervisor_only=True),
+}
+
+
+def _payments_kinds() -> None:
+    """The actions on transactions, through the payments services (registered when they exist)."""
+    if not wallet.payments_ready():
+        return
+    try:
+        from okpay.payments import services as payments
+    except ImportError:
+        return
+
+    if hasattr(payments, "transaction_cancel"):
+        def _cancel(action: ActionRequest, customer: User, executor: User) -> dict[str, Any]:
+            txn = payments.transaction_cancel(user=customer, txn_id=action.params["transaction_id"])
+            return {"outcome": txn.status}
+
+        KINDS["transaction_cancel"] = ActionKind(gettext_noop("Cancel the pending transaction"), _cancel,
+                                                 needs_transaction=True, money=True)
+    if hasattr(payments, "risk_review_approve"):
+        def _approve(action: ActionRequest, customer: User, executor: User) -> dict[str, Any]:
+            txn = payments.risk_review_approve(txn_id=action.params["transaction_id"], actor=executor)
+            return {"outcome": txn.status}
+
+        def _decline(action: ActionRequest, customer: User, executor: User) -> dict[str, Any]:
+            txn = payments.risk_review_decline(txn_id=action.params["transaction_id"], actor=executor,
+                                               reason="declined_by_support")
+            return {"outcome": txn.status}
+
+        # payments lets only supervisors decide a risk review: an agent's request waits for one.
+        KINDS["risk_review_approve"] = ActionKind(gettext_noop("Approve the risk review"), _approve,
+                                                  supervisor_only=True, needs_transaction=True, money=True)
+        KINDS["risk_review_decline"] = ActionKind(gettext_noop("Decline the risk review"), _decline,
+                                                  supervisor_only=True, needs_transaction=True, money=True)
+
+
+_payments_kinds()
+
+
+def available_kinds(ticket: Ticket) -> dict[str, ActionKind]:
+    return KINDS
+
+
+def _note(ticket: Ticket, text: str) -> None:
+    system_note(ticket, text)
+
+
+def _execute(action: ActionRequest, executor: User) -> ActionRequest:
+    kind = KINDS[action.kind]
+    customer = action.ticket.requester
+    assert customer is not None
+    try:
+        with transaction.atomic():
+            result = kind.run(action, customer, executor)
+    except OkpayError as exc:
+        action.state = ActionRequest.State.FAILED
+        action.result = {"error": exc.code, "message": exc.message}
+    else:
+        action.state = ActionRequest.State.EXECUTED
+        action.result = result
+    action.save(update_fields=["state", "result", "decided_by", "decided_at"])
+    event_add(action.ticket, f"action_{action.state}", executor, action=action.public_id, kind=action.kind,
+              result=action.result)
+    audit_record(actor=executor, action=f"support.action.{action.kind}", target=action.ticket,
+                 detail={"action": action.public_id, "state": action.state, "reason": action.reason,
+                         "requested_by": action.requested_by.public_id, "params": action.params,
+                         "result": action.result})
+    outcome = action.result.get("message") or action.result.get("outcome", "")
+    _note(action.ticket, f"[{action.kind}] {action.state}: {outcome} — {action.reason}")
+    return action
+
+
+@transaction.atomic
+def action_request(*, ticket: Ticket, agent: User, kind: str, reason: str,
+                   transaction_id: str | None = None) -> ActionRequest:
+    """Ask for an action on the ticket's customer. Runs at once unless it needs a second person."""
+    require(agent, "act_on_account")
+    if kind not in KINDS:
+        raise InvalidRequest(gettext_noop("Unknown action."), param="kind")
+    spec = KINDS[kind]
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidRequest(gettext_noop("Give a reason for this action."), param="reason")
+    ticket = Ticket.objects.select_for_update().select_related("requester").get(pk=ticket.pk)
+    customer = ticket.requester
+    if customer is None:
+        raise InvalidRequest(gettext_noop("This ticket is not from an OKPay customer."), param="ticket")
+    params: dict[str, Any] = {}
+    amount = None
+    currency = ""
+    if spec.needs_transaction:
+        txn = wallet.transaction_of(customer, transaction_id or "")
+        if txn is None:
+            raise NotFound(gettext_noop("No such transaction of this customer."), param="transaction_id")
+        params["transaction_id"] = txn.public_id
+        amount, currency = txn.amount, txn.currency
+    now = clock.now()
+    action = ActionRequest.objects.create(ticket=ticket, kind=kind, params=params, amount=amount, currency=currency,
+                                          reason=reason[:2000], requested_by=agent, requested_at=now)
+    over_limit = spec.money and amount is not None and amount > settings.OKPAY_SUPPORT_FOUR_EYES_AMOUNT
+    needs_second = over_limit or (spec.supervisor_only and not can(agent, "approve_action"))
+    event_add(ticket, "action_requested", agent, action=action.public_id, kind=kind, amount=amount,
+              needs_approval=needs_second)
+    audit_record(actor=agent, action="support.action_requested", target=ticket,
+                 detail={"action": action.public_id, "kind": kind, "reason": action.reason, "params": params,
+                         "amount": amount, "needs_approval": needs_second})
+    if needs_second:
+        _note(ticket, f"[{kind}] waiting for a supervisor's approval — {action.reason}")
+        return action
+    return _execute(action, agent)
+
+
+@transaction.atomic
+def action_decide(*, action: ActionRequest, supervisor: User, approve: bool, note: str = "") -> ActionRequest:
+    """The second person: a supervisor who did not ask approves (it runs now) or rejects."""
+    require(supervisor, "approve_action")
+    action = ActionRequest.objects.select_for_update().select_related("ticket", "requested_by").get(pk=action.pk)
+    if action.requested_by_id == supervisor.pk:
+        raise Forbidden(gettext_noop("Someone else must approve your own request."))
+    if action.state != ActionRequest.State.PENDING:
+        raise ActionNotPending(gettext_noop("This request has already been decided."))
+    action.decided_by = supervisor
+    action.decided_at = clock.now()
+    if not approve:
+        action.state = ActionRequest.State.REJECTED
+        action.result = {"note": (note or "").strip()[:500]}
+        action.save(update_fields=["state", "result", "decided_by", "decided_at"])
+        event_add(action.ticket, "action_rejected", supervisor, action=action.public_id, kind=action.kind)
+        audit_record(actor=supervisor, action="support.action_rejected", target=action.ticket,
+                     detail={"action": action.public_id, "kind": action.kind, "note": action.result["note"]})
+        _note(action.ticket, f"[{action.kind}] rejected by a supervisor — {action.result['note']}")
+        return action
+    return _execute(action, supervisor)
+
+
+def pending_actions() -> list[ActionRequest]:
+    return list(ActionRequest.objects.filter(state=ActionRequest.State.PENDING)
+                .select_related("ticket", "requested_by").order_by("requested_at"))

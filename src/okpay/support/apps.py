@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+
+
+class SupportConfig(AppConfig):
+    name = "okpay.support"
+    label = "support"
+    verbose_name = "Support desk"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from okpay.support import setup
+
+        # Roles (groups + permissions), default SLA policies and the seed's canned replies exist
+        # after every migrate, and again after a test flush (which also sends post_migrate).
+        post_migrate.connect(setup.on_post_migrate, dispatch_uid="okpay.support.setup")

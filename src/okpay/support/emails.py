@@ -1,0 +1,108 @@
+"""Emails of the desk: acknowledgement with the ticket number and promised first-response time,
+reply notifications, complaint alerts and SLA escalations to supervisors. They go to the outbox
+in the transaction that causes them (identity's OutboxBackend)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import formats, translation
+from django.utils.timezone import localtime
+from django.utils.translation import gettext as _
+
+from okpay.identity.emails import Mail, absolute
+from okpay.identity.models import User
+from okpay.support.models import Ticket
+
+
+def _lang(ticket: Ticket, user: User | None) -> str:
+    if user is not None and user.locale:
+        return user.locale
+    return str(ticket.meta.get("lang") or settings.LANGUAGE_CODE)
+
+
+def _deliver(*, to: str, user: User | None, lang: str, mail: Mail) -> None:
+    with translation.override(lang):
+        context = {"mail": mail, "user": user, "code": user.anti_phishing_code if user else "",
+                   "support_email": settings.OKPAY_SUPPORT_EMAIL,
+                   "security_url": absolute(reverse("identity:security")),
+                   "lang": "zh-Hans" if lang.startswith("zh") else "en"}
+        text = render_to_string("identity/email/message.txt", context)
+        html = render_to_string("identity/email/message.html", context)
+        subject = f"OKPay · {mail.subject}"
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[to])
+    message.attach_alternative(html, "text/html")
+    message.send()
+
+
+def _recipient(ticket: Ticket) -> tuple[str, User | None]:
+    if ticket.requester_id is not None:
+        return ticket.requester.email, ticket.requester
+    return ticket.requester_email, None
+
+
+def _ticket_url(ticket: Ticket) -> str:
+    return absolute(reverse("support:ticket", args=[ticket.public_id]))
+
+
+def _when(moment: object) -> str:
+    return formats.date_format(localtime(moment), "DATETIME_FORMAT")  # type: ignore[arg-type]
+
+
+def acknowledgement(ticket: Ticket) -> None:
+    to, user = _recipient(ticket)
+    if not to:
+        return
+    lang = _lang(ticket, user)
+    with translation.override(lang):
+        paragraphs = [
+            _("We have received your request \"%(subject)s\". Your ticket number is %(number)s; please "
+              "quote it whenever you contact us.") % {"subject": ticket.subject, "number": ticket.number},
+        ]
+        if ticket.first_response_due:
+            due = _when(ticket.first_response_due)
+            paragraphs.append(_("An agent will answer by %(due)s at the latest.") % {"due": due})
+        mail = Mail(
+            subject=_("We received your request %(number)s") % {"number": ticket.number},
+            heading=_("Your ticket %(number)s") % {"number": ticket.number},
+            paragraphs=paragraphs,
+            action_url=_ticket_url(ticket) if user else "",
+            action_label=_("See my ticket") if user else "",
+            notes=[_("OKPay support will never ask for your password or a verification code.")],
+        )
+    _deliver(to=to, user=user, lang=lang, mail=mail)
+
+
+def agent_replied(ticket: Ticket, body_text: str) -> None:
+    to, user = _recipient(ticket)
+    if not to:
+        return
+    lang = _lang(ticket, user)
+    with translation.override(lang):
+        mail = Mail(
+            subject=_("New reply on your ticket %(number)s") % {"number": ticket.number},
+            heading=ticket.subject,
+            paragraphs=[body_text[:4000]],
+            action_url=_ticket_url(ticket) if user else "",
+            action_label=_("Reply or rate the answer") if user else "",
+            notes=[_("You can answer this email or reply on the ticket page.")],
+        )
+    _deliver(to=to, user=user, lang=lang, mail=mail)
+
+
+def supervisors_alert(ticket: Ticket, *, reason: str) -> None:
+    """Tell every supervisor: a complaint arrived or an SLA was breached (``reason``, translated)."""
+    supervisors = User.objects.filter(groups__name="supervisor", is_active=True).distinct()
+    for supervisor in supervisors:
+        lang = supervisor.locale or settings.LANGUAGE_CODE
+        with translation.override(lang):
+            mail = Mail(
+                subject=f"{ticket.number} · {_(reason)}",
+                heading=ticket.subject,
+                paragraphs=[_(reason), _("Priority: %(priority)s") % {"priority": ticket.get_priority_display()}],
+                action_url=absolute(reverse("support:desk-ticket", args=[ticket.public_id])),
+                action_label=_("Open in the desk"),
+            )
+        _deliver(to=supervisor.email, user=supervisor, lang=lang, mail=mail)

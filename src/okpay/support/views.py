@@ -1,0 +1,496 @@
+"""Pages of the service centre: the customer's "contact us" form and "我的工单" (/support/), and the
+agent console (/desk/) with queues, the ticket beside the customer's wallet, actions and dashboards.
+Views parse, authorise, call one service and render; htmx polls the lists and threads."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date, timedelta
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from okpay.core.errors import NotFound, OkpayError
+from okpay.identity.auth import client_ip
+from okpay.identity.models import User
+from okpay.support import actions, selectors, services, wallet
+from okpay.support.models import (
+    ActionRequest,
+    AgentProfile,
+    Attachment,
+    CannedReply,
+    Category,
+    Channel,
+    Feedback,
+    Priority,
+    Status,
+    TicketMessage,
+)
+from okpay.support.permissions import access_customer_ticket, access_desk_ticket, can
+
+
+def _msg(exc: OkpayError) -> str:
+    return _(exc.message)
+
+
+def _lang() -> str:
+    return "en" if (get_language() or "").startswith("en") else "zh-hans"
+
+
+def _uploads(request: HttpRequest) -> list[Any]:
+    return request.FILES.getlist("attachments")
+
+
+def desk_required(perm: str = "view_desk"):  # type: ignore[no-untyped-def]
+    def deco(view):  # type: ignore[no-untyped-def]
+        @login_required
+        @wraps(view)
+        def inner(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not can(request.user, perm):  # type: ignore[arg-type]
+                raise PermissionDenied
+            try:
+                return view(request, *args, **kwargs)
+            except NotFound:
+                raise Http404 from None
+        return inner
+    return deco
+
+
+# --- customer side -------------------------------------------------------------------------------
+
+def _transactions_for_form(user: User) -> list[Any]:
+    return list(wallet.transactions_of(user, limit=20))
+
+
+@login_required
+def ticket_new(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    data: dict[str, Any] = {"category": request.GET.get("category", ""), "subject": "", "body": "",
+                            "transaction_id": request.GET.get("transaction", "")}
+    error, error_field = "", ""
+    if request.method == "POST":
+        data = {k: request.POST.get(k, "").strip() for k in ("category", "subject", "body", "transaction_id")}
+        try:
+            ticket = services.ticket_create(
+                requester=services.Requester(user=user), channel=Channel.WEB, category=data["category"],
+                subject=data["subject"], body=data["body"], transaction_id=data["transaction_id"] or None,
+                attachments=_uploads(request), lang=_lang())
+        except OkpayError as exc:
+            error, error_field = _msg(exc), exc.param or ""
+        else:
+            return HttpResponseRedirect(reverse("support:ticket", args=[ticket.public_id]) + "?created=1")
+    return render(request, "support/new.html", {
+        "data": data, "error": error, "error_field": error_field, "categories": Category.choices,
+        "transactions": _transactions_for_form(user), "suggestions": _suggest(data["subject"] or data["body"]),
+    }, status=400 if error else 200)
+
+
+def _suggest(text: str) -> list[Any]:
+    if not text.strip():
+        return []
+    try:
+        from okpay.helpcenter.selectors import suggest_articles
+    except ImportError:
+        return []
+    return suggest_articles(text, _lang(), 3)
+
+
+@require_GET
+def suggest(request: HttpRequest) -> HttpResponse:
+    """htmx: help articles that may already answer what the customer is typing (deflection)."""
+    text = " ".join(request.GET.get(k, "") for k in ("subject", "body"))[:500]
+    return render(request, "support/_suggestions.html", {"suggestions": _suggest(text)})
+
+
+@login_required
+def my_tickets(request: HttpRequest) -> HttpResponse:
+    page = selectors.tickets_for_customer(request.user, limit=20, cursor=request.GET.get("cursor"))  # type: ignore[arg-type]
+    return render(request, "support/my_tickets.html", {"page": page,
+                                                       "nps_due": services.nps_due(request.user)})  # type: ignore[arg-type]
+
+
+def _customer_ticket(request: HttpRequest, public_id: str) -> Any:
+    try:
+        return access_customer_ticket(request.user, public_id)  # type: ignore[arg-type]
+    except NotFound:
+        raise Http404 from None
+
+
+@login_required
+def ticket_page(request: HttpRequest, public_id: str, error: str = "") -> HttpResponse:
+    ticket = _customer_ticket(request, public_id)
+    linked = [link.transaction_id for link in ticket.linked_transactions.all()]
+    rating = getattr(ticket, "rating", None) if hasattr(ticket, "rating") else None
+    ctx = {"ticket": ticket, "messages_": selectors.public_messages(ticket), "error": error,
+           "transactions": list(wallet.transactions_by_ids(linked).values()), "rating": rating,
+           "created": request.GET.get("created") == "1", "can_reply": ticket.status != Status.CLOSED,
+           "can_rate": ticket.status in (Status.SOLVED, Status.CLOSED) and rating is None}
+    if request.htmx and request.GET.get("part") == "thread":  # type: ignore[attr-defined]
+        return render(request, "support/_customer_thread.html", ctx)
+    return render(request, "support/ticket.html", ctx, status=400 if error else 200)
+
+
+@login_required
+@require_POST
+def ticket_reply(request: HttpRequest, public_id: str) -> HttpResponse:
+    ticket = _customer_ticket(request, public_id)
+    try:
+        message = services.customer_reply(ticket=ticket, user=request.user, body=request.POST.get("body", ""),  # type: ignore[arg-type]
+                                          attachments=_uploads(request))
+    except OkpayError as exc:
+        return ticket_page(request, public_id, error=_msg(exc))
+    return HttpResponseRedirect(reverse("support:ticket", args=[message.ticket.public_id]))
+
+
+@login_required
+@require_POST
+def ticket_close(request: HttpRequest, public_id: str) -> HttpResponse:
+    ticket = _customer_ticket(request, public_id)
+    try:
+        services.customer_close(ticket=ticket, user=request.user)  # type: ignore[arg-type]
+    except OkpayError as exc:
+        return ticket_page(request, public_id, error=_msg(exc))
+    return HttpResponseRedirect(reverse("support:ticket", args=[public_id]))
+
+
+@login_required
+@require_POST
+def ticket_rate(request: HttpRequest, public_id: str) -> HttpResponse:
+    ticket = _customer_ticket(request, public_id)
+    try:
+        score = int(request.POST.get("score", "0"))
+        services.rating_create(ticket=ticket, user=request.user, score=score,  # type: ignore[arg-type]
+                               comment=request.POST.get("comment", ""))
+    except ValueError:
+        return ticket_page(request, public_id, error=_("Give a score from 1 to 5."))
+    except OkpayError as exc:
+        return ticket_page(request, public_id, error=_msg(exc))
+    return HttpResponseRedirect(reverse("support:ticket", args=[public_id]) + "#rating")
+
+
+@login_required
+def attachment_customer(request: HttpRequest, public_id: str, attachment_id: str) -> FileResponse:
+    ticket = _customer_ticket(request, public_id)
+    att = Attachment.objects.filter(public_id=attachment_id, message__ticket=ticket,
+                                    message__visibility=TicketMessage.Visibility.PUBLIC).first()
+    if att is None:
+        raise Http404
+    return _file(att)
+
+
+def _file(att: Attachment) -> FileResponse:
+    inline = att.content_type.startswith("image/") or att.content_type == "application/pdf"
+    response = FileResponse(att.file.open("rb"), content_type=att.content_type, as_attachment=not inline,
+                            filename=att.name)
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+    return response
+
+
+@login_required
+@require_POST
+def nps(request: HttpRequest) -> HttpResponse:
+    raw = request.POST.get("score", "")
+    try:
+        services.nps_answer(user=request.user, score=int(raw) if raw.isdigit() else None,  # type: ignore[arg-type]
+                            comment=request.POST.get("comment", ""))
+    except OkpayError:
+        pass  # answered already this quarter: nothing to do
+    return HttpResponseRedirect(reverse("support:mine") + "?nps=thanks")
+
+
+def feedback(request: HttpRequest) -> HttpResponse:
+    error, sent = "", False
+    data = {"kind": "idea", "body": "", "email": ""}
+    if request.method == "POST":
+        data = {k: request.POST.get(k, "").strip() for k in ("kind", "body", "email")}
+        try:
+            services.feedback_create(body=data["body"], kind=data["kind"], email=data["email"],
+                                     user=request.user if request.user.is_authenticated else None,  # type: ignore[arg-type]
+                                     page=request.POST.get("page", ""))
+        except OkpayError as exc:
+            error = _msg(exc)
+        else:
+            sent = True
+    return render(request, "support/feedback.html", {"data": data, "error": error, "sent": sent,
+                                                     "kinds": Feedback.Kind.choices}, status=400 if error else 200)
+
+
+def callback(request: HttpRequest) -> HttpResponse:
+    error, ticket = "", None
+    data = {"phone": "", "topic": "", "preferred_time": ""}
+    if request.method == "POST":
+        data = {k: request.POST.get(k, "").strip() for k in ("phone", "topic", "preferred_time")}
+        try:
+            ticket = services.callback_request(
+                phone=data["phone"], topic=data["topic"], preferred_time=data["preferred_time"], lang=_lang(),
+                user=request.user if request.user.is_authenticated else None)  # type: ignore[arg-type]
+        except OkpayError as exc:
+            error = _msg(exc)
+    return render(request, "support/callback.html", {"data": data, "error": error, "ticket": ticket,
+                                                     "categories": Category.choices}, status=400 if error else 200)
+
+
+# --- desk ---------------------------------------------------------------------------------------
+
+QUEUE_LABELS = [("mine", "Mine"), ("unassigned", "Unassigned"), ("due_soon", "Due soon"), ("breached", "Breached"),
+                ("complaints", "Complaints"), ("waiting", "Waiting on customer"), ("all_open", "All open"),
+                ("solved", "Solved")]
+
+
+def _queue_ctx(request: HttpRequest) -> dict[str, Any]:
+    user: User = request.user  # type: ignore[assignment]
+    queue = request.GET.get("queue", "mine")
+    if queue not in selectors.QUEUES:
+        queue = "mine"
+    channel, category, q = request.GET.get("channel", ""), request.GET.get("category", ""), request.GET.get("q", "")
+    tickets = selectors.desk_queue(user, queue, channel=channel, category=category, q=q)
+    return {"queue": queue, "channel": channel, "category": category, "q": q,
+            "rows": [(t, *selectors.sla_state(t)) for t in tickets], "counts": selectors.queue_counts(user),
+            "queues": QUEUE_LABELS, "channels": Channel.choices, "categories": Category.choices,
+            "statuses": Status.choices, "priorities": Priority.choices,
+            "agents": _agents(), "now": timezone.now()}
+
+
+def _agents() -> list[User]:
+    return list(User.objects.filter(groups__name__in=["agent", "supervisor"], is_active=True).distinct()
+                .order_by("display_name"))
+
+
+@desk_required()
+def desk_home(request: HttpRequest) -> HttpResponse:
+    ctx = _queue_ctx(request)
+    profile = AgentProfile.objects.filter(user=request.user).first()
+    approver = can(request.user, "approve_action")  # type: ignore[arg-type]
+    ctx.update(profile=profile, pending_actions=actions.pending_actions() if approver else [])
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "support/desk/_queue.html", ctx)
+    return render(request, "support/desk/home.html", ctx)
+
+
+@desk_required()
+@require_POST
+def desk_duty(request: HttpRequest) -> HttpResponse:
+    capacity = request.POST.get("capacity", "")
+    services.agent_duty_set(user=request.user, on_duty=request.POST.get("on_duty") == "1",  # type: ignore[arg-type]
+                            capacity=int(capacity) if capacity.isdigit() else None)
+    return HttpResponseRedirect(reverse("support:desk"))
+
+
+@desk_required("reply_ticket")
+@require_POST
+def desk_bulk(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    ids = request.POST.getlist("ticket")
+    tickets = [access_desk_ticket(user, i) for i in ids[:200]]
+    assignee = None
+    if request.POST.get("assignee") and request.POST["assignee"] != "-":
+        assignee = User.objects.filter(public_id=request.POST["assignee"]).first()
+    try:
+        services.tickets_bulk_update(actor=user, tickets=tickets, status=request.POST.get("status") or None,
+                                     priority=request.POST.get("priority") or None, assignee=assignee,
+                                     unassign=request.POST.get("assignee") == "-",
+                                     tag=request.POST.get("tag") or None)
+    except OkpayError as exc:
+        return HttpResponse(_msg(exc), status=exc.status, content_type="text/plain; charset=utf-8")
+    return HttpResponseRedirect(reverse("support:desk") + "?" + request.POST.get("back", ""))
+
+
+def _desk_ticket_ctx(request: HttpRequest, public_id: str) -> dict[str, Any]:
+    user: User = request.user  # type: ignore[assignment]
+    ticket = access_desk_ticket(user, public_id)
+    others = services.presence_touch(ticket=ticket, user=user)
+    linked = [link.transaction_id for link in ticket.linked_transactions.all()]
+    lang = "en" if (ticket.requester and ticket.requester.locale == "en") or ticket.meta.get("lang") == "en" \
+        else "zh-hans"
+    return {"ticket": ticket, "messages_": selectors.all_messages(ticket), "events": selectors.ticket_events(ticket),
+            "others": others, "linked": linked, "sla": selectors.sla_state(ticket),
+            "canned": CannedReply.objects.filter(lang=lang) , "canned_other": CannedReply.objects.exclude(lang=lang),
+            "statuses": Status.choices, "priorities": Priority.choices, "agents": _agents(),
+            "action_kinds": [(k, _(v.label), v.needs_transaction) for k, v in actions.KINDS.items()],
+            "actions": ticket.actions.select_related("requested_by", "decided_by").order_by("-requested_at"),
+            "can_approve": can(user, "approve_action"), "can_context": can(user, "view_customer_context"),
+            "can_act": can(user, "act_on_account")}
+
+
+@desk_required()
+def desk_ticket(request: HttpRequest, public_id: str, error: str = "") -> HttpResponse:
+    ctx = _desk_ticket_ctx(request, public_id)
+    ctx["error"] = error
+    services.ticket_view_record(ticket=ctx["ticket"], agent=request.user, what="ticket", ip=client_ip(request))  # type: ignore[arg-type]
+    return render(request, "support/desk/ticket.html", ctx, status=400 if error else 200)
+
+
+@desk_required()
+def desk_ticket_live(request: HttpRequest, public_id: str) -> HttpResponse:
+    """htmx polling: the thread, the events and who else has the ticket open."""
+    return render(request, "support/desk/_live.html", _desk_ticket_ctx(request, public_id))
+
+
+@desk_required("view_customer_context")
+def desk_context(request: HttpRequest, public_id: str) -> HttpResponse:
+    """The customer's wallet beside the ticket; every look is in the audit log."""
+    user: User = request.user  # type: ignore[assignment]
+    ticket = access_desk_ticket(user, public_id)
+    customer = ticket.requester
+    ctx: dict[str, Any] = {"ticket": ticket, "customer": customer}
+    if customer is not None:
+        services.ticket_view_record(ticket=ticket, agent=user, what="customer_context", ip=client_ip(request))
+        linked = {link.transaction_id for link in ticket.linked_transactions.all()}
+        ctx.update(
+            email=wallet.mask_email(customer.email), phone=wallet.mask_phone(customer.phone or ""),
+            level=wallet.verification_level(customer), balances=wallet.balances_of(customer),
+            transactions=wallet.transactions_of(customer, limit=10), linked=linked,
+            events=wallet.security_events_of(customer, limit=8),
+        )
+    return render(request, "support/desk/_context.html", ctx)
+
+
+def _desk_post(request: HttpRequest, public_id: str, work: Any) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    ticket = access_desk_ticket(user, public_id)
+    try:
+        work(user, ticket)
+    except OkpayError as exc:
+        return desk_ticket(request, public_id, error=_msg(exc))
+    return HttpResponseRedirect(reverse("support:desk-ticket", args=[public_id]))
+
+
+@desk_required("reply_ticket")
+@require_POST
+def desk_reply(request: HttpRequest, public_id: str) -> HttpResponse:
+    canned = CannedReply.objects.filter(pk=request.POST.get("canned") or 0).first() \
+        if (request.POST.get("canned") or "").isdigit() else None
+    return _desk_post(request, public_id, lambda user, ticket: services.agent_reply(
+        ticket=ticket, agent=user, body=request.POST.get("body", ""), internal=request.POST.get("internal") == "1",
+        attachments=_uploads(request), status=request.POST.get("status") or None, canned=canned))
+
+
+@desk_required("reply_ticket")
+@require_POST
+def desk_status(request: HttpRequest, public_id: str) -> HttpResponse:
+    return _desk_post(request, public_id, lambda user, ticket: services.ticket_status_set(
+        ticket=ticket, actor=user, status=request.POST.get("status", "")))
+
+
+@desk_required("assign_ticket")
+@require_POST
+def desk_assign(request: HttpRequest, public_id: str) -> HttpResponse:
+    def work(user: User, ticket: Any) -> None:
+        target = request.POST.get("assignee", "")
+        if target == "auto":
+            if services.ticket_assign_round_robin(ticket=ticket, actor=user) is None:
+                raise services.Conflict(_("No agent on duty has free capacity."))
+            return
+        assignee = User.objects.filter(public_id=target).first() if target and target != "-" else None
+        services.ticket_assign(ticket=ticket, actor=user, assignee=assignee)
+        if request.POST.get("priority"):
+            services.ticket_priority_set(ticket=ticket, actor=user, priority=request.POST["priority"])
+    return _desk_post(request, public_id, work)
+
+
+@desk_required("reply_ticket")
+@require_POST
+def desk_tags(request: HttpRequest, public_id: str) -> HttpResponse:
+    return _desk_post(request, public_id, lambda user, ticket: services.ticket_tags_set(
+        ticket=ticket, actor=user, tags=request.POST.get("tags", "").replace("，", ",").split(",")))
+
+
+@desk_required("act_on_account")
+@require_POST
+def desk_action(request: HttpRequest, public_id: str) -> HttpResponse:
+    return _desk_post(request, public_id, lambda user, ticket: actions.action_request(
+        ticket=ticket, agent=user, kind=request.POST.get("kind", ""), reason=request.POST.get("reason", ""),
+        transaction_id=request.POST.get("transaction_id") or None))
+
+
+@desk_required("approve_action")
+@require_POST
+def desk_action_decide(request: HttpRequest, action_id: str) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    action = ActionRequest.objects.filter(public_id=action_id).select_related("ticket").first()
+    if action is None:
+        raise Http404
+    ticket = access_desk_ticket(user, action.ticket.public_id)
+    try:
+        actions.action_decide(action=action, supervisor=user, approve=request.POST.get("decision") == "approve",
+                              note=request.POST.get("note", ""))
+    except OkpayError as exc:
+        return desk_ticket(request, ticket.public_id, error=_msg(exc))
+    return HttpResponseRedirect(reverse("support:desk-ticket", args=[ticket.public_id]))
+
+
+@desk_required("reply_ticket")
+def desk_canned(request: HttpRequest, public_id: str, pk: int) -> HttpResponse:
+    """htmx: the canned reply with its variables filled in, into the reply box."""
+    ticket = access_desk_ticket(request.user, public_id)  # type: ignore[arg-type]
+    reply = CannedReply.objects.filter(pk=pk).first()
+    if reply is None:
+        raise Http404
+    text = services.canned_render(reply, ticket=ticket, agent=request.user)  # type: ignore[arg-type]
+    return render(request, "support/desk/_reply_box.html", {"ticket": ticket, "text": text, "canned": reply,
+                                                            "statuses": Status.choices})
+
+
+@desk_required()
+def desk_attachment(request: HttpRequest, attachment_id: str) -> FileResponse:
+    att = Attachment.objects.filter(public_id=attachment_id).select_related("message__ticket").first()
+    if att is None:
+        raise Http404
+    access_desk_ticket(request.user, att.message.ticket.public_id)  # type: ignore[arg-type]
+    return _file(att)
+
+
+def _period(request: HttpRequest) -> tuple[date, date]:
+    today = timezone.localdate()
+    try:
+        until = date.fromisoformat(request.GET.get("until", "")) if request.GET.get("until") else today
+        since = date.fromisoformat(request.GET.get("since", "")) if request.GET.get("since") else \
+            until - timedelta(days=29)
+    except ValueError:
+        since, until = today - timedelta(days=29), today
+    if since > until:
+        since, until = until, since
+    if (until - since).days > 366:
+        since = until - timedelta(days=366)
+    return since, until
+
+
+@desk_required("view_dashboard")
+def dashboard(request: HttpRequest) -> HttpResponse:
+    from okpay.support import charts
+
+    since, until = _period(request)
+    d = selectors.dashboard(since=since, until=until)
+    return render(request, "support/desk/dashboard.html", {
+        "d": d, "since": since, "until": until,
+        "chart_created": charts.bars([(day.strftime("%m-%d"), n) for day, n in d.created_by_day],
+                                     title=_("New tickets per day")),
+        "chart_channel": charts.hbars(d.open_by_channel, title=_("Open tickets by channel")),
+        "chart_category": charts.hbars(d.open_by_category, title=_("Open tickets by category")),
+        "chart_csat": charts.line([(day.strftime("%m-%d"), avg) for day, avg, _n in d.csat_by_day],
+                                  title=_("CSAT trend (1–5)"), y_max=5),
+        "chart_sla": charts.sla_bars(d.first_response, d.resolution,
+                                     labels=(_("First response"), _("Resolution"))),
+    })
+
+
+@desk_required("view_dashboard")
+def dashboard_csv(request: HttpRequest) -> HttpResponse:
+    since, until = _period(request)
+    d = selectors.dashboard(since=since, until=until)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="okpay-support-{since}-{until}.csv"'
+    response.write("\ufeff")
+    writer = csv.writer(response)
+    for row in selectors.dashboard_rows(d):
+        writer.writerow(["'" + c if isinstance(c, str) and c[:1] in "=+-@" else c for c in row])
+    return response
