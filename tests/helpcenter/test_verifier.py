@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 from django.utils import translation
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from okpay.helpcenter import registry
 from okpay.helpcenter.verifier import skeleton, verify
@@ -134,3 +136,26 @@ def test_registry_follows_settings() -> None:
     assert verify("https://x.com/okpaycn").official
     kinds = [(c.kind, c.value) for c in registry.channels()]
     assert ("social", "@OKPayCN") in kinds and ("email", "help@okpay.cn") in kinds
+
+
+@pytest.mark.parametrize("value", ["okpay。example", "www.ｏｋｐａｙ.example", "https://okpay.example:8443/x",
+                                   "https://okpay.example.evil.com@okpay.example/"])
+def test_forms_a_browser_maps_to_our_domain_are_official(value: str) -> None:
+    # Full-width letters and ideographic dots are mapped to ASCII by browsers (UTS 46); a
+    # "user@" part before our own host does not change where the link goes.
+    assert verify(value).official is True
+
+
+def test_bare_ip_addresses_are_not_official() -> None:
+    for value in ("1.2.3.4", "http://203.0.113.7/okpay/login", "http://[2001:db8::1]/"):
+        verdict = verify(value)
+        assert (verdict.official, verdict.kind in {"domain", "url"}) == (False, True), value
+
+
+@given(st.text(max_size=300) | st.text(alphabet="okpay.examplehtsw:/@[]-_0123456789+ аοｏ。xn", max_size=60))
+@settings(max_examples=500, deadline=None)
+def test_any_input_gets_a_verdict_with_advice(value: str) -> None:
+    verdict = verify(value)
+    assert verdict.kind in {"url", "domain", "email", "phone", "social", "unknown"}
+    assert verdict.advice
+    assert not (verdict.official and verdict.lookalike_of)

@@ -18,6 +18,7 @@ imitates one, says which one and how:
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -93,9 +94,12 @@ class Verdict:
 
 # --- domains ----------------------------------------------------------------------------------
 
+_DOTS = str.maketrans({"。": ".", "．": ".", "｡": "."})  # label separators browsers accept (UTS 46)
+
+
 def _to_unicode(host: str) -> tuple[str, bool]:
-    """``(display form, was_idn)`` of a host name."""
-    host = host.strip().strip(".").lower()
+    """``(display form, was_idn)`` of a host name, mapped as a browser maps it (full-width → ASCII)."""
+    host = unicodedata.normalize("NFKC", host.strip().translate(_DOTS)).strip(".").lower()
     was_idn = "xn--" in host or not host.isascii()
     labels = []
     for label in host.split("."):
@@ -215,7 +219,7 @@ def _verify_url(verdict: Verdict, raw: str) -> Verdict:
         return _verify_social(verdict, handle, platform=social)
     display, official, signals = analyse_host(host)
     verdict.normalized = _shown(display or host)
-    if userinfo:
+    if userinfo and official is None:
         _user_display, user_official, user_signals = analyse_host(userinfo.split(":")[0])
         if user_official or user_signals:
             signals = [*signals, "userinfo"]
@@ -345,6 +349,11 @@ def classify(raw: str) -> str:
         return "phone"
     if text.startswith("@") or lower.split(":", 1)[0] in registry.SOCIAL_PLATFORMS:
         return "social"
+    try:
+        ipaddress.ip_address(text.strip("[]"))
+        return "domain"
+    except ValueError:
+        pass
     host = text.split(":")[0]
     ascii_host = host.encode("idna").decode("ascii") if not host.isascii() else host
     labels = ascii_host.lower().split(".") if "." in ascii_host else []
@@ -362,14 +371,17 @@ def verify(value: str) -> Verdict:
     except UnicodeError:
         kind = "unknown"
     verdict = Verdict(value=raw, kind=kind)
-    if kind in {"url", "domain"}:
-        _verify_url(verdict, raw)
-    elif kind == "email":
-        _verify_email(verdict, raw)
-    elif kind == "phone":
-        _verify_phone(verdict, raw)
-    elif kind == "social":
-        _verify_social(verdict, raw)
+    try:
+        if kind in {"url", "domain"}:
+            _verify_url(verdict, raw)
+        elif kind == "email":
+            _verify_email(verdict, raw)
+        elif kind == "phone":
+            _verify_phone(verdict, raw)
+        elif kind == "social":
+            _verify_social(verdict, raw)
+    except (ValueError, UnicodeError):  # not a parseable URL / host after all ("http://[", bad IDNA ...)
+        verdict = Verdict(value=raw, kind="unknown")
     verdict.advice = advice(verdict)
     return verdict
 
