@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import connections
 
@@ -41,7 +42,7 @@ class CheckReport:
         return not self.violations
 
 
-def _rows(sql: str, params: list[object] | None = None) -> list[tuple]:  # type: ignore[type-arg]
+def _rows(sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
     with connections[DB].cursor() as cursor:
         cursor.execute(sql, params or [])
         return cursor.fetchall()

@@ -4,6 +4,7 @@ or at a million transfers (a primary-key read, or an index range scan of one pag
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connections
 
@@ -46,9 +47,9 @@ def account_balance(account: Account | int) -> Balance:
     return Balance.of(*row)
 
 
-def balances_for_owner(owner: object) -> list[Balance]:
+def balances_for_owner(owner: Any) -> list[Balance]:
     """Every wallet balance of ``owner`` (a user or its pk), by currency."""
-    owner_id = getattr(owner, "pk", owner)
+    owner_id: int = getattr(owner, "pk", owner)
     rows = Account.objects.filter(owner_id=owner_id, kind="wallet").order_by("currency").values_list(*_COUNTERS)
     return [Balance.of(*row) for row in rows]
 

@@ -46,7 +46,9 @@ Rules
 Concurrency
     One database transaction per call. Transfer rows are inserted first (they lock nothing
     that others wait for); then the accounts are locked in id order (``SELECT … ORDER BY id FOR
-    UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), checked in Python, and changed with
+    NO KEY UPDATE`` on PostgreSQL — ``select_for_update(no_key=True)``, the lock an UPDATE takes,
+    which does not block other transactions' foreign-key checks on the same account — and
+    ``BEGIN IMMEDIATE`` on SQLite), checked in Python, and changed with
     relative updates (``col = col + delta``, like ``F()``) in one statement; then commit. A hot
     account is therefore held only for the lock, one update and the commit. Holds are claimed
     by deleting their ``PendingHold`` row before the accounts are locked, so two posts of one
@@ -384,7 +386,7 @@ def _dt(value: Any) -> datetime | None:
 def _transfer_from_row(row: Sequence[Any]) -> Transfer:
     transfer = Transfer(id=row[0], public_id=row[1], kind=row[2], debit_account_id=row[3], credit_account_id=row[4],
                         amount=row[5], currency=row[6], code=row[7], pending_id=row[8], expires_at=_dt(row[9]),
-                        reference=row[10], actor=row[11], note=row[12], created_at=_dt(row[13]))
+                        reference=row[10], actor=row[11], note=row[12], created_at=_dt(row[13]) or row[13])
     transfer._state.adding = False
     return transfer
 
@@ -399,6 +401,51 @@ def _same(op: _Op, row: Transfer) -> bool:
             and row.pending_id == op.pending_pk and row.reference == op.reference)
 
 
+_SQLITE_SQL: dict[str, str] = {}
+
+
+class _DriverCursor:
+    """The database driver's own cursor on Django's connection, inside Django's transaction.
+
+    The hot path skips Django's cursor wrapper (query rewriting, debug hooks): on PostgreSQL it
+    uses psycopg's server-side binding, which prepares statements the connection repeats; on
+    SQLite the ``%s`` placeholders become ``?`` once per statement text.
+    """
+
+    __slots__ = ("_cursor", "_errors", "_sqlite")
+
+    def __init__(self, conn: Any) -> None:
+        conn.ensure_connection()
+        self._sqlite = conn.vendor == "sqlite"
+        self._errors = conn.wrap_database_errors  # driver errors become django.db errors
+        if self._sqlite:
+            self._cursor = conn.connection.cursor()
+        else:
+            import psycopg
+
+            self._cursor = psycopg.Cursor(conn.connection)
+
+    def execute(self, sql: str, params: Sequence[Any]) -> None:
+        if self._sqlite:
+            converted = _SQLITE_SQL.get(sql)
+            if converted is None:
+                converted = sql.replace("%s", "?")
+                if len(_SQLITE_SQL) < 10_000:
+                    _SQLITE_SQL[sql] = converted
+            sql = converted
+        with self._errors:
+            self._cursor.execute(sql, params)
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    def close(self) -> None:
+        self._cursor.close()
+
+
 class _Engine:
     """One attempt at applying a batch, inside the caller's transaction."""
 
@@ -407,10 +454,16 @@ class _Engine:
         self.now = now
         self.conn = connections[DB]
         self.pg = self.conn.vendor == "postgresql"
-        self.cursor = self.conn.cursor()
+        self.cursor = _DriverCursor(self.conn)
         self.adapt = self.conn.ops.adapt_datetimefield_value
 
     def run(self) -> list[Transfer]:
+        try:
+            return self._run()
+        finally:
+            self.cursor.close()
+
+    def _run(self) -> list[Transfer]:
         ops = self.ops
         if any(op.pending_ref is not None for op in ops):
             self._resolve_pending()
@@ -424,7 +477,6 @@ class _Engine:
             raise first.error  # type: ignore[misc]
         if live:
             self._apply(live)
-        self.cursor.close()
         return [op.existing if op.existing is not None else self._built(op) for op in ops]
 
     # Step 1: find the holds to resolve and claim them (before any account lock).
@@ -434,8 +486,10 @@ class _Engine:
         by_public = [op.pending_ref for op in resolutions if isinstance(op.pending_ref, str)]
         by_pk = [op.pending_ref for op in resolutions if isinstance(op.pending_ref, int)]
         client_ids = [op.public_id for op in resolutions if op.client_id]
-        clauses, params = [], []
-        for column, values in (("public_id", by_public + client_ids), ("id", by_pk)):
+        clauses: list[str] = []
+        params: list[Any] = []
+        values: list[Any]
+        for column, values in (("public_id", [*by_public, *client_ids]), ("id", by_pk)):
             if values:
                 clauses.append(f"{column} IN ({_placeholders(len(values))})")
                 params += values
@@ -444,7 +498,8 @@ class _Engine:
         by_public_id = {row.public_id: row for row in rows}
         by_id = {row.pk: row for row in rows}
         for op in resolutions:
-            pending = (by_public_id if isinstance(op.pending_ref, str) else by_id).get(op.pending_ref)  # type: ignore[call-overload]
+            ref = op.pending_ref
+            pending = by_public_id.get(ref) if isinstance(ref, str) else by_id.get(ref or 0)
             if pending is None or pending.kind != _PENDING:
                 op.error = PendingNotFound(index=op.index, param="pending_id")
                 continue
@@ -539,7 +594,7 @@ class _Engine:
         cur.execute(
             "SELECT id, currency, frozen, debits_must_not_exceed_credits, credits_must_not_exceed_debits, "  # noqa: S608
             "debits_posted, credits_posted, debits_pending, credits_pending FROM ledger_account "
-            f"WHERE id IN ({_placeholders(len(ids))}) ORDER BY id" + (" FOR UPDATE" if self.pg else ""), ids)
+            f"WHERE id IN ({_placeholders(len(ids))}) ORDER BY id" + (" FOR NO KEY UPDATE" if self.pg else ""), ids)
         accounts = {row[0]: list(row) for row in cur.fetchall()}
         start = {pk: row[5:9] for pk, row in accounts.items()}
         for op in ops:
