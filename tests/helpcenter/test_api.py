@@ -158,3 +158,13 @@ def test_openapi_documents_the_endpoints(client: Client, db: None) -> None:
                  "/api/v1/support/verify-channel", "/api/v1/support/phishing-reports"):
         assert path in paths
     assert "security" not in paths["/api/v1/support/verify-channel"]["post"]
+
+
+def test_control_characters_never_reach_the_database(seeded: None, client: Client) -> None:
+    assert client.get("/api/v1/help/articles", {"q": "bit\x00coin", "lang": "en"}).status_code == 200
+    assert ContentGap.objects.get().query == "bit coin"
+    report = post(client, "/api/v1/support/phishing-reports", {"value": "okpay\x00-support.com", "note": "a\x00b"})
+    assert report.status_code == 201
+    assert PhishingReport.objects.get().note == "a b"
+    verdict = post(client, "/api/v1/support/verify-channel", {"value": "http://[\x00"})
+    assert verdict.status_code == 200 and verdict.json()["kind"] == "unknown"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.db import connection
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from okpay.helpcenter import services
 from okpay.helpcenter.models import Article, ContentGap
@@ -146,3 +148,12 @@ def test_phishing_reports_selector_for_support(db: None) -> None:
     assert phishing_reports() == [second]
     assert [r.pk for r in phishing_reports(status=None)] == [second.pk, first.pk]
     assert (second.kind, second.lookalike_of, second.reporter_ip) == ("phone", "+86 400-800-6578", None)
+
+
+@given(query=st.text(max_size=80) | st.text(alphabet="退款密码待处理 \"'*:|&!()-^+ pasword2fa", max_size=30))
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_query_is_answered_without_error(seeded: None, query: str) -> None:
+    # Quotes, operators and odd characters must never reach FTS5 or to_tsquery as syntax.
+    result = search(query, lang="zh-hans", limit=5, prefix=True)
+    assert len(result.articles) <= 5
+    assert all(a.lang == "zh-hans" for a in result.articles)

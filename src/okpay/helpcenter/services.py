@@ -14,6 +14,7 @@ from okpay.helpcenter.models import Article, ArticleVote, ContentGap, PhishingRe
 from okpay.helpcenter.rendering import render_markdown
 from okpay.helpcenter.search import refresh_tokens, vocabulary
 from okpay.helpcenter.search.backends import get_backend
+from okpay.helpcenter.search.text import clean
 from okpay.helpcenter.verifier import verify
 from okpay.identity.models import User
 
@@ -56,7 +57,7 @@ def voter_key_for(*, user: User | None, session_key: str | None) -> str:
 def article_vote(*, article: Article, helpful: bool, comment: str = "", user: User | None = None,
                  voter_key: str) -> ArticleVote:
     """Record or change one reader's "was this helpful?" answer; counters move with F()."""
-    comment = (comment or "").strip()
+    comment = clean(comment or "").strip()
     if len(comment) > MAX_COMMENT:
         raise InvalidRequest(f"The comment is limited to {MAX_COMMENT} characters.", param="comment")
     existing = ArticleVote.objects.select_for_update().filter(article=article, voter_key=voter_key).first()
@@ -83,7 +84,7 @@ def article_vote(*, article: Article, helpful: bool, comment: str = "", user: Us
 
 def content_gap_record(*, query: str, lang: str) -> None:
     """Count a search that found nothing (its own short transaction: it must survive a rollback)."""
-    query = " ".join(query.lower().split())[:MAX_GAP_QUERY]
+    query = " ".join(clean(query).lower().split())[:MAX_GAP_QUERY]
     if len(query) < 2:
         return
     now = timezone.now()
@@ -100,12 +101,12 @@ def content_gap_record(*, query: str, lang: str) -> None:
 @transaction.atomic
 def phishing_report_create(*, value: str, note: str = "", reporter: User | None = None,
                            ip: str | None = None) -> PhishingReport:
-    value = " ".join((value or "").split())
+    value = " ".join(clean(value or "", drop_format=False).split())
     if not value:
         raise InvalidRequest("Paste the link, address, number or account you want to report.", param="value")
     if len(value) > 500:
         raise InvalidRequest("The value is limited to 500 characters.", param="value")
-    note = (note or "").strip()
+    note = clean(note or "").strip()
     if len(note) > MAX_COMMENT:
         raise InvalidRequest(f"The note is limited to {MAX_COMMENT} characters.", param="note")
     verdict = verify(value)

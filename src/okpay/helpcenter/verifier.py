@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from okpay.helpcenter import registry
 from okpay.helpcenter.search.spelling import damerau_levenshtein
+from okpay.helpcenter.search.text import clean
 
 # Characters that render like ASCII letters or digits → the letter they imitate.
 CONFUSABLES = {
@@ -365,7 +366,7 @@ def classify(raw: str) -> str:
 
 
 def verify(value: str) -> Verdict:
-    raw = " ".join((value or "").split())[:500]
+    raw = " ".join(clean(value or "", drop_format=False).split())[:500]
     try:
         kind = classify(raw)
     except UnicodeError:

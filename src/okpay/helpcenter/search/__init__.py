@@ -201,7 +201,7 @@ def rerank(candidates: list[Candidate], scores: dict[int, float], *, lang: str, 
 def search(query: str, *, lang: str, category: str | None = None, limit: int = 10,
            prefix: bool = False) -> SearchResult:
     """Published articles in ``lang`` answering ``query``, best first."""
-    query = " ".join((query or "").split())[:MAX_QUERY_CHARS]
+    query = " ".join(text.clean(query).split())[:MAX_QUERY_CHARS]
     result = SearchResult(query=query)
     if not query:
         return result

@@ -97,6 +97,13 @@ def stem(word: str) -> str:
     return _undouble(word)
 
 
+def clean(text: str, *, drop_format: bool = True) -> str:
+    """Without control characters (NUL cannot even be stored in PostgreSQL) and lone surrogates;
+    with ``drop_format`` also without invisible format characters (zero-width spaces ...)."""
+    drop = {"Cc", "Cs", "Cf"} if drop_format else {"Cc", "Cs"}
+    return "".join(ch if unicodedata.category(ch) not in drop else " " for ch in text or "")
+
+
 def normalize(text: str) -> str:
     """NFKC (full-width → ASCII), lower case, typographic apostrophes dropped."""
     text = unicodedata.normalize("NFKC", text or "").lower()
