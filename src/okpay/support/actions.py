@@ -128,7 +128,7 @@ def _execute(action: ActionRequest, executor: User) -> ActionRequest:
         action.state = ActionRequest.State.EXECUTED
         action.result = result
     action.save(update_fields=["state", "result", "decided_by", "decided_at"])
-    event_add(action.ticket, f"action_{action.state}", executor, action=action.public_id, kind=action.kind,
+    event_add(action.ticket, f"action_{action.state}", executor, action=action.public_id, action_kind=action.kind,
               result=action.result)
     audit_record(actor=executor, action=f"support.action.{action.kind}", target=action.ticket,
                  detail={"action": action.public_id, "state": action.state, "reason": action.reason,
@@ -168,7 +168,7 @@ def action_request(*, ticket: Ticket, agent: User, kind: str, reason: str,
                                           reason=reason[:2000], requested_by=agent, requested_at=now)
     over_limit = spec.money and amount is not None and amount > settings.OKPAY_SUPPORT_FOUR_EYES_AMOUNT
     needs_second = over_limit or (spec.supervisor_only and not can(agent, "approve_action"))
-    event_add(ticket, "action_requested", agent, action=action.public_id, kind=kind, amount=amount,
+    event_add(ticket, "action_requested", agent, action=action.public_id, action_kind=kind, amount=amount,
               needs_approval=needs_second)
     audit_record(actor=agent, action="support.action_requested", target=ticket,
                  detail={"action": action.public_id, "kind": kind, "reason": action.reason, "params": params,
@@ -194,7 +194,7 @@ def action_decide(*, action: ActionRequest, supervisor: User, approve: bool, not
         action.state = ActionRequest.State.REJECTED
         action.result = {"note": (note or "").strip()[:500]}
         action.save(update_fields=["state", "result", "decided_by", "decided_at"])
-        event_add(action.ticket, "action_rejected", supervisor, action=action.public_id, kind=action.kind)
+        event_add(action.ticket, "action_rejected", supervisor, action=action.public_id, action_kind=action.kind)
         audit_record(actor=supervisor, action="support.action_rejected", target=action.ticket,
                      detail={"action": action.public_id, "kind": action.kind, "note": action.result["note"]})
         _note(action.ticket, f"[{action.kind}] rejected by a supervisor — {action.result['note']}")

@@ -628,6 +628,7 @@ def _eligible_agents(ticket: Ticket) -> list[AgentProfile]:
 def ticket_assign_round_robin(*, ticket: Ticket, actor: User | str = "system") -> User | None:
     """Give the ticket to the on-duty agent with free capacity who has waited longest for one
     (fewest open tickets first). None when everybody is full or off duty."""
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
     profiles = _eligible_agents(ticket)
     counts = _open_counts(p.user_id for p in profiles)
     free = [p for p in profiles if counts.get(p.user_id, 0) < p.capacity]

@@ -1,0 +1,146 @@
+"""Customer pages (/support/) and the agent console (/desk/), rendered through the test client."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from okpay.audit.models import AuditRecord
+from okpay.payments import services as payments
+from okpay.support import services as s
+from okpay.support.models import CannedReply, Feedback, Rating, Ticket
+from tests.support.helpers import web_ticket
+
+
+def login(user) -> Client:  # type: ignore[no-untyped-def]
+    c = Client()
+    c.force_login(user)
+    return c
+
+
+def test_customer_files_replies_closes_and_rates(alice, fake_clock):
+    payments.topup_create(user=alice, amount=10_000)
+    txn = payments.withdrawal_create(user=alice, amount=3_000)
+    c = login(alice)
+    form = c.get("/support/new/")
+    assert form.status_code == 200 and txn.public_id in form.content.decode()
+    r = c.post("/support/new/", {"category": "payment", "subject": "提现待处理", "body": "请帮我看看",
+                                 "transaction_id": txn.public_id,
+                                 "attachments": SimpleUploadedFile("a.png", b"\x89PNG\r\n\x1a\n0000")})
+    assert r.status_code == 302
+    t = Ticket.objects.get()
+    page = c.get(r["Location"]).content.decode()
+    assert t.number in page and "请帮我看看" in page and "a.png" in page
+    att = t.messages.get().attachments.get()
+    assert c.get(f"/support/tickets/{t.public_id}/files/{att.public_id}").status_code == 200
+    assert t.number in c.get("/support/tickets/").content.decode()
+    assert c.post(f"/support/tickets/{t.public_id}/reply/", {"body": "补充说明"}).status_code == 302
+    assert c.post(f"/support/tickets/{t.public_id}/close/").status_code == 302
+    assert c.post(f"/support/tickets/{t.public_id}/rate/", {"score": "5", "comment": "好"}).status_code == 302
+    assert Rating.objects.get().score == 5
+    assert "5" in c.get(f"/support/tickets/{t.public_id}/").content.decode()
+
+
+def test_form_errors_keep_the_input(alice, fake_clock):
+    r = login(alice).post("/support/new/", {"category": "", "subject": "主题", "body": "内容"})
+    assert r.status_code == 400 and "主题" in r.content.decode()
+    assert Ticket.objects.count() == 0
+
+
+def test_pages_need_a_login_and_hide_others(alice, bob, fake_clock):
+    t = web_ticket(alice)
+    assert Client().get("/support/tickets/").status_code == 302
+    assert login(bob).get(f"/support/tickets/{t.public_id}/").status_code == 404
+    assert login(bob).post(f"/support/tickets/{t.public_id}/close/").status_code == 404
+    t.refresh_from_db()
+    assert t.status == "new"
+
+
+def test_suggestions_come_from_the_help_centre(db, client):
+    r = client.get("/support/suggest/", {"subject": "忘记密码"})
+    assert r.status_code == 200
+
+
+def test_feedback_and_callback_without_login(db, client, fake_clock):
+    assert client.post("/support/feedback/", {"kind": "idea", "body": "希望有深色模式"}).status_code == 200
+    assert Feedback.objects.get().user is None
+    r = client.post("/support/callback/", {"phone": "13800138000", "topic": "account"})
+    assert r.status_code == 200 and Ticket.objects.get().priority == "urgent"
+
+
+def test_desk_queue_ticket_context_reply_and_audit(alice, agent, fake_clock):
+    payments.topup_create(user=alice, amount=10_000)
+    t = web_ticket(alice)
+    c = login(agent)
+    home = c.get("/desk/?queue=unassigned")
+    assert home.status_code == 200 and t.number in home.content.decode()
+    assert t.number in c.get("/desk/?queue=all_open&q=" + t.number, headers={"HX-Request": "true"}).content.decode()
+    page = c.get(f"/desk/t/{t.public_id}/")
+    assert page.status_code == 200 and "付款显示待处理" in page.content.decode()
+    ctx = c.get(f"/desk/t/{t.public_id}/context/").content.decode()
+    assert "al***@example.com" in ctx and "alice@example.com" not in ctx and "¥100.00" in ctx
+    assert AuditRecord.objects.filter(action="support.view.customer_context", actor=agent.public_id,
+                                      target_id=t.public_id).count() == 1
+    canned = CannedReply.objects.get(key="pending-transaction", lang="zh-hans")
+    fill = c.get(f"/desk/t/{t.public_id}/canned/{canned.pk}/").content.decode()
+    assert "Alice您好" in fill
+    r = c.post(f"/desk/t/{t.public_id}/reply/", {"body": "您好，已查询", "canned": canned.pk, "status": "waiting"})
+    assert r.status_code == 302
+    t.refresh_from_db()
+    assert t.status == "waiting" and t.first_responded_at is not None
+    assert "您好，已查询" in c.get(f"/desk/t/{t.public_id}/live/").content.decode()
+
+
+def test_desk_refuses_customers(alice, fake_clock):
+    t = web_ticket(alice)
+    c = login(alice)
+    for url in ("/desk/", f"/desk/t/{t.public_id}/", f"/desk/t/{t.public_id}/context/", "/desk/dashboard/"):
+        assert c.get(url).status_code == 403
+    assert c.post(f"/desk/t/{t.public_id}/reply/", {"body": "x"}).status_code == 403
+    assert t.messages.count() == 1
+
+
+def test_collision_warning_on_the_page(alice, agent, supervisor, fake_clock):
+    t = web_ticket(alice)
+    login(supervisor).get(f"/desk/t/{t.public_id}/")
+    live = login(agent).get(f"/desk/t/{t.public_id}/live/").content.decode()
+    assert "Supervisor" in live and "collision" in live
+
+
+def test_bulk_action_from_the_queue(alice, agent, fake_clock):
+    t1, t2 = web_ticket(alice), web_ticket(alice)
+    r = login(agent).post("/desk/bulk/", {"ticket": [t1.public_id, t2.public_id], "priority": "high",
+                                          "assignee": agent.public_id})
+    assert r.status_code == 302
+    assert list(Ticket.objects.order_by("pk").values_list("priority", "assignee")) == [("high", agent.pk)] * 2
+
+
+def test_dashboard_and_csv(alice, agent, supervisor, fake_clock):
+    t = web_ticket(alice)
+    fake_clock.advance(hours=2)
+    s.agent_reply(ticket=t, agent=agent, body="ok", status="solved")
+    s.rating_create(ticket=t, user=alice, score=5)
+    c = login(supervisor)
+    day = fake_clock.now.date().isoformat()
+    page = c.get(f"/desk/dashboard/?since={day}&until={day}")
+    html = page.content.decode()
+    assert page.status_code == 200 and "<svg" in html and 'id="kpi-csat">5.00' in html
+    assert 'id="kpi-first-median">2.0 h' in html
+    rows = list(csv.reader(io.StringIO(c.get(f"/desk/dashboard.csv?since={day}&until={day}").content.decode()
+                                       .lstrip("\ufeff"))))
+    assert ["period", "tickets", "1"] in rows and ["csat", "average", "5.0"] in rows
+    assert ["first_response_hours", "median", "2.0"] in rows
+
+
+@pytest.mark.parametrize("lang", ["zh-hans", "en"])
+def test_pages_render_in_both_languages(alice, agent, lang, fake_clock):
+    t = web_ticket(alice)
+    for user, url in ((alice, "/support/new/"), (alice, f"/support/tickets/{t.public_id}/"), (agent, "/desk/"),
+                      (agent, f"/desk/t/{t.public_id}/")):
+        c = login(user)
+        c.cookies["django_language"] = lang
+        assert c.get(url).status_code == 200
