@@ -34,9 +34,9 @@ def test_home_shows_balances_limits_chart_and_activity(web, funded, bob):
     html = page.content.decode()
     assert page.status_code == 200
     assert "¥977.66" in html and "¥10.00" in html  # available, held
-    assert "最近" in html or "Recent" in html
+    assert "最近交易" in html
     assert 'class="chart-bar"' in html and "¥12.34" in html
-    assert "每笔" in html or "Per transaction" in html
+    assert "单笔限额" in html and "今日剩余额度" in html
 
 
 def test_send_flow_confirmation_then_double_submit_is_one_transfer(web, funded, bob):

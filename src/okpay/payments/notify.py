@@ -34,7 +34,9 @@ def _deliver(*, to: str, locale: str, code: str, mail: Mail) -> None:
 def title(kind: str, txn: Transaction) -> str:
     """One line for the notice (also the email subject); call inside the reader's language."""
     money = format_money(txn.amount, txn.currency)
-    who = txn.counterparty_name
+    from okpay.payments.templatetags.payments_tags import display_counterparty
+
+    who = display_counterparty(txn.counterparty_name)
     return {
         "sent": _("You sent %(money)s to %(who)s") % {"money": money, "who": who},
         "received": _("You received %(money)s from %(who)s") % {"money": money, "who": who},

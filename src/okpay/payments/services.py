@@ -67,6 +67,8 @@ MAX_AMOUNT = 10**12  # minor units: ¥10,000,000,000.00 — far above any limit,
 OUTGOING = (TxnType.TRANSFER, TxnType.WITHDRAWAL, TxnType.BILL_PAYMENT, TxnType.PAYMENT)
 COUNTED = (Status.PENDING, Status.SUCCEEDED, Status.PARTIALLY_REFUNDED, Status.REFUNDED)
 RECIPIENT_LOOKUPS = RateLimit("recipient-lookup", limit=60, window=600)
+SANDBOX_CARD = gettext_noop("Sandbox bank card •••• 4242")
+SANDBOX_BANK = gettext_noop("Sandbox bank account •••• 8888")
 _PHONE = re.compile(r"^\+?[\d\s().-]{6,20}$")
 _WALLET = re.compile(r"^acc_[1-9A-HJ-NP-Za-km-z]{20}$")
 
@@ -245,7 +247,7 @@ def topup_create(*, user: User, amount: int, currency: str = "CNY", source: str 
         raise LimitExceeded(gettext_noop("This top-up is over the per-transaction top-up limit."), param="amount")
     actor = actor_of(user)
     txn = _new(user=user, type=TxnType.TOP_UP, direction=Direction.CREDIT, amount=amount, currency=currency,
-               actor=actor, counterparty_name="Sandbox bank card •••• 4242")
+               actor=actor, counterparty_name=SANDBOX_CARD)
     (moved,) = _post([TransferSpec(system_account("funding", currency), wallet(user, currency), amount, currency,
                                    id=f"{txn.public_id}-topup", code="top_up", reference=txn.public_id, actor=actor)])
     txn.settle_transfer = moved
@@ -267,7 +269,7 @@ def withdrawal_create(*, user: User, amount: int, currency: str = "CNY", destina
     limits_check(user, amount)
     actor = actor_of(user)
     txn = _new(user=user, type=TxnType.WITHDRAWAL, direction=Direction.DEBIT, amount=amount, currency=currency,
-               actor=actor, counterparty_name="Sandbox bank account •••• 8888")
+               actor=actor, counterparty_name=SANDBOX_BANK)
     (hold,) = _post([TransferSpec(wallet(user, currency), system_account("payout", currency), amount, currency,
                                   id=f"{txn.public_id}-hold", code="withdrawal", pending=True,
                                   reference=txn.public_id, actor=actor)])

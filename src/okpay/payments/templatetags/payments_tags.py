@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import template
+from django.utils.translation import get_language, gettext
 
 from okpay.payments.money import format_money
 
@@ -27,3 +28,18 @@ def status_class(status: str) -> str:
 @register.filter
 def percent(share: float) -> str:
     return f"{max(2.0, share * 100):.1f}%"
+
+
+@register.filter
+def counterparty(txn: object) -> str:
+    """The other party's name; the sandbox bank's names are shown in the reader's language."""
+    biller = getattr(txn, "biller", None) if getattr(txn, "biller_id", None) else None
+    if biller is not None and not (get_language() or "zh").startswith("zh"):
+        return biller.name_en
+    return display_counterparty(getattr(txn, "counterparty_name", ""))
+
+
+def display_counterparty(name: str) -> str:
+    from okpay.payments.services import SANDBOX_BANK, SANDBOX_CARD
+
+    return gettext(name) if name in (SANDBOX_BANK, SANDBOX_CARD) else name

@@ -51,6 +51,12 @@ class Command(BaseCommand):
                 user.is_superuser = member.role == "admin"
                 user.save()
                 user.groups.add(groups[member.role])
+        # --- payments (okpay.payments): sandbox billers, alice's and bob's starting balances ---
+        from okpay.payments.demo import payments_demo
+
+        for line in payments_demo():
+            self.stdout.write(f"  payments: {line}")
+        # --- end payments ---
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD})")
         width = max(len(member.email) for member in CAST)
         for member in CAST:
