@@ -131,17 +131,16 @@ def test_dev_sms_outbox_page_is_debug_only(settings, alice) -> None:
     assert page.status_code == 200 and "+8613800138000" in page.content.decode()
 
 
-def test_closing_needs_the_password_and_every_close_check(alice) -> None:
-    services.CLOSE_CHECKS.append(lambda user: "Your wallet still holds ¥10.00." if user.email == "alice@example.com"
-                                 else None)
-    try:
-        with pytest.raises(services.BusinessRuleError) as refused:
-            services.account_close(user=alice, password=PASSWORD)
-        assert refused.value.code == "account_not_closable"
-        alice.refresh_from_db()
-        assert alice.is_active
-    finally:
-        services.CLOSE_CHECKS.clear()
+def test_closing_needs_the_password_and_every_close_check(alice, monkeypatch) -> None:
+    monkeypatch.setattr(services, "CLOSE_CHECKS", [
+        *services.CLOSE_CHECKS, lambda user: "Your wallet still holds ¥10.00." if user.email == "alice@example.com"
+        else None])
+    with pytest.raises(services.BusinessRuleError) as refused:
+        services.account_close(user=alice, password=PASSWORD)
+    assert refused.value.code == "account_not_closable"
+    alice.refresh_from_db()
+    assert alice.is_active
+    monkeypatch.undo()
     browser = web_login()
     page = browser.get("/account/close/").content.decode()
     assert "5" in page  # says what is kept and for how long
@@ -218,3 +217,22 @@ def test_account_pages_require_sign_in(client) -> None:
                  "/account/profile/", "/account/password/", "/account/close/"):
         response = client.get(path)
         assert response.status_code == 302 and response["Location"].startswith("/account/login/?next=")
+
+
+def test_the_prune_sweep_forgets_old_tokens_and_closes_stale_sessions(alice) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from okpay.core.worker import sweeps
+    from okpay.identity.models import EmailToken
+
+    assert sweeps()["okpay.identity.services.prune_expired"] == 3600
+    services.password_reset_send(email="alice@example.com", ip=None, user_agent="")
+    web_login()
+    EmailToken.objects.update(expires_at=timezone.now() - timedelta(days=8))
+    UserSession.objects.update(last_seen_at=timezone.now() - timedelta(hours=13))
+    assert services.prune_expired() == 2
+    assert not EmailToken.objects.exists()
+    assert UserSession.objects.get().end_reason == "expired"
+    assert services.prune_expired() == 0  # idempotent

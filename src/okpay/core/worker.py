@@ -30,6 +30,7 @@ logger = logging.getLogger("okpay.worker")
 SWEEPS: dict[str, int] = {
     "okpay.core.idempotency.prune_expired": 3600,
     "okpay.identity.mail.requeue_stuck": 60,
+    "okpay.identity.services.prune_expired": 3600,
     "okpay.ledger.services.pending_expire_due": 15,
     "okpay.support.services.sla_sweep": 60,
     "okpay.support.services.tickets_auto_assign": 30,

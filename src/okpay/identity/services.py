@@ -997,3 +997,15 @@ def two_factor_reset_by_support(*, user: User, actor: User, reason: str, ip: str
     event_record(user=user, kind=Kind.TWO_FACTOR_DISABLED, ip=ip, actor=actor,
                  detail={"by": actor.public_id, "reason": reason.strip()[:500]})
     emails.two_factor_changed(user, enabled=False, freeze_token=_freeze_link(user))
+
+
+def prune_expired() -> int:
+    """Sweep (hourly): forget used or expired email tokens and phone codes, and close the records of
+    browser sessions whose Django session is gone (expired cookies). Safe to run on many workers."""
+    now = _now()
+    removed, _ = EmailToken.objects.filter(expires_at__lt=now - timedelta(days=7)).delete()
+    removed += PhoneVerification.objects.filter(expires_at__lt=now - timedelta(days=1)).delete()[0]
+    stale = UserSession.objects.filter(ended_at__isnull=True,
+                                       last_seen_at__lt=now - timedelta(hours=settings.OKPAY_SESSION_MAX_HOURS))
+    removed += stale.update(ended_at=now, end_reason="expired")
+    return removed
