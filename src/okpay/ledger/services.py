@@ -383,12 +383,20 @@ def _dt(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
 
 
+# Transfer's columns in model order, for Model.from_db (the ORM's own fast constructor).
+_TRANSFER_FIELDS = [f.attname for f in Transfer._meta.concrete_fields]
+assert _TRANSFER_FIELDS == ["id", "public_id", "kind", "debit_account_id", "credit_account_id", "amount", "currency",
+                            "code", "pending_id", "expires_at", "reference", "actor", "note", "created_at"]
+
+
+def _transfer(values: list[Any]) -> Transfer:
+    return Transfer.from_db(DB, _TRANSFER_FIELDS, values)
+
+
 def _transfer_from_row(row: Sequence[Any]) -> Transfer:
-    transfer = Transfer(id=row[0], public_id=row[1], kind=row[2], debit_account_id=row[3], credit_account_id=row[4],
-                        amount=row[5], currency=row[6], code=row[7], pending_id=row[8], expires_at=_dt(row[9]),
-                        reference=row[10], actor=row[11], note=row[12], created_at=_dt(row[13]) or row[13])
-    transfer._state.adding = False
-    return transfer
+    values = list(row)
+    values[9], values[13] = _dt(row[9]), _dt(row[13])
+    return _transfer(values)
 
 
 def _placeholders(n: int) -> str:
@@ -419,7 +427,9 @@ class _DriverCursor:
         self._sqlite = conn.vendor == "sqlite"
         self._errors = conn.wrap_database_errors  # driver errors become django.db errors
         if self._sqlite:
-            self._cursor = conn.connection.cursor()
+            import sqlite3
+
+            self._cursor = sqlite3.Cursor(conn.connection)  # not Django's SQLiteCursorWrapper
         else:
             import psycopg
 
@@ -651,12 +661,8 @@ class _Engine:
                     f"WHERE id IN ({_placeholders(len(changed))})", params)
 
     def _built(self, op: _Op) -> Transfer:
-        transfer = Transfer(id=op.pk, public_id=op.public_id, kind=op.kind, debit_account_id=op.debit,
-                            credit_account_id=op.credit, amount=op.amount, currency=op.currency, code=op.code,
-                            pending_id=op.pending_pk, expires_at=op.expires_at, reference=op.reference,
-                            actor=op.actor, note=op.note, created_at=self.now)
-        transfer._state.adding = False
-        return transfer
+        return _transfer([op.pk, op.public_id, op.kind, op.debit, op.credit, op.amount, op.currency, op.code,
+                          op.pending_pk, op.expires_at, op.reference, op.actor, op.note, self.now])
 
 
 def _execute(ops: list[_Op]) -> list[Transfer]:
