@@ -24,6 +24,7 @@ from okpay.ledger.services import (
     VoidPending,
     account_freeze,
     account_open,
+    owner_accounts_freeze,
     pending_create,
     pending_expire_due,
     pending_post,
@@ -395,3 +396,15 @@ def test_balances_for_owner_and_history_paging(wallets, alice) -> None:
     assert [t.pk for t in page1 + page2] == [*reversed(ids), Transfer.objects.order_by("id")[0].pk]
     assert [(x.currency, x.available) for x in balances_for_owner(alice)] == [("CNY", 9_995)]
     assert account_history(funding)[0].credit_account_id == a.pk
+
+
+def test_owner_freeze_stops_every_account_of_the_owner(wallets, alice) -> None:
+    a, b, _ = wallets
+    usd = account_open(owner=alice, currency="USD")
+    transfer_create(debit_account=system_account("funding", "USD"), credit_account=usd, amount=10, currency="USD")
+    assert owner_accounts_freeze(owner=alice) == 2
+    for account, other, currency in ((a, b, "CNY"), (usd, system_account("payout", "USD"), "USD")):
+        with pytest.raises(errors.AccountFrozen):
+            transfer_create(debit_account=account, credit_account=other, amount=1, currency=currency)
+    assert owner_accounts_freeze(owner=alice, frozen=False) == 2
+    transfer_create(debit_account=a, credit_account=b, amount=1, currency="CNY")

@@ -6,7 +6,8 @@ Accounts
     ``debits_must_not_exceed_credits``). ``system_account(kind, currency)`` does the same for the
     ownerless accounts each currency has: ``funding`` (the sandbox bank money comes in from),
     ``payout`` (where withdrawals go), ``fees`` and ``suspense``. ``account_freeze(account=,
-    frozen=)`` stops (or lets again) money leave an account.
+    frozen=)`` stops (or lets again) money leave an account; ``owner_accounts_freeze(owner=,
+    frozen=)`` does it for all of a user's accounts (self-freeze).
 
 Transfers
     ``transfers_post([...])`` writes a *linked batch*: every item is applied in order, against
@@ -221,6 +222,14 @@ def account_freeze(*, account: Account | int, frozen: bool = True) -> None:
         raise AccountNotFound()
     if isinstance(account, Account):
         account.frozen = frozen
+
+
+def owner_accounts_freeze(*, owner: Any, frozen: bool = True) -> int:
+    """Freeze (or unfreeze) every account of ``owner``, e.g. when the customer self-freezes;
+    returns how many accounts changed."""
+    owner_id = getattr(owner, "pk", owner)
+    return Account.objects.filter(owner_id=owner_id).exclude(frozen=frozen).update(
+        frozen=frozen, updated_at=timezone.now())
 
 
 # --- Transactions and retries -----------------------------------------------------------------
@@ -737,6 +746,7 @@ def pending_expire_due(*, now: datetime | None = None, limit: int = 1000, batch:
 
 __all__ = [
     "BatchItem", "PostPending", "TransferSpec", "VoidPending", "account_freeze", "account_open",
+    "owner_accounts_freeze",
     "pending_create", "pending_expire_due", "pending_post", "pending_void", "run_in_transaction",
     "system_account", "system_accounts_ensure", "transfer_create", "transfers_post",
 ]
