@@ -20,7 +20,7 @@ def payments_demo() -> list[str]:
         if user is None:
             continue
         with transaction.atomic():
-            User.objects.select_for_update().get(pk=user.pk)
+            User.objects.select_for_update(no_key=True).get(pk=user.pk)
             if not any(b.total or b.held for b in balances_for_owner(user)):
                 topup_create(user=user, amount=amount)
                 lines.append(f"{email}: topped up {amount / 100:.2f} CNY")

@@ -170,7 +170,7 @@ def limits_check(user: User, amount: int) -> None:
 
 def _lock_user(user: User) -> User:
     """Serialise one customer's outgoing payments (daily limit, velocity) on their row."""
-    locked = User.objects.select_for_update().only("pk", "frozen_at", "email_verified_at").get(pk=user.pk)
+    locked = User.objects.select_for_update(no_key=True).only("pk", "frozen_at", "email_verified_at").get(pk=user.pk)
     if locked.frozen_at is not None:
         raise AccountFrozen()
     return locked
