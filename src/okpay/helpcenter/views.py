@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -119,10 +119,20 @@ def article_vote(request: HttpRequest, slug: str) -> HttpResponse:
                                                      "just_voted": not error})
 
 
+def _url(name: str) -> str | None:
+    """The URL of another app's page, or None while that app is not installed (no dead links)."""
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return None
+
+
 @require_GET
 def contact(request: HttpRequest) -> HttpResponse:
     channels = registry.channels()
     return render(request, "helpcenter/contact.html", {
+        "ticket_url": _url("support:new"), "callback_url": _url("support:callback"),
+        "my_tickets_url": _url("support:mine"), "feedback_url": _url("support:feedback"),
         "chat": next(c for c in channels if c.kind == "chat"),
         "email": next(c for c in channels if c.kind == "email"),
         "hotline": next(c for c in channels if c.kind == "phone"),
