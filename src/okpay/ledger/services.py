@@ -45,13 +45,17 @@ Rules
       their debits (``ExceedsDebits``). CHECK constraints in the database enforce the same.
 
 Concurrency
-    One database transaction per call. Transfer rows are inserted first (they lock nothing
-    that others wait for); then the accounts are locked in id order (``SELECT … ORDER BY id FOR
-    NO KEY UPDATE`` on PostgreSQL — ``select_for_update(no_key=True)``, the lock an UPDATE takes,
-    which does not block other transactions' foreign-key checks on the same account — and
-    ``BEGIN IMMEDIATE`` on SQLite), checked in Python, and changed with
-    relative updates (``col = col + delta``, like ``F()``) in one statement; then commit. A hot
-    account is therefore held only for the lock, one update and the commit. Holds are claimed
+    One database transaction per call. A batch of one new transfer takes a fast path: insert
+    the transfer, then one conditional ``UPDATE`` per account in id order (the debit's checks in
+    its ``WHERE``; the credit side is a plain increment, so a hot merchant account is held only
+    from its update to the commit); if a condition fails, the attempt is rolled back and redone
+    on the general path, which names the error. The general path: transfer rows are inserted
+    first (they lock nothing that others wait for); then the accounts are locked in id order
+    (``SELECT … ORDER BY id FOR NO KEY UPDATE`` on PostgreSQL — ``select_for_update(no_key=True)``,
+    the lock an UPDATE takes, which does not block other transactions' foreign-key checks on the
+    same account — and ``BEGIN IMMEDIATE`` on SQLite), checked in Python in batch order, and
+    changed with relative updates (``col = col + delta``, like ``F()``) in one statement; then
+    commit. Holds are claimed
     by deleting their ``PendingHold`` row before the accounts are locked, so two posts of one
     hold serialise on that row and exactly one wins.
 
@@ -438,7 +442,7 @@ class _DriverCursor:
         if self._sqlite:
             import sqlite3
 
-            self._cursor = sqlite3.Cursor(conn.connection)  # not Django's SQLiteCursorWrapper
+            self._cursor: Any = sqlite3.Cursor(conn.connection)  # not Django's SQLiteCursorWrapper
         else:
             import psycopg
 
@@ -465,12 +469,31 @@ class _DriverCursor:
         self._cursor.close()
 
 
+# The fast path of a batch of one new transfer: no read before the writes. Each account is locked
+# by its own UPDATE, in id order; the debit's checks sit in the UPDATE's WHERE, and the credit side
+# (a plain increment unless it keeps credits within debits) waits for nothing but its row lock,
+# which it then holds only until the commit. When a WHERE refuses, the attempt is rolled back and
+# the general path finds out precisely why.
+_DEBIT_SQL = ("UPDATE ledger_account SET {column} = {column} + %s, updated_at = %s WHERE id = %s "
+              "AND currency = %s AND NOT frozen AND (NOT debits_must_not_exceed_credits "
+              "OR credits_posted - debits_posted - debits_pending >= %s) RETURNING id")
+_CREDIT_SQL = ("UPDATE ledger_account SET {column} = {column} + %s, updated_at = %s WHERE id = %s "
+               "AND currency = %s AND (NOT credits_must_not_exceed_debits "
+               "OR debits_posted - credits_posted - credits_pending >= %s) RETURNING id")
+_FAST_SQL = {
+    (side, kind): (_DEBIT_SQL if side == "debit" else _CREDIT_SQL).format(
+        column=f"{side}s_{'pending' if kind == _PENDING else 'posted'}")
+    for side in ("debit", "credit") for kind in (_SINGLE, _PENDING)
+}
+
+
 class _Engine:
     """One attempt at applying a batch, inside the caller's transaction."""
 
-    def __init__(self, ops: list[_Op], now: datetime) -> None:
+    def __init__(self, ops: list[_Op], now: datetime, *, fast: bool = False) -> None:
         self.ops = ops
         self.now = now
+        self.fast = fast and len(ops) == 1 and ops[0].pending_ref is None
         self.conn = connections[DB]
         self.pg = self.conn.vendor == "postgresql"
         self.cursor = _DriverCursor(self.conn)
@@ -484,6 +507,14 @@ class _Engine:
 
     def _run(self) -> list[Transfer]:
         ops = self.ops
+        if self.fast:
+            op = ops[0]
+            self._insert()
+            if op.error is not None:
+                raise op.error
+            if op.existing is None:
+                self._apply_one(op)
+            return [op.existing if op.existing is not None else self._built(op)]
         if any(op.pending_ref is not None for op in ops):
             self._resolve_pending()
         self._insert()
@@ -669,18 +700,36 @@ class _Engine:
         cur.execute(f"UPDATE ledger_account SET {', '.join(sets)}, updated_at = %s "  # noqa: S608
                     f"WHERE id IN ({_placeholders(len(changed))})", params)
 
+    def _apply_one(self, op: _Op) -> None:
+        now = self.adapt(self.now)
+        for pk in sorted((op.debit, op.credit)):
+            side = "debit" if pk == op.debit else "credit"
+            self.cursor.execute(_FAST_SQL[(side, op.kind)], [op.amount, now, pk, op.currency, op.amount])
+            if self.cursor.fetchone() is None:
+                raise _FastPathRefused
+
     def _built(self, op: _Op) -> Transfer:
         return _transfer([op.pk, op.public_id, op.kind, op.debit, op.credit, op.amount, op.currency, op.code,
                           op.pending_pk, op.expires_at, op.reference, op.actor, op.note, self.now])
 
 
+class _FastPathRefused(Exception):
+    """A conditional update of the fast path matched no row: redo the batch on the general path."""
+
+
 def _execute(ops: list[_Op]) -> list[Transfer]:
+    fast = [True]
+
     def attempt() -> list[Transfer]:
         for op in ops:  # a retry starts again from the normalized items
             op.existing = op.pk = op.expires_at = op.error = None
-        return _Engine(ops, timezone.now()).run()
+        return _Engine(ops, timezone.now(), fast=fast[0]).run()
 
-    return run_in_transaction(attempt)
+    try:
+        return run_in_transaction(attempt)
+    except _FastPathRefused:
+        fast[0] = False
+        return run_in_transaction(attempt)
 
 
 # --- Public write functions -------------------------------------------------------------------
