@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import connections
@@ -21,8 +22,8 @@ class BackupError(Exception):
     pass
 
 
-def _database() -> dict[str, object]:
-    return settings.DATABASES["default"]
+def _database() -> dict[str, Any]:
+    return dict(settings.DATABASES["default"])
 
 
 def is_sqlite() -> bool:
