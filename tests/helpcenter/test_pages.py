@@ -158,3 +158,16 @@ def test_article_missing_in_the_readers_language_shows_the_other(seeded: None, c
     Article.objects.filter(slug="top-up", lang="zh-hans").delete()
     html = client.get("/help/top-up/").content.decode()
     assert "How do I top up my wallet?" in html and "这篇文章暂时没有您所用语言的版本" in html
+
+
+def test_articles_quote_the_configured_limits_and_periods(seeded: None, client: Client) -> None:
+    html = client.get("/help/limits/").content.decode()
+    assert "单笔 ¥5,000，每日 ¥20,000" in html and "单笔 ¥50,000，每日 ¥200,000" in html
+    assert "单笔超过 ¥1,000 的转账" in html
+    with override_settings(OKPAY_LIMIT_EMAIL_PER_TXN=123_456, OKPAY_CLAIM_DAYS=3):
+        assert "单笔 ¥1,234.56" in client.get("/help/limits/").content.decode()
+        page = client.get("/help/unclaimed-transfer/").content.decode()
+        assert "<strong>3天内</strong>没有领取" in page and "{{" not in page
+    english = client.get("/help/risk-review/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "not finished within 24 hours expires" in english
+    assert "{{" not in client.get("/help/search/", {"q": "没领取"}).content.decode()

@@ -157,3 +157,9 @@ def test_any_query_is_answered_without_error(seeded: None, query: str) -> None:
     result = search(query, lang="zh-hans", limit=5, prefix=True)
     assert len(result.articles) <= 5
     assert all(a.lang == "zh-hans" for a in result.articles)
+
+
+def test_titles_and_summaries_have_no_placeholders(seeded: None) -> None:
+    # Other apps (ticket-form suggestions, chat) show them as they are.
+    for article in Article.objects.all():
+        assert "{{" not in article.title + article.summary, article.slug

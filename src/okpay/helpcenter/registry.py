@@ -113,11 +113,32 @@ def channels() -> list[Channel]:
     return items
 
 
+def _yuan(minor: int) -> str:
+    whole, cents = divmod(int(minor), 100)
+    return f"¥{whole:,}" + (f".{cents:02d}" if cents else "")
+
+
+# Figures that other apps' settings define, with the defaults those apps document: articles quote
+# the real values (a deployment that changes a limit changes the help text with it).
+_FIGURES = {
+    "claim_days": ("OKPAY_CLAIM_DAYS", 7, str),
+    "risk_review_hours": ("OKPAY_RISK_REVIEW_HOURS", 24, str),
+    "limit_email_per_txn": ("OKPAY_LIMIT_EMAIL_PER_TXN", 500_000, _yuan),
+    "limit_email_daily": ("OKPAY_LIMIT_EMAIL_DAILY", 2_000_000, _yuan),
+    "limit_phone_per_txn": ("OKPAY_LIMIT_PHONE_PER_TXN", 5_000_000, _yuan),
+    "limit_phone_daily": ("OKPAY_LIMIT_PHONE_DAILY", 20_000_000, _yuan),
+    "step_up_amount": ("OKPAY_STEP_UP_AMOUNT", 100_000, _yuan),
+}
+
+
 def placeholder_values() -> dict[str, str]:
-    return {
+    values = {
         "support_email": settings.OKPAY_SUPPORT_EMAIL,
         "hotline": settings.OKPAY_HOTLINE,
         "hotline_hours": settings.OKPAY_HOTLINE_HOURS,
         "web_domain": official_domains()[0],
         "site_url": site_url(),
     }
+    for name, (setting, default, shown) in _FIGURES.items():
+        values[name] = shown(getattr(settings, setting, default))  # type: ignore[operator]
+    return values

@@ -1,8 +1,9 @@
 """Article Markdown → safe HTML (markdown, then nh3), and the channel placeholders in it.
 
 Articles may write ``{{ support_email }}``, ``{{ hotline }}``, ``{{ hotline_hours }}``,
-``{{ web_domain }}`` and ``{{ site_url }}``: they are filled from the channel registry when the
-page is shown, so an article never goes stale when an operator changes a channel.
+``{{ web_domain }}``, ``{{ site_url }}`` and the figures of :data:`registry._FIGURES` (limits,
+claim days ...): they are filled from the registry and settings when the page is shown, so an
+article never goes stale when an operator changes a channel or a limit.
 """
 
 from __future__ import annotations

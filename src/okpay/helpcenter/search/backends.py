@@ -28,10 +28,12 @@ TITLE_WEIGHT, SUMMARY_WEIGHT, BODY_WEIGHT = 10.0, 4.0, 1.0
 
 def article_columns(article: Article) -> tuple[str, str, str]:
     """The three indexed columns of an article, as space-separated tokens."""
+    from okpay.helpcenter.rendering import fill
+
     return (
-        text.index_text(article.title),
-        text.index_text(article.summary, article.tags.replace(",", " ")),
-        text.index_text(article.body),
+        text.index_text(fill(article.title, html=False)),
+        text.index_text(fill(article.summary, html=False), article.tags.replace(",", " ")),
+        text.index_text(fill(article.body, html=False)),
     )
 
 
