@@ -85,6 +85,7 @@ def test_enable_two_factor_by_typing_a_code_from_the_secret(page, live_server, a
     key = base64.b32decode(secret + "=" * (-len(secret) % 8))
     page.get_by_label("身份验证器应用中的验证码").fill(f"{totp(key):06d}")
     page.get_by_role("button", name="开启").click()
+    page.locator(".recovery-codes code").first.wait_for()  # all_inner_texts() itself does not wait
     codes = page.locator(".recovery-codes code").all_inner_texts()
     assert len(codes) == 10
     screenshot(page, "identity-2fa-recovery-codes-zh")
