@@ -104,6 +104,8 @@ def test_pending_transfer_list_detail_cancel(api_client, alice, mallory):
     created = post(client, "/api/v1/transfers", {"to": "friend@example.com", "amount": 2_000}).json()
     assert (created["status"], created["pending_reason"], created["cancellable"]) == ("pending", "awaiting_claim", True)
     assert created["counterparty"] == {"name": "f***@example.com", "wallet_id": None}
+    assert [(step["status"], step["reason"]) for step in created["timeline"]] == [("created", "created"),
+                                                                                  ("pending", "invited")]
     assert created["expected_by"] is not None
     listing = client.get("/api/v1/transactions?status=pending").json()
     assert [row["id"] for row in listing["data"]] == [created["id"]] and listing["next_cursor"] is None

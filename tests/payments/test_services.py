@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from okpay.identity.models import OutboundEmail
 from okpay.ledger.models import Transfer
-from okpay.payments import services
+from okpay.payments import notify, services
 from okpay.payments.errors import (
     AccountFrozen,
     EmailNotVerified,
@@ -47,7 +47,12 @@ def test_transfer_to_a_customer_by_email_credits_them_at_once(funded, bob):
     assert (peer.direction, peer.status, peer.amount, peer.note, peer.peer_id) == ("credit", "succeeded", 2_500, "午饭",
                                                                                    txn.pk)
     assert set(Notification.objects.values_list("kind", flat=True)) == {"settled", "sent", "received"}
-    assert OutboundEmail.objects.filter(to__icontains="bob@example.com").count() == 1
+    assert OutboundEmail.objects.filter(to__icontains="bob@example.com").count() == 0  # the worker writes them
+    assert notify.emails_send_due() == 3
+    assert notify.emails_send_due() == 0
+    [mail] = OutboundEmail.objects.filter(to__icontains="bob@example.com")
+    assert mail.subject == "OKPay · 您收到 Alice 的转账 ¥25.00"
+    assert anti_phishing_code_shown(mail, bob)
     assert_ledger_ok()
 
 
@@ -297,3 +302,29 @@ def test_masking():
     assert services.mask_name("王小明") == "王*明"
     assert services.mask_name("Bo") == "*o"
     assert services.mask_email("bob@example.com") == "b***@example.com"
+
+
+def anti_phishing_code_shown(mail, user) -> bool:  # type: ignore[no-untyped-def]
+    """The email carries the recipient's own anti-phishing code."""
+    return not user.anti_phishing_code or user.anti_phishing_code in mail.body_text
+
+
+def test_admin_actions_decide_risk_reviews(funded, bob, supervisor, settings):
+    from django.test import Client
+
+    settings.OKPAY_RISK_REVIEW_AMOUNT = 10_000
+    held_one = services.transfer_create(sender=funded, to="bob@example.com", amount=10_000)
+    held_two = services.transfer_create(sender=funded, to="bob@example.com", amount=12_000)
+    supervisor.is_superuser = True  # the admin site's model permissions; the service checks the role itself
+    supervisor.save()
+    client = Client()
+    client.force_login(supervisor)
+    url = "/admin/payments/transaction/"
+    assert client.get(url).status_code == 200
+    client.post(url, {"action": "approve_reviews", "_selected_action": [held_one.pk]})
+    client.post(url, {"action": "decline_reviews", "_selected_action": [held_two.pk]})
+    held_one.refresh_from_db()
+    held_two.refresh_from_db()
+    assert (held_one.status, held_two.status) == ("succeeded", "failed")
+    assert available(bob) == 10_000 and available(funded) == 90_000 and held(funded) == 0
+    assert_ledger_ok()

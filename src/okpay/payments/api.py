@@ -135,6 +135,8 @@ class ListQuery(Schema):
 
 
 def transaction_out(txn: Transaction, events: list | None = None) -> TransactionOut:  # type: ignore[type-arg]
+    if events is None:
+        events = getattr(txn, "timeline_cache", None)
     rows = events if events is not None else list(txn.events.all())
     counterparty = (CounterpartyOut(name=txn.counterparty_name, wallet_id=txn.counterparty_wallet_id or None)
                     if txn.counterparty_name else None)

@@ -203,9 +203,11 @@ class Notification(models.Model):
     kind = models.CharField(max_length=20)
     created_at = models.DateTimeField()
     read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["user", "id"], name="payments_ntf_user_id")]
+        indexes = [models.Index(fields=["user", "id"], name="payments_ntf_user_id"),
+                   models.Index(fields=["id"], condition=Q(emailed_at__isnull=True), name="payments_ntf_to_email")]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.transaction_id}"

@@ -1,11 +1,15 @@
-"""Notifications about money: an in-app row and an email (through the transactional outbox, so
-both exist only if the change that caused them commits), in the customer's language, with
-their anti-phishing code."""
+"""Notifications about money: an in-app row written in the transaction of the change (so it exists
+only if the change commits), and an email made from it by the worker (``emails_send_due``, a
+payments sweep: rendering two templates per email stays off the request path) through the
+transactional outbox, in the customer's language, with their anti-phishing code.
+
+The invitation to an unregistered recipient is written at once (it has no in-app row)."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -50,14 +54,18 @@ def title(kind: str, txn: Transaction) -> str:
 
 
 def send(txn: Transaction, kind: str) -> None:
-    """Notify the owner of ``txn`` (in-app and email)."""
+    """Notify the owner of ``txn``: the in-app row now, the email from the worker."""
+    Notification.objects.create(user_id=txn.user_id, transaction=txn, kind=kind, created_at=timezone.now())
+
+
+def _email(notice: Notification) -> None:
     from okpay.payments.explain import explain, failure_text
 
+    txn, kind = notice.transaction, notice.kind
     user = txn.user
-    Notification.objects.create(user=user, transaction=txn, kind=kind, created_at=timezone.now())
     with translation.override(user.locale or settings.LANGUAGE_CODE):
         paragraphs = []
-        explanation = explain(txn)
+        explanation = explain(txn) if kind == "pending" else None
         if explanation:
             paragraphs += [explanation.why, explanation.if_not]
         if kind == "failed":
@@ -69,6 +77,25 @@ def send(txn: Transaction, kind: str) -> None:
                     notes=[_("If you did not make this payment, freeze your account in the security centre at "
                              "once and contact customer service.")] if txn.direction == "debit" else [])
     _deliver(to=user.email, locale=user.locale, code=user.anti_phishing_code, mail=mail)
+
+
+def emails_send_due(*, limit: int = 500, batch: int = 50) -> int:
+    """Worker sweep: email every notice not emailed yet. Each batch claims its rows with
+    ``select_for_update(skip_locked=True)`` and marks them in the transaction that writes the
+    emails to the outbox, so a notice is emailed exactly once whatever the number of workers."""
+    sent = 0
+    while sent < limit:
+        with transaction.atomic():
+            notices = list(Notification.objects.select_for_update(skip_locked=True, of=("self",))
+                           .filter(emailed_at__isnull=True).select_related("transaction", "transaction__user")
+                           .order_by("pk")[:batch])
+            if not notices:
+                break
+            for notice in notices:
+                _email(notice)
+            Notification.objects.filter(pk__in=[n.pk for n in notices]).update(emailed_at=timezone.now())
+            sent += len(notices)
+    return sent
 
 
 def invite(txn: Transaction) -> None:

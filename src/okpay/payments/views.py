@@ -32,7 +32,7 @@ from okpay.core.idempotency import run_idempotently
 from okpay.identity import services as identity
 from okpay.payments import selectors, services
 from okpay.payments.explain import event_text, explain, failure_text
-from okpay.payments.models import Notification, PendingReason, Status, TxnType
+from okpay.payments.models import Notification, PendingReason, Status, Transaction, TxnType
 from okpay.payments.money import format_money, parse_money
 
 ERROR_TEXT = {
@@ -163,7 +163,7 @@ def _needs_otp(request: HttpRequest, amount: int | None) -> bool:
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     balances = selectors.balances(user)  # type: ignore[arg-type]
-    pending = list(services.Transaction.objects.filter(user=user, status=Status.PENDING).order_by("-pk")[:5])
+    pending = list(Transaction.objects.filter(user=user, status=Status.PENDING).order_by("-pk")[:5])
     chart = selectors.spending_by_category(user)  # type: ignore[arg-type]
     return _page(request, "payments/home.html", {
         "section": "home", "balances": balances, "recent": selectors.recent(user, 8),  # type: ignore[arg-type]

@@ -1,0 +1,185 @@
+"""Customer transfers over HTTP against pgbench on the same PostgreSQL, in the same run.
+
+``POST /api/v1/transfers`` (bearer token, unique ``Idempotency-Key`` per request from a wrk Lua
+script, 16 connections) served by ``okpay serve --no-worker --processes 2`` on PostgreSQL + Redis,
+against pgbench's ``tpcb-like`` script at 16 clients (scale 10). Each transfer is the full product
+path: token auth, idempotency claim and stored response, limits and risk checks, the ledger
+transfer, both parties' transactions with their timelines, in-app notices and two outbox emails.
+
+Databases (dropped and created again): ``OKPAY_BENCH_PAYMENTS_PG_URL`` (default
+``postgres://postgres@127.0.0.1:5432/okpay_bench_payments``) and its sibling ``…_pgbench``.
+Redis: ``OKPAY_BENCH_REDIS_URL`` (default ``redis://127.0.0.1:6379/9``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from benchmarks.util import BIN, ROOT, free_port, okpay, server, wrk
+
+SECTION = "Payments: POST /api/v1/transfers vs pgbench"
+SENDERS = 16
+RECIPIENTS = 16
+
+LUA = r"""
+local tokens = {%(tokens)s}
+local recipients = {%(recipients)s}
+local counter = 0
+local ids = 0
+
+function setup(thread)
+  ids = ids + 1
+  thread:set("thread_id", ids)
+end
+
+function request()
+  counter = counter + 1
+  local token = tokens[(counter %% #tokens) + 1]
+  local to = recipients[((counter * 7) %% #recipients) + 1]
+  local headers = {}
+  headers["Authorization"] = "Bearer " .. token
+  headers["Content-Type"] = "application/json"
+  headers["Idempotency-Key"] = string.format("bench-%%d-%%d-%%d", thread_id, counter, math.random(1, 2000000000))
+  local body = string.format('{"to": "%%s", "amount": 1, "currency": "CNY", "note": "bench"}', to)
+  return wrk.format("POST", "/api/v1/transfers", headers, body)
+end
+"""
+
+
+def _pg_url() -> str:
+    return os.environ.get("OKPAY_BENCH_PAYMENTS_PG_URL", "postgres://postgres@127.0.0.1:5432/okpay_bench_payments")
+
+
+def _recreate(url: str) -> None:
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def _env(url: str, home: str) -> dict[str, str]:
+    return {
+        "OKPAY_HOME": home, "OKPAY_DATABASE_URL": url, "OKPAY_DEBUG": "false", "OKPAY_LOG_LEVEL": "WARNING",
+        "OKPAY_REDIS_URL": os.environ.get("OKPAY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"),
+        "OKPAY_DB_POOL_MAX": "20", "DJANGO_SETTINGS_MODULE": "okpay.settings",
+        # The benchmark measures the work of a transfer, not the guards that stop a customer sending
+        # thousands of them: limits and the velocity rule are set out of reach.
+        "OKPAY_LIMIT_EMAIL_DAILY": str(10**12), "OKPAY_LIMIT_EMAIL_PER_TXN": str(10**12),
+        "OKPAY_RISK_VELOCITY_PER_HOUR": str(10**9),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+
+
+def _child(env: dict[str, str], *args: str) -> str:
+    out = subprocess.run([sys.executable, "-m", "benchmarks.payments", *args], cwd=ROOT, env={**os.environ, **env},
+                         capture_output=True, text=True, check=True, timeout=1800)
+    return out.stdout.strip().splitlines()[-1]
+
+
+def _pgbench(url: str, seconds: int) -> float:
+    if not shutil.which("pgbench"):
+        raise RuntimeError("pgbench is not installed: apt-get install postgresql-client")
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/") + "_pgbench"
+    target = urlunsplit(parts._replace(path="/" + name))
+    _recreate(target)
+    conn = ["-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 5432), "-U", parts.username or "postgres"]
+    subprocess.run(["pgbench", *conn, "-i", "-q", "-s", "10", name], check=True, capture_output=True)
+    out = subprocess.run(["pgbench", *conn, "-c", "16", "-j", "2", "-T", str(seconds), "-b", "tpcb-like", name],
+                         check=True, capture_output=True, text=True).stdout
+    match = re.search(r"tps = ([\d.]+) \((without|excluding)", out)
+    if match is None:
+        raise RuntimeError(f"unexpected pgbench output:\n{out}")
+    return float(match.group(1))
+
+
+def main(report) -> None:  # type: ignore[no-untyped-def]
+    seconds = 5 if report.quick else 15
+    url = _pg_url()
+    _recreate(url)
+    home = tempfile.mkdtemp(prefix="okpay-bench-payments-")
+    env = _env(url, home)
+    okpay("migrate", "--no-input", "-v", "0", env=env)
+    cast = json.loads(_child(env, "setup"))
+    script = Path(home) / "transfers.lua"
+    script.write_text(LUA % {"tokens": ", ".join(f'"{t}"' for t in cast["tokens"]),
+                             "recipients": ", ".join(f'"{r}"' for r in cast["recipients"])})
+    port = free_port()
+    argv = [str(BIN / "okpay"), "serve", "--no-worker", "--no-migrate", "--processes", "2", "--port", str(port)]
+    with server(argv, env=env, port=port) as srv:
+        wrk(srv.url + "/api/v1/transfers", seconds=3, script=str(script))  # warm up, fill the tables
+        _child(env, "analyze")
+        result = wrk(srv.url + "/api/v1/transfers", seconds=seconds, script=str(script))
+    check = json.loads(_child(env, "check"))
+    tps = _pgbench(url, seconds)
+    report.add(SECTION, "POST /api/v1/transfers, 16 connections, okpay serve --processes 2",
+               f"{result.requests_per_second:.0f} req/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms"
+               + (f", {result.errors} errors" if result.errors else ""),
+               baseline=f"pgbench tpcb-like 16 clients: {tps:.0f} tps", ratio=result.requests_per_second / tps,
+               target=0.5)
+    report.add(SECTION, "after the run", f"{check['transfers']} transfers, ledger check "
+               + ("passed" if check["ok"] else f"FAILED: {check['violations'][:3]}"))
+    report.note(SECTION, "Each request is the whole product path (auth, idempotency record, limits, risk, ledger, "
+                         "two transactions with timelines, notices, two outbox emails): about 30 SQL statements.")
+
+
+# --- children (run inside Django) ------------------------------------------------------------------
+
+def _setup() -> dict[str, list[str]]:
+    from django.contrib.auth.models import Group
+    from django.utils import timezone
+
+    from okpay.identity.models import User
+    from okpay.identity.services import api_token_create
+    from okpay.payments.services import topup_create
+
+    group = Group.objects.get_or_create(name="customer")[0]
+    tokens, recipients = [], []
+    for i in range(SENDERS + RECIPIENTS):
+        user = User.objects.create_user(f"bench{i}@example.com", None, display_name=f"Bench {i}",
+                                        email_verified_at=timezone.now())
+        user.groups.add(group)
+        if i < SENDERS:
+            topup_create(user=user, amount=5_000_000)
+            tokens.append(api_token_create(user=user)[0])
+        else:
+            recipients.append(user.email)
+    return {"tokens": tokens, "recipients": recipients}
+
+
+def _child_main(argv: list[str]) -> int:
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    if argv[0] == "setup":
+        print(json.dumps(_setup()))
+    elif argv[0] == "analyze":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        print("{}")
+    elif argv[0] == "check":
+        from okpay.ledger.checks import ledger_check
+        from okpay.payments.models import Transaction
+
+        result = ledger_check()
+        print(json.dumps({"ok": result.ok, "violations": result.violations,
+                          "transfers": Transaction.objects.filter(type="transfer", direction="debit").count()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_child_main(sys.argv[1:]))
