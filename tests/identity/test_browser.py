@@ -127,7 +127,9 @@ def test_account_pages_in_both_languages(browser, live_server, alice, lang) -> N
                                   viewport={"width": 1280, "height": 900})
     page = context.new_page()
     errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}")
+            if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
     try:
         for name, path, signed_in in PAGES:
             if signed_in and name == "security":  # the first page that needs signing in
