@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = os.environ.get("OKPAY_BENCH_PG", "postgres://postgres@127.0.0.1:5432/postgres")
 PG_DB = "okpay_bench_identity"
+PASSWORD = "Bench-mark-42!"  # noqa: S105 - a throwaway account in a throwaway database
 
 
 def _setup() -> None:
@@ -63,7 +64,7 @@ def child(seconds: float) -> dict[str, float]:
     from okpay.identity import services
     from okpay.identity.models import SecurityEvent, User
 
-    user = User.objects.create_user("bench@example.com", "Bench-mark-42!", display_name="Bench")
+    user = User.objects.create_user("bench@example.com", PASSWORD, display_name="Bench")
 
     def plain() -> None:
         with transaction.atomic():
@@ -88,15 +89,15 @@ def child(seconds: float) -> dict[str, float]:
     from argon2 import PasswordHasher
 
     hasher = PasswordHasher()
-    encoded = make_password("Bench-mark-42!", hasher="argon2").split("argon2", 1)[1]
-    results["argon2_verify"] = _rate(lambda: hasher.verify(encoded, "Bench-mark-42!"), seconds)
-    user.set_password("Bench-mark-42!")
+    encoded = make_password(PASSWORD, hasher="argon2").split("argon2", 1)[1]
+    results["argon2_verify"] = _rate(lambda: hasher.verify(encoded, PASSWORD), seconds)
+    user.set_password(PASSWORD)
     user.save()
     factory = RequestFactory()
 
     def sign_in() -> None:
         request = factory.post("/api/v1/auth/token", REMOTE_ADDR="10.1.2.3", HTTP_USER_AGENT="bench/1")
-        found = services.login_password_check(request=request, email="bench@example.com", password="Bench-mark-42!")
+        found = services.login_password_check(request=request, email="bench@example.com", password=PASSWORD)
         services.token_login(user=found, ip="10.1.2.3", user_agent="bench/1", device="api:bench", method="password")
 
     from django.core.cache import cache
