@@ -13,7 +13,8 @@ OKPAY = str(Path(sys.executable).with_name("okpay"))
 
 
 def run_okpay(*args: str, env: dict[str, str], home: Path) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("OKPAY_") and k != "DJANGO_SETTINGS_MODULE"}
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith("OKPAY_") and k not in {"DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     return subprocess.run([OKPAY, *args], env={**clean, "OKPAY_HOME": str(home), **env},
                           capture_output=True, text=True, timeout=120, check=False)
 
