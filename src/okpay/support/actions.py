@@ -14,6 +14,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from okpay.audit.services import audit_record
@@ -24,6 +26,13 @@ from okpay.support import clock, wallet
 from okpay.support.models import ActionRequest, Ticket
 from okpay.support.permissions import can, require
 from okpay.support.services import Conflict, event_add, system_note
+
+OUTCOMES = {
+    "sent": gettext_noop("email sent"), "unknown": gettext_noop("email sent"),
+    "frozen": gettext_noop("account frozen"), "unfrozen": gettext_noop("account unfrozen"),
+    "cancelled": gettext_noop("transaction cancelled"), "succeeded": gettext_noop("transaction completed"),
+    "failed": gettext_noop("transaction declined"), "pending": gettext_noop("transaction still pending"),
+}
 
 
 class ActionNotPending(Conflict):
@@ -134,8 +143,10 @@ def _execute(action: ActionRequest, executor: User) -> ActionRequest:
                  detail={"action": action.public_id, "state": action.state, "reason": action.reason,
                          "requested_by": action.requested_by.public_id, "params": action.params,
                          "result": action.result})
-    outcome = action.result.get("message") or action.result.get("outcome", "")
-    _note(action.ticket, f"[{action.kind}] {action.state}: {outcome} — {action.reason}")
+    outcome = action.result.get("message") or OUTCOMES.get(action.result.get("outcome", ""), "")
+    with translation.override(settings.LANGUAGE_CODE):
+        _note(action.ticket, f"{_(kind.label)} · {action.get_state_display()}: {_(outcome) if outcome else ''} — "
+                             f"{action.reason}")
     return action
 
 
@@ -150,7 +161,7 @@ def action_request(*, ticket: Ticket, agent: User, kind: str, reason: str,
     reason = (reason or "").strip()
     if not reason:
         raise InvalidRequest(gettext_noop("Give a reason for this action."), param="reason")
-    ticket = Ticket.objects.select_for_update().select_related("requester").get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("requester").get(pk=ticket.pk)
     customer = ticket.requester
     if customer is None:
         raise InvalidRequest(gettext_noop("This ticket is not from an OKPay customer."), param="ticket")
@@ -174,7 +185,8 @@ def action_request(*, ticket: Ticket, agent: User, kind: str, reason: str,
                  detail={"action": action.public_id, "kind": kind, "reason": action.reason, "params": params,
                          "amount": amount, "needs_approval": needs_second})
     if needs_second:
-        _note(ticket, f"[{kind}] waiting for a supervisor's approval — {action.reason}")
+        with translation.override(settings.LANGUAGE_CODE):
+            _note(ticket, f"{_(spec.label)} · {_('waiting for a supervisor to approve')} — {action.reason}")
         return action
     return _execute(action, agent)
 
@@ -183,7 +195,8 @@ def action_request(*, ticket: Ticket, agent: User, kind: str, reason: str,
 def action_decide(*, action: ActionRequest, supervisor: User, approve: bool, note: str = "") -> ActionRequest:
     """The second person: a supervisor who did not ask approves (it runs now) or rejects."""
     require(supervisor, "approve_action")
-    action = ActionRequest.objects.select_for_update().select_related("ticket", "requested_by").get(pk=action.pk)
+    action = (ActionRequest.objects.select_for_update(of=("self",)).select_related("ticket", "requested_by")
+              .get(pk=action.pk))
     if action.requested_by_id == supervisor.pk:
         raise Forbidden(gettext_noop("Someone else must approve your own request."))
     if action.state != ActionRequest.State.PENDING:
@@ -197,7 +210,9 @@ def action_decide(*, action: ActionRequest, supervisor: User, approve: bool, not
         event_add(action.ticket, "action_rejected", supervisor, action=action.public_id, action_kind=action.kind)
         audit_record(actor=supervisor, action="support.action_rejected", target=action.ticket,
                      detail={"action": action.public_id, "kind": action.kind, "note": action.result["note"]})
-        _note(action.ticket, f"[{action.kind}] rejected by a supervisor — {action.result['note']}")
+        with translation.override(settings.LANGUAGE_CODE):
+            _note(action.ticket, f"{_(KINDS[action.kind].label)} · {_('rejected by a supervisor')} — "
+                                 f"{action.result['note']}")
         return action
     return _execute(action, supervisor)
 

@@ -10,16 +10,16 @@ from typing import Any
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-W, H = 560, 220
+W, H = 460, 210
 PAD_L, PAD_R, PAD_T, PAD_B = 40, 12, 28, 34
 INK, MUTED, ACCENT, WARN, OK = "#1f2937", "#6b7280", "#1d4ed8", "#b91c1c", "#15803d"
 
 
 def _svg(title: str, body: list[str], height: int = H) -> SafeString:
-    head = (f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {W} {height}" '
-            f'xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" font-size="11">'
+    head = (f'<svg class="sp-chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {W} {height}" '
+            f'xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" font-size="13">'
             f'<title>{escape(title)}</title>'
-            f'<text x="{PAD_L}" y="16" font-size="13" font-weight="bold" fill="{INK}">{escape(title)}</text>')
+            f'<text x="{PAD_L}" y="16" font-size="15" font-weight="bold" fill="{INK}">{escape(title)}</text>')
     return mark_safe(head + "".join(body) + "</svg>")  # noqa: S308 - every value above is escaped
 
 
@@ -59,7 +59,7 @@ def hbars(points: Sequence[tuple[str, float]], *, title: str) -> SafeString:
     if not points:
         return _svg(title, [f'<text x="{PAD_L}" y="50" fill="{MUTED}">—</text>'], height=60)
     top = max(v for _, v in points) or 1
-    label_w = 120
+    label_w = 100
     iw = W - label_w - 50
     out = []
     for i, (label, value) in enumerate(points):
@@ -92,14 +92,19 @@ def line(points: Sequence[tuple[str, float]], *, title: str, y_max: float) -> Sa
     return _svg(title, out)
 
 
-def sla_bars(first: dict[str, Any], resolution: dict[str, Any], *, labels: tuple[str, str]) -> SafeString:
+def _dur(hours: float) -> str:
+    return f"{round(hours * 60)} min" if hours < 1 else f"{hours:.1f} h"
+
+
+def sla_bars(first: dict[str, Any], resolution: dict[str, Any], *, labels: tuple[str, str],
+             title: str = "SLA") -> SafeString:
     """Median and p90 (hours) against the SLA target, for first response and resolution."""
     rows = [(labels[0], first), (labels[1], resolution)]
     top = max([1.0] + [float(s.get(k) or 0) for _, s in rows for k in ("median", "p90", "target")])
-    label_w, iw, row = 110, W - 110 - 70, 52
+    label_w, iw, row = 90, W - 90 - 110, 60
     out = []
     for i, (label, s) in enumerate(rows):
-        y = PAD_T + i * row
+        y = PAD_T + 18 + i * row
         out.append(f'<text x="{label_w - 6}" y="{y + 18}" text-anchor="end" fill="{INK}">{escape(label)}</text>')
         for j, (key, colour) in enumerate((("median", ACCENT), ("p90", WARN))):
             value = s.get(key)
@@ -107,10 +112,10 @@ def sla_bars(first: dict[str, Any], resolution: dict[str, Any], *, labels: tuple
                 continue
             w = iw * value / top
             out.append(f'<rect x="{label_w}" y="{y + 4 + j * 16}" width="{w:.1f}" height="13" fill="{colour}"/>'
-                       f'<text x="{label_w + w + 4:.1f}" y="{y + 15 + j * 16}" fill="{INK}">{key} {value:.1f} h</text>')
+                       f'<text x="{label_w + w + 4:.1f}" y="{y + 15 + j * 16}" fill="{INK}">{key} {_dur(value)}</text>')
         if s.get("target"):
             x = label_w + iw * s["target"] / top
             out.append(f'<line x1="{x:.1f}" y1="{y}" x2="{x:.1f}" y2="{y + 38}" stroke="{INK}" '
                        f'stroke-dasharray="4 3"/><text x="{x:.1f}" y="{y - 2}" text-anchor="middle" '
-                       f'fill="{INK}">SLA {s["target"]:g} h</text>')
-    return _svg("SLA", out, height=PAD_T + 2 * row + 6)
+                       f'fill="{INK}">SLA {_dur(s["target"])}</text>')
+    return _svg(title, out, height=PAD_T + 18 + 2 * row + 6)

@@ -23,7 +23,7 @@ import nh3
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Max, Q
 from django.utils.translation import gettext_noop
 
 from okpay.audit.services import audit_record
@@ -544,6 +544,8 @@ def agent_reply(*, ticket: Ticket, agent: User, body: str = "", body_html: str |
     _attachments_save(message, attachments)
     fields = ["updated_at"]
     if not internal:
+        ticket.sla_warned_at = None  # the next running target gets its own warning
+        fields.append("sla_warned_at")
         if ticket.first_responded_at is None:
             ticket.first_responded_at = now
             fields.append("first_responded_at")
@@ -617,7 +619,7 @@ def ticket_assign(*, ticket: Ticket, actor: User | str, assignee: User | None, t
 
 
 def _eligible_agents(ticket: Ticket) -> list[AgentProfile]:
-    profiles = (AgentProfile.objects.select_for_update().filter(on_duty=True, user__is_active=True)
+    profiles = (AgentProfile.objects.select_for_update(of=("self",)).filter(on_duty=True, user__is_active=True)
                 .select_related("user").order_by("pk"))
     if ticket.team_id is not None:
         profiles = profiles.filter(Q(team_id=ticket.team_id) | Q(all_teams=True))
@@ -766,8 +768,13 @@ def sla_sweep() -> dict[str, int]:
             emails.supervisors_alert(ticket, reason=gettext_noop("SLA breached: escalated"))
             counts["breached"] += 1
     with transaction.atomic():
-        for ticket in (Ticket.objects.select_for_update(skip_locked=True)
-                       .filter(running, sla_warned_at__isnull=True, sla_policy__isnull=False)
+        max_warn = SlaPolicy.objects.aggregate(m=Max("warn_before_minutes"))["m"] or 60
+        horizon = now + timedelta(minutes=max_warn)
+        soon_q = (Q(first_responded_at__isnull=True, first_response_due__gt=now, first_response_due__lte=horizon)
+                  | Q(next_response_due__gt=now, next_response_due__lte=horizon)
+                  | Q(resolution_due__gt=now, resolution_due__lte=horizon))
+        for ticket in (Ticket.objects.select_for_update(skip_locked=True, of=("self",))
+                       .filter(running, soon_q, sla_warned_at__isnull=True, sla_policy__isnull=False)
                        .select_related("sla_policy").order_by("pk")[:500]):
             window = timedelta(minutes=ticket.sla_policy.warn_before_minutes)
             targets = [d for d in (ticket.first_response_due if ticket.first_responded_at is None else None,

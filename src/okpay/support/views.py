@@ -15,7 +15,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -241,9 +241,10 @@ def callback(request: HttpRequest) -> HttpResponse:
 
 # --- desk ---------------------------------------------------------------------------------------
 
-QUEUE_LABELS = [("mine", "Mine"), ("unassigned", "Unassigned"), ("due_soon", "Due soon"), ("breached", "Breached"),
-                ("complaints", "Complaints"), ("waiting", "Waiting on customer"), ("all_open", "All open"),
-                ("solved", "Solved")]
+QUEUE_LABELS = [("mine", gettext_lazy("Mine")), ("unassigned", gettext_lazy("Unassigned")),
+                ("due_soon", gettext_lazy("Due soon")), ("breached", gettext_lazy("Breached")),
+                ("complaints", gettext_lazy("Complaints")), ("waiting", gettext_lazy("Waiting on customer")),
+                ("all_open", gettext_lazy("All open")), ("solved", gettext_lazy("Solved"))]
 
 
 def _queue_ctx(request: HttpRequest) -> dict[str, Any]:
@@ -312,10 +313,13 @@ def _desk_ticket_ctx(request: HttpRequest, public_id: str) -> dict[str, Any]:
     lang = "en" if (ticket.requester and ticket.requester.locale == "en") or ticket.meta.get("lang") == "en" \
         else "zh-hans"
     return {"ticket": ticket, "messages_": selectors.all_messages(ticket), "events": selectors.ticket_events(ticket),
+            "requester_email": wallet.mask_email(ticket.requester_email) if ticket.requester_email else "",
+            "requester_phone": wallet.mask_phone(ticket.requester_phone),
             "others": others, "linked": linked, "sla": selectors.sla_state(ticket),
             "canned": CannedReply.objects.filter(lang=lang) , "canned_other": CannedReply.objects.exclude(lang=lang),
             "statuses": Status.choices, "priorities": Priority.choices, "agents": _agents(),
             "action_kinds": [(k, _(v.label), v.needs_transaction) for k, v in actions.KINDS.items()],
+            "action_labels": {k: _(v.label) for k, v in actions.KINDS.items()},
             "actions": ticket.actions.select_related("requested_by", "decided_by").order_by("-requested_at"),
             "can_approve": can(user, "approve_action"), "can_context": can(user, "view_customer_context"),
             "can_act": can(user, "act_on_account")}
@@ -479,7 +483,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "chart_csat": charts.line([(day.strftime("%m-%d"), avg) for day, avg, _n in d.csat_by_day],
                                   title=_("CSAT trend (1–5)"), y_max=5),
         "chart_sla": charts.sla_bars(d.first_response, d.resolution,
-                                     labels=(_("First response"), _("Resolution"))),
+                                     labels=(_("First response"), _("Resolution")),
+                                     title=_("Median and p90 against the SLA target")),
     })
 
 

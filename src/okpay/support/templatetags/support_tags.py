@@ -15,3 +15,15 @@ def support_money(amount: int | None, currency: str = "CNY") -> str:
     sign = "-" if amount < 0 else ""
     major, minor = divmod(abs(int(amount)), 100)
     return f"{sign}{SYMBOLS.get(currency, currency + ' ')}{major:,}.{minor:02d}"
+
+
+@register.filter
+def support_hours(hours: float | None) -> str:
+    """A duration in hours for people: "45 min", "2.5 h", "3.1 d"."""
+    if hours is None:
+        return "—"
+    if hours < 1:
+        return f"{max(0, round(hours * 60))} min"
+    if hours < 48:
+        return f"{hours:.1f} h"
+    return f"{hours / 24:.1f} d"
