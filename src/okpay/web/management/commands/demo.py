@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -57,6 +58,7 @@ class Command(BaseCommand):
         for line in payments_demo():
             self.stdout.write(f"  payments: {line}")
         # --- end payments ---
+        call_command("helpcenter", "load", stdout=self.stdout)
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD})")
         width = max(len(member.email) for member in CAST)
         for member in CAST:
