@@ -88,3 +88,15 @@ def test_ledger_expire_command(alice, bob) -> None:
     PendingHold.objects.filter(pk=hold.pk).update(expires_at=hold.created_at)
     assert "expired 1 pending transfer(s)" in run("ledger", "expire")
     assert account_balance(a).available == 1_000
+
+
+def test_admin_shows_the_ledger_read_only(admin_client, alice) -> None:
+    run("wallet", "credit", "--email", alice.email, "--amount", "100")
+    transfer = Transfer.objects.get()
+    for model in ("account", "transfer", "pendinghold"):
+        response = admin_client.get(f"/admin/ledger/{model}/")
+        assert response.status_code == 200
+    assert transfer.public_id in admin_client.get("/admin/ledger/transfer/").content.decode()
+    assert admin_client.get("/admin/ledger/transfer/add/").status_code == 403
+    assert admin_client.post(f"/admin/ledger/transfer/{transfer.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert Transfer.objects.count() == 1
