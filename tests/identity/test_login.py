@@ -127,6 +127,8 @@ def test_idle_and_absolute_session_timeouts(alice, settings) -> None:
     session.save()
     assert browser.get("/account/security/").status_code == 302
     assert UserSession.objects.get(user=alice).end_reason == "expired"
+    assert "由于长时间未操作" in browser.get("/account/login/").content.decode()  # says why, once
+    assert "由于长时间未操作" not in browser.get("/account/login/").content.decode()
 
     browser = Client()
     browser.post("/account/login/", {"email": "alice@example.com", "password": PASSWORD})

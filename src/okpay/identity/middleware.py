@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 SESSION_ID = "okpay_sid"
 LOGIN_AT = "okpay_login_at"
 SEEN_AT = "okpay_seen_at"
+EXPIRED_NOTICE = "okpay_expired"
 REAUTH_AT = "okpay_reauth_at"  # the last time the password was typed in this session
 _TOUCH_EVERY = 60  # seconds: write "last seen" at most once a minute
 
@@ -50,4 +51,4 @@ class SessionSecurityMiddleware:
             if public_id:
                 services.session_end(public_id=public_id, reason="expired")
             logout(request)
-            request.session_expired = True  # type: ignore[attr-defined]
+            request.session[EXPIRED_NOTICE] = True  # the sign-in page says why

@@ -27,7 +27,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from okpay.core.errors import OkpayError, RateLimited
 from okpay.identity import forms, selectors, services
 from okpay.identity.auth import client_ip, user_agent
-from okpay.identity.middleware import REAUTH_AT, SESSION_ID
+from okpay.identity.middleware import EXPIRED_NOTICE, REAUTH_AT, SESSION_ID
 from okpay.identity.models import OutboundSms, User
 
 DEVICE_COOKIE = "okpay_device"
@@ -126,7 +126,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated and request.method == "GET":
         return redirect("identity:security")
     form = forms.LoginForm(request.POST or None)
-    expired = request.GET.get("expired") == "1"
+    expired = bool(request.session.pop(EXPIRED_NOTICE, False)) if request.method == "GET" else False
     if request.method == "POST" and form.is_valid():
         user = _attempt(form, lambda: services.login_password_check(
             request=request, email=form.cleaned_data["email"], password=form.cleaned_data["password"]))
