@@ -144,3 +144,23 @@ def test_pages_render_in_both_languages(alice, agent, lang, fake_clock):
         c = login(user)
         c.cookies["django_language"] = lang
         assert c.get(url).status_code == 200
+
+
+def test_supervisors_search_the_audit_log_agents_do_not(alice, agent, supervisor, fake_clock):
+    t = web_ticket(alice)
+    s.ticket_view_record(ticket=t, agent=agent, what="customer_context")
+    found = login(supervisor).get("/admin/audit/auditrecord/", {"q": t.public_id})
+    assert found.status_code == 200 and "support.view.customer_context" in found.content.decode()
+    assert login(agent).get("/admin/audit/auditrecord/").status_code == 403
+
+
+def test_nps_question_on_my_tickets_once_a_quarter(alice, agent, fake_clock):
+    from okpay.support.models import NpsResponse
+
+    t = web_ticket(alice)
+    s.agent_reply(ticket=t, agent=agent, body="ok", status="solved")
+    c = login(alice)
+    assert 'name="score" value="10"' in c.get("/support/tickets/").content.decode()
+    assert c.post("/support/nps/", {"score": "10"}).status_code == 302
+    assert NpsResponse.objects.get().score == 10
+    assert 'value="10"' not in c.get("/support/tickets/").content.decode()

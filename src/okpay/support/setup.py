@@ -102,6 +102,13 @@ SEED_CANNED: list[dict[str, Any]] = [
 ]
 
 
+# Supervisors search the audit log (read-only in the admin: okpay.audit allows no change there).
+EXTRA_PERMS: dict[str, list[tuple[str, str]]] = {
+    "supervisor": [("audit", "view_auditrecord")],
+    "admin": [("audit", "view_auditrecord")],
+}
+
+
 @transaction.atomic
 def roles_sync() -> None:
     perms = {p.codename: p for p in Permission.objects.filter(content_type__app_label="support",
@@ -109,6 +116,9 @@ def roles_sync() -> None:
     for role, codenames in ROLE_PERMS.items():
         group, _ = Group.objects.get_or_create(name=role)
         wanted = [perms[c] for c in codenames if c in perms]
+        wanted += list(Permission.objects.filter(
+            content_type__app_label__in=[a for a, _c in EXTRA_PERMS.get(role, [])],
+            codename__in=[c for _a, c in EXTRA_PERMS.get(role, [])]))
         group.permissions.add(*wanted)
 
 
