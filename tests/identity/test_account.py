@@ -236,3 +236,17 @@ def test_the_prune_sweep_forgets_old_tokens_and_closes_stale_sessions(alice) -> 
     assert not EmailToken.objects.exists()
     assert UserSession.objects.get().end_reason == "expired"
     assert services.prune_expired() == 0  # idempotent
+
+
+def test_operator_admin_lists_accounts_and_signs_them_out(alice, admin_client) -> None:
+    browser = web_login()
+    page = admin_client.get("/admin/identity/user/?q=alice")
+    assert page.status_code == 200 and "alice@example.com" in page.content.decode()
+    assert admin_client.get(f"/admin/identity/user/{alice.pk}/change/").status_code == 200
+    response = admin_client.post("/admin/identity/user/", {"action": "sign_out_everywhere",
+                                                          "_selected_action": [alice.pk]})
+    assert response.status_code == 302
+    assert browser.get("/account/security/").status_code == 302
+    assert admin_client.get("/admin/identity/securityevent/").status_code == 200
+    assert admin_client.get("/admin/identity/usersession/").status_code == 200
+    assert admin_client.get("/admin/identity/apitoken/").status_code == 200
