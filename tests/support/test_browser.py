@@ -60,7 +60,9 @@ def test_payment_ticket_from_filing_to_dashboard(browser, live_server, alice, ag
     # 2. The agent opens it from the unassigned queue, with the customer's wallet beside it.
     desk = sign_in(browser, live_server, agent)
     desk.goto("/desk/?queue=unassigned")
-    desk.get_by_role("link", name=ticket.number).click()
+    screenshot(desk, "support-2b-desk-unassigned-queue-zh")
+    desk.keyboard.press("j")  # keyboard-friendly: j moves to the first ticket, Enter opens it
+    desk.keyboard.press("Enter")
     desk.wait_for_url(f"**/desk/t/{ticket.public_id}/")
     context = desk.locator("#context")
     context.locator(f"[data-txn='{txn.public_id}']").wait_for()

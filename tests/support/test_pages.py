@@ -164,3 +164,16 @@ def test_nps_question_on_my_tickets_once_a_quarter(alice, agent, fake_clock):
     assert c.post("/support/nps/", {"score": "10"}).status_code == 302
     assert NpsResponse.objects.get().score == 10
     assert 'value="10"' not in c.get("/support/tickets/").content.decode()
+
+
+def test_demo_data_is_idempotent(db):
+    from okpay.support.demo import support_demo
+    from tests.factories import user_create
+
+    assert support_demo() == ["demo cast missing: nothing to do"]
+    for email, role in (("alice@okpay.example", "customer"), ("bob@okpay.example", "customer"),
+                        ("agent@okpay.example", "agent"), ("supervisor@okpay.example", "supervisor")):
+        user_create(email, role=role)
+    assert support_demo()[0].startswith("6 tickets")
+    assert support_demo() == ["tickets already there"]
+    assert Ticket.objects.count() == 6 and Rating.objects.count() == 1
