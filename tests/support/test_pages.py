@@ -177,3 +177,15 @@ def test_demo_data_is_idempotent(db):
     assert support_demo()[0].startswith("6 tickets")
     assert support_demo() == ["tickets already there"]
     assert Ticket.objects.count() == 6 and Rating.objects.count() == 1
+
+
+def test_anonymous_callbacks_are_rate_limited(db, fake_clock):
+    from django.core.cache import cache
+
+    cache.clear()
+    c = Client(REMOTE_ADDR="203.0.113.9")
+    for i in range(5):
+        assert c.post("/support/callback/", {"phone": f"1380013800{i}", "topic": "account"}).status_code == 200
+    refused = c.post("/support/callback/", {"phone": "13800138009", "topic": "account"})
+    assert refused.status_code == 400 and Ticket.objects.count() == 5
+    cache.clear()

@@ -14,6 +14,7 @@ from okpay.api.schemas import ERRORS
 from okpay.support import selectors, services
 from okpay.support.models import Feedback, Rating, Ticket, TicketMessage
 from okpay.support.permissions import access_customer_ticket
+from okpay.support.views import TICKETS_PER_USER
 
 router = OkpayRouter(tags=["support"])
 
@@ -143,6 +144,7 @@ def message_out(m: TicketMessage) -> MessageOut:
 
 @router.post("/support/tickets", response={201: TicketOut, **ERRORS}, summary="Open a ticket")
 def ticket_create(request: HttpRequest, body: TicketIn) -> Status:
+    TICKETS_PER_USER.hit(str(request.auth.pk))  # type: ignore[attr-defined]
     lang = getattr(request.auth, "locale", "") or ""
     ticket = services.ticket_create(
         requester=services.Requester(user=request.auth), channel="api", category=body.category,  # type: ignore[arg-type]
@@ -186,6 +188,7 @@ def ticket_rate(request: HttpRequest, ticket_id: str, body: RatingIn) -> Status:
 
 @router.post("/support/callbacks", response={201: TicketOut, **ERRORS}, summary="Ask for a call back (urgent)")
 def callback(request: HttpRequest, body: CallbackIn) -> Status:
+    TICKETS_PER_USER.hit(str(request.auth.pk))  # type: ignore[attr-defined]
     ticket = services.callback_request(phone=body.phone, topic=body.topic, preferred_time=body.preferred_time or "",
                                        user=request.auth, lang=getattr(request.auth, "locale", ""))  # type: ignore[arg-type]
     return Status(201, ticket_out(ticket))

@@ -288,7 +288,8 @@ def ticket_create(*, requester: Requester, channel: str, category: str, subject:
             raise InvalidRequest(gettext_noop("No such transaction in your wallet."), param="transaction_id")
     now = clock.now()
     priority = priority or Priority.NORMAL
-    if category == Category.COMPLAINT and PRIORITY_ORDER.index(priority) < PRIORITY_ORDER.index(Priority.HIGH):
+    complaint_floor = PRIORITY_ORDER.index(Priority.HIGH)
+    if category == Category.COMPLAINT and PRIORITY_ORDER.index(Priority(priority)) < complaint_floor:
         priority = Priority.HIGH  # the complaint rule
     user = requester.user
     ticket = Ticket(
@@ -373,8 +374,9 @@ def customer_reply(*, ticket: Ticket, user: User, body: str = "", body_html: str
         event_add(ticket, "status", user, old=ticket.status, new=Status.OPEN)
         ticket.status = Status.OPEN
         fields.append("status")
-    if ticket.first_responded_at is not None and ticket.next_response_due is None and ticket.sla_policy_id:
-        ticket.next_response_due = calendar_for(ticket).add(now, ticket.sla_policy.next_response_minutes)
+    policy = ticket.sla_policy
+    if ticket.first_responded_at is not None and ticket.next_response_due is None and policy is not None:
+        ticket.next_response_due = calendar_for(ticket).add(now, policy.next_response_minutes)
         ticket.next_response_breached = False
         fields.append("next_response_breached")
     ticket.updated_at = now
@@ -776,7 +778,7 @@ def sla_sweep() -> dict[str, int]:
         for ticket in (Ticket.objects.select_for_update(skip_locked=True, of=("self",))
                        .filter(running, soon_q, sla_warned_at__isnull=True, sla_policy__isnull=False)
                        .select_related("sla_policy").order_by("pk")[:500]):
-            window = timedelta(minutes=ticket.sla_policy.warn_before_minutes)
+            window = timedelta(minutes=ticket.sla_policy.warn_before_minutes if ticket.sla_policy else 60)
             targets = [d for d in (ticket.first_response_due if ticket.first_responded_at is None else None,
                                    ticket.next_response_due, ticket.resolution_due) if d is not None]
             soon = [d for d in targets if now < d <= now + window]

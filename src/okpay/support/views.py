@@ -19,7 +19,8 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from okpay.core.errors import NotFound, OkpayError
+from okpay.core.errors import NotFound, OkpayError, RateLimited
+from okpay.core.ratelimit import RateLimit
 from okpay.identity.auth import client_ip
 from okpay.identity.models import User
 from okpay.support import actions, selectors, services, wallet
@@ -38,7 +39,15 @@ from okpay.support.models import (
 from okpay.support.permissions import access_customer_ticket, access_desk_ticket, can
 
 
+# Forms anyone can send: limited per address (and per customer for tickets) so nobody floods the desk.
+CALLBACKS_PER_IP = RateLimit("support-callback-ip", limit=5, window=3600)
+FEEDBACK_PER_IP = RateLimit("support-feedback-ip", limit=20, window=3600)
+TICKETS_PER_USER = RateLimit("support-ticket-user", limit=20, window=3600)
+
+
 def _msg(exc: OkpayError) -> str:
+    if isinstance(exc, RateLimited):
+        return _("Too many requests. Please try again later or call the hotline.")
     return _(exc.message)
 
 
@@ -80,6 +89,7 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         data = {k: request.POST.get(k, "").strip() for k in ("category", "subject", "body", "transaction_id")}
         try:
+            TICKETS_PER_USER.hit(str(user.pk))
             ticket = services.ticket_create(
                 requester=services.Requester(user=user), channel=Channel.WEB, category=data["category"],
                 subject=data["subject"], body=data["body"], transaction_id=data["transaction_id"] or None,
@@ -213,6 +223,7 @@ def feedback(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         data = {k: request.POST.get(k, "").strip() for k in ("kind", "body", "email")}
         try:
+            FEEDBACK_PER_IP.hit(client_ip(request) or "-")
             services.feedback_create(body=data["body"], kind=data["kind"], email=data["email"],
                                      user=request.user if request.user.is_authenticated else None,  # type: ignore[arg-type]
                                      page=request.POST.get("page", ""))
@@ -230,6 +241,8 @@ def callback(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         data = {k: request.POST.get(k, "").strip() for k in ("phone", "topic", "preferred_time")}
         try:
+            if not request.user.is_authenticated:
+                CALLBACKS_PER_IP.hit(client_ip(request) or "-")
             ticket = services.callback_request(
                 phone=data["phone"], topic=data["topic"], preferred_time=data["preferred_time"], lang=_lang(),
                 user=request.user if request.user.is_authenticated else None)  # type: ignore[arg-type]
