@@ -22,9 +22,24 @@ IDEMPOTENCY_PARAMETER = {
 }
 
 
+_OWN_TRANSACTION: set[Any] = set()
+
+
+def owns_transaction(view: Any) -> Any:
+    """Exempt a POST from the idempotency layer and its one-transaction-per-request wrapper.
+
+    For answers that carry a secret (a bearer token, a TOTP secret, recovery codes), which must
+    not be stored for replay, and for sign-in, whose failed attempts must be recorded (lockout,
+    activity log) although the answer is an error. Such views' services own their transactions.
+    Put it under the ``@router.post(...)`` line.
+    """
+    _OWN_TRANSACTION.add(view)
+    return view
+
+
 class OkpayRouter(Router):
     def add_api_operation(self, path: str, methods: list[str], view_func: Any, **kwargs: Any) -> None:
-        if "POST" in methods:
+        if "POST" in methods and view_func not in _OWN_TRANSACTION:
             decorate_view(_idempotent)(view_func)
             extra = dict(kwargs.get("openapi_extra") or {})
             extra["parameters"] = [*extra.get("parameters", []), IDEMPOTENCY_PARAMETER]

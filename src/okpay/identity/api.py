@@ -3,43 +3,20 @@ sessions, activity and freeze. Endpoints parse, call one service, serialize."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import Schema, Status
 from pydantic import Field
 
-from okpay.api.router import OkpayRouter
+from okpay.api.router import OkpayRouter, owns_transaction
 from okpay.api.schemas import ERRORS
 from okpay.identity import selectors, services
 from okpay.identity.auth import client_ip, user_agent
 from okpay.identity.models import User
 
-_NOT_WRAPPED: set[Callable[..., Any]] = set()
-
-
-def not_wrapped(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Exempt a POST from the idempotency layer and its one-transaction-per-request wrapper.
-
-    For answers that carry a secret (a bearer token, a TOTP secret, recovery codes), which must
-    not be stored in the idempotency table for replay, and for sign-in, whose failed attempts
-    must be recorded (lockout, activity log) although the answer is an error. These services
-    own their transactions."""
-    _NOT_WRAPPED.add(view)
-    return view
-
-
-class IdentityRouter(OkpayRouter):
-    def add_api_operation(self, path: str, methods: list[str], view_func: Any, **kwargs: Any) -> None:
-        if view_func in _NOT_WRAPPED:
-            Router.add_api_operation(self, path, methods, view_func, **kwargs)
-        else:
-            super().add_api_operation(path, methods, view_func, **kwargs)
-
-
-router = IdentityRouter(tags=["identity"])
+router = OkpayRouter(tags=["identity"])
 
 
 # --- schemas -----------------------------------------------------------------------------------------
@@ -195,7 +172,7 @@ def verify_email_resend(request: HttpRequest) -> Status:
 
 
 @router.post("/auth/token", response={200: TokenOut, **ERRORS}, auth=None)
-@not_wrapped
+@owns_transaction
 def token(request: HttpRequest, body: LoginIn) -> TokenOut:
     """Sign in. With 2FA on, a missing code answers ``401 otp_required`` and a wrong one ``401 invalid_otp``."""
     user = services.login_password_check(request=request, email=body.email, password=body.password)
@@ -233,7 +210,7 @@ def me(request: HttpRequest) -> UserOut:
 
 
 @router.post("/me/password", response={200: DetailOut, **ERRORS})
-@not_wrapped
+@owns_transaction
 def change_password(request: HttpRequest, body: PasswordIn) -> DetailOut:
     """Step-up: the current password, and ``otp_code`` when 2FA is on. Other sessions and tokens end."""
     services.password_change(user=request.auth, current_password=body.current_password,  # type: ignore[arg-type]
@@ -262,7 +239,7 @@ def revoke_session(request: HttpRequest, session_id: str) -> Status:
 
 
 @router.post("/me/2fa/totp", response={200: TotpOut, **ERRORS})
-@not_wrapped
+@owns_transaction
 def totp_start(request: HttpRequest) -> TotpOut:
     device = services.totp_setup_start(user=request.auth)  # type: ignore[arg-type]
     return TotpOut(secret=services.totp_secret(device), otpauth_uri=device.config_url,
@@ -270,14 +247,14 @@ def totp_start(request: HttpRequest) -> TotpOut:
 
 
 @router.post("/me/2fa/totp/confirm", response={200: RecoveryCodesOut, **ERRORS})
-@not_wrapped
+@owns_transaction
 def totp_confirm(request: HttpRequest, body: CodeIn) -> RecoveryCodesOut:
     codes = services.totp_setup_confirm(user=request.auth, code=body.code, **_ctx(request))  # type: ignore[arg-type]
     return RecoveryCodesOut(recovery_codes=codes)
 
 
 @router.post("/me/2fa/recovery-codes", response={200: RecoveryCodesOut, **ERRORS})
-@not_wrapped
+@owns_transaction
 def recovery_codes(request: HttpRequest, body: CodeIn) -> RecoveryCodesOut:
     codes = services.recovery_codes_regenerate(user=request.auth, code=body.code, **_ctx(request))  # type: ignore[arg-type]
     return RecoveryCodesOut(recovery_codes=codes)
