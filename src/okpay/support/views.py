@@ -38,7 +38,6 @@ from okpay.support.models import (
 )
 from okpay.support.permissions import access_customer_ticket, access_desk_ticket, can
 
-
 # Forms anyone can send: limited per address (and per customer for tickets) so nobody floods the desk.
 CALLBACKS_PER_IP = RateLimit("support-callback-ip", limit=5, window=3600)
 FEEDBACK_PER_IP = RateLimit("support-feedback-ip", limit=20, window=3600)
