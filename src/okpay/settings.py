@@ -225,7 +225,8 @@ OKPAY_SUPPORT_REOPEN_DAYS = env_int("OKPAY_SUPPORT_REOPEN_DAYS", 7, minimum=1, m
 OKPAY_SUPPORT_COMPLAINT_RESOLUTION_HOURS = env_int("OKPAY_SUPPORT_COMPLAINT_RESOLUTION_HOURS", 72, minimum=1)
 
 # --- Security ----------------------------------------------------------------------------------
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
+# One Argon2 hasher: it verifies argon2 hashes of any parameters and upgrades them at sign-in.
+PASSWORD_HASHERS = ["okpay.identity.passwords.Argon2idHasher"]
 if TESTING and not env_bool("OKPAY_TEST_REAL_HASHER", False):
     # Argon2 on purpose costs ~50 ms; tests that are not about hashing use a cheap one.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
