@@ -75,7 +75,7 @@ def test_pending_detail_explains_and_cancel_restores(web, funded):
     txn = services.transfer_create(sender=funded, to="someone@example.com", amount=3_000)
     html = web.get(f"/wallet/transactions/{txn.public_id}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert 'data-testid="cancel"' in html
-    assert f"?transaction={txn.public_id}" in html
+    assert f"transaction={txn.public_id}" in html
     answer = web.post(f"/wallet/transactions/{txn.public_id}/cancel/")
     assert answer.status_code == 302
     txn.refresh_from_db()
@@ -143,3 +143,21 @@ def test_notifications_page_marks_read(web, funded):
 
 def test_pages_need_login(client):
     assert client.get("/wallet/").status_code == 302
+
+
+def test_money_form_asks_for_the_2fa_code_above_the_step_up_amount(web, funded, settings):
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    settings.OKPAY_STEP_UP_AMOUNT = 1_000
+    device = TOTPDevice.objects.create(user=funded, name="phone", confirmed=True)
+    html = web.get("/wallet/withdraw/").content.decode()
+    answer = web.post("/wallet/withdraw/", {"idempotency_key": form_key(html), "amount": "20"})
+    assert answer.status_code == 401
+    page = answer.content.decode()
+    assert 'name="otp_code"' in page and "<details" not in page  # the code field is shown, not folded away
+    assert held(funded) == 0
+    code = f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+    done = web.post("/wallet/withdraw/", {"idempotency_key": form_key(page), "amount": "20", "otp_code": code})
+    assert done.status_code == 302
+    assert held(funded) == 2_000

@@ -335,9 +335,16 @@ def detail(request: HttpRequest, txn_id: str) -> HttpResponse:
 
 
 def _contact_url(txn_id: str) -> str:
-    from okpay.identity.views import contact_url
+    """A support ticket with the transaction filled in (the help centre's contact page without
+    the support app)."""
+    from django.urls import NoReverseMatch
 
-    return f"{contact_url()}?transaction={txn_id}"
+    try:
+        return f"{reverse('support:new')}?category=payment&transaction={txn_id}"
+    except NoReverseMatch:
+        from okpay.identity.views import contact_url
+
+        return f"{contact_url()}?transaction={txn_id}"
 
 
 @login_required
