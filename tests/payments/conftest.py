@@ -13,8 +13,12 @@ from okpay.payments.services import topup_create, wallet
 
 @pytest.fixture(autouse=True)
 def _payments_settings(settings):  # type: ignore[no-untyped-def]
+    from django.core.cache import cache
+
     settings.OKPAY_WITHDRAWAL_FAILURE_PERCENT = 0
     settings.OKPAY_RISK_VELOCITY_PER_HOUR = 1000
+    # Used TOTP codes and rate-limit counters live in the cache, keyed by user pk: a test starts clean.
+    cache.clear()
 
 
 @pytest.fixture
