@@ -155,7 +155,7 @@ def test_money_form_asks_for_the_2fa_code_above_the_step_up_amount(web, funded, 
     answer = web.post("/wallet/withdraw/", {"idempotency_key": form_key(html), "amount": "20"})
     assert answer.status_code == 401
     page = answer.content.decode()
-    assert 'name="otp_code"' in page and "<details" not in page  # the code field is shown, not folded away
+    assert 'name="otp_code"' in page and 'class="otp-details"' not in page  # shown, not folded away
     assert held(funded) == 0
     code = f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
     done = web.post("/wallet/withdraw/", {"idempotency_key": form_key(page), "amount": "20", "otp_code": code})

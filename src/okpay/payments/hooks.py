@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import logging
+
+from django.db import DatabaseError
 from django.utils.translation import gettext_noop
 
+from okpay.core.errors import OkpayError
 from okpay.identity.models import User
+from okpay.ledger.errors import LedgerError
+
+logger = logging.getLogger("okpay.payments")
 
 
 def claim_after_verification(user: User) -> None:
-    """EMAIL_VERIFIED_HOOKS: pay the transfers that waited for this email address."""
+    """EMAIL_VERIFIED_HOOKS: pay the transfers that waited for this email address. It runs after
+    the verification committed; if the claim fails now (a busy database), the payments sweep
+    claims them a few seconds later, so the customer's verification page is not broken by it."""
     from okpay.payments.services import transfers_claim_for
 
-    transfers_claim_for(user)
+    try:
+        transfers_claim_for(user)
+    except (OkpayError, LedgerError, DatabaseError):
+        logger.warning("claim after email verification failed; the sweep will retry", exc_info=True,
+                       extra={"user": user.public_id})
 
 
 def wallet_id_for(user: User) -> str | None:

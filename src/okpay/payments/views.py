@@ -163,7 +163,8 @@ def _needs_otp(request: HttpRequest, amount: int | None) -> bool:
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     balances = selectors.balances(user)  # type: ignore[arg-type]
-    pending = list(Transaction.objects.filter(user=user, status=Status.PENDING).order_by("-pk")[:5])
+    pending = list(Transaction.objects.filter(user=user, status=Status.PENDING).select_related("biller")
+                   .order_by("-pk")[:5])
     chart = selectors.spending_by_category(user)  # type: ignore[arg-type]
     return _page(request, "payments/home.html", {
         "section": "home", "balances": balances, "recent": selectors.recent(user, 8),  # type: ignore[arg-type]

@@ -89,7 +89,7 @@ def recipient_resolve(*, sender: User, to: str, currency: str = "CNY") -> Recipi
     elif _WALLET.match(to):
         account = (Account.objects.filter(public_id=to, kind="wallet", owner__isnull=False)
                    .select_related("owner").first())
-        user = account.owner if account and account.owner.is_active else None
+        user = account.owner if account and account.owner.is_active and account.owner.closed_at is None else None
         if user is None:
             raise RecipientNotFound(param="to")
         kind, key = "wallet", to
@@ -98,7 +98,8 @@ def recipient_resolve(*, sender: User, to: str, currency: str = "CNY") -> Recipi
             phone = identity.phone_normalize(to)
         except Exception:
             raise InvalidPayment(gettext_noop("Enter a valid phone number."), param="to") from None
-        user = User.objects.filter(phone=phone, phone_verified_at__isnull=False, is_active=True).first()
+        user = User.objects.filter(phone=phone, phone_verified_at__isnull=False, is_active=True,
+                                   closed_at__isnull=True).first()
         if user is None:
             raise RecipientNotFound(param="to")
         kind, key = "phone", phone
