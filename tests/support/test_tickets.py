@@ -213,3 +213,27 @@ def test_linked_transaction_must_be_the_customers(alice, bob, fake_clock):
         web_ticket(alice, transaction_id="txn_doesnotexist")
     assert Ticket.objects.count() == 0
     assert TicketMessage.objects.count() == 0
+
+
+@pytest.mark.parametrize("status", ["new", "open", "waiting", "on_hold", "solved"])
+def test_customer_can_close_from_any_status_but_closed(alice, agent, fake_clock, status):
+    t = web_ticket(alice)
+    if status != "new":
+        s.ticket_status_set(ticket=t, actor=agent, status=status)
+    s.customer_close(ticket=t, user=alice)
+    t.refresh_from_db()
+    assert t.status == "closed" and t.closed_at == fake_clock.now and t.sla_paused_at is None
+    with pytest.raises(Conflict):
+        s.customer_close(ticket=t, user=alice)
+
+
+def test_email_only_requester_gets_acknowledgement_and_replies_by_email(agent, fake_clock):
+    t = s.ticket_create(requester=s.Requester(email="visitor@example.org", name="Visitor"), channel="email",
+                        category="technical", subject="App crashes", body="on start", lang="en")
+    s.agent_reply(ticket=t, agent=agent, body="Please update to the latest version.")
+    mails = [m for m in OutboundEmail.objects.order_by("pk") if m.to == ["visitor@example.org"]]
+    assert [m.subject for m in mails] == [f"OKPay · We received your request {t.number}",
+                                          f"OKPay · New reply on your ticket {t.number}"]
+    assert "Please update to the latest version." in mails[1].body_text
+    s.agent_reply(ticket=t, agent=agent, body="internal only", internal=True)
+    assert len([m for m in OutboundEmail.objects.all() if m.to == ["visitor@example.org"]]) == 2

@@ -392,6 +392,8 @@ def customer_close(*, ticket: Ticket, user: User) -> Ticket:
         raise TicketNotFound(gettext_noop("No such ticket."))
     if ticket.status == Status.CLOSED:
         raise InvalidTransition(gettext_noop("The ticket is already closed."))
+    if ticket.status in (Status.OPEN, Status.WAITING, Status.ON_HOLD):
+        _status_set(ticket, Status.SOLVED, user)  # solved by the customer, then closed: the history says so
     return _status_set(ticket, Status.CLOSED, user)
 
 
