@@ -394,6 +394,9 @@ def test_balances_for_owner_and_history_paging(wallets, alice) -> None:
     page1 = account_history(a, limit=3)
     page2 = account_history(a, limit=3, before=page1[-1].pk)
     assert [t.pk for t in page1 + page2] == [*reversed(ids), Transfer.objects.order_by("id")[0].pk]
+    stored = Transfer.objects.get(pk=page1[0].pk)
+    assert [(f.attname, getattr(page1[0], f.attname)) for f in Transfer._meta.concrete_fields] == [
+        (f.attname, getattr(stored, f.attname)) for f in Transfer._meta.concrete_fields]
     assert [(x.currency, x.available) for x in balances_for_owner(alice)] == [("CNY", 9_995)]
     assert account_history(funding)[0].credit_account_id == a.pk
 

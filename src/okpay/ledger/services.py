@@ -76,7 +76,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -101,12 +101,15 @@ from okpay.ledger.errors import (
 )
 from okpay.ledger.models import (
     SYSTEM_KINDS,
+    TRANSFER_COLUMNS,
     Account,
     AccountKind,
     PendingHold,
     Transfer,
     TransferKind,
     new_transfer_id,
+    transfer_from_row,
+    transfer_from_values,
 )
 
 DB = "default"
@@ -386,30 +389,10 @@ def _normalize(items: Sequence[BatchItem]) -> list[_Op]:
     return ops
 
 
-_TRANSFER_COLUMNS = ("id, public_id, kind, debit_account_id, credit_account_id, amount, currency, code, "
-                     "pending_id, expires_at, reference, actor, note, created_at")
-
-
-def _dt(value: Any) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
-
-
-# Transfer's columns in model order, for Model.from_db (the ORM's own fast constructor).
-_TRANSFER_FIELDS = [f.attname for f in Transfer._meta.concrete_fields]
-assert _TRANSFER_FIELDS == ["id", "public_id", "kind", "debit_account_id", "credit_account_id", "amount", "currency",
-                            "code", "pending_id", "expires_at", "reference", "actor", "note", "created_at"]
-
-
-def _transfer(values: list[Any]) -> Transfer:
-    return Transfer.from_db(DB, _TRANSFER_FIELDS, values)
-
-
-def _transfer_from_row(row: Sequence[Any]) -> Transfer:
-    values = list(row)
-    values[9], values[13] = _dt(row[9]), _dt(row[13])
-    return _transfer(values)
+_TRANSFER_COLUMNS = TRANSFER_COLUMNS
+# _Engine._built lists a transfer's values in this order.
+assert TRANSFER_COLUMNS == ("id, public_id, kind, debit_account_id, credit_account_id, amount, currency, code, "
+                            "pending_id, expires_at, reference, actor, note, created_at")
 
 
 def _placeholders(n: int) -> str:
@@ -544,7 +527,7 @@ class _Engine:
                 clauses.append(f"{column} IN ({_placeholders(len(values))})")
                 params += values
         cur.execute(f"SELECT {_TRANSFER_COLUMNS} FROM ledger_transfer WHERE {' OR '.join(clauses)}", params)  # noqa: S608
-        rows = [_transfer_from_row(row) for row in cur.fetchall()]
+        rows = [transfer_from_row(row) for row in cur.fetchall()]
         by_public_id = {row.public_id: row for row in rows}
         by_id = {row.pk: row for row in rows}
         for op in resolutions:
@@ -585,7 +568,7 @@ class _Engine:
             if row is None:
                 op.error = PendingNotFound("The pending transfer has no open hold.", index=op.index, param="pending_id")
                 continue
-            resolution = _transfer_from_row(row)
+            resolution = transfer_from_row(row)
             if op.client_id and resolution.public_id == op.public_id and _same(op, resolution):
                 op.existing = resolution  # our own earlier attempt, committed meanwhile
             else:
@@ -617,7 +600,7 @@ class _Engine:
         if missing:
             self.cursor.execute(f"SELECT {_TRANSFER_COLUMNS} FROM ledger_transfer WHERE public_id IN "  # noqa: S608
                                 f"({_placeholders(len(missing))})", [op.public_id for op in missing])
-            found = {row[1]: _transfer_from_row(row) for row in self.cursor.fetchall()}
+            found = {row[1]: transfer_from_row(row) for row in self.cursor.fetchall()}
             for op in missing:
                 existing = found.get(op.public_id)
                 if existing is None:  # pragma: no cover - the conflicting row vanished: a rolled-back writer
@@ -709,7 +692,7 @@ class _Engine:
                 raise _FastPathRefused
 
     def _built(self, op: _Op) -> Transfer:
-        return _transfer([op.pk, op.public_id, op.kind, op.debit, op.credit, op.amount, op.currency, op.code,
+        return transfer_from_values([op.pk, op.public_id, op.kind, op.debit, op.credit, op.amount, op.currency, op.code,
                           op.pending_pk, op.expires_at, op.reference, op.actor, op.note, self.now])
 
 
