@@ -2,8 +2,11 @@
 
 from django.urls import path
 
+from okpay.chat.consumers import AgentConsumer, CustomerConsumer
 from okpay.core.consumers import PingConsumer
 
 websocket_urlpatterns = [
     path("ws/ping/", PingConsumer.as_asgi()),
+    path("ws/chat/", CustomerConsumer.as_asgi()),
+    path("ws/agent/", AgentConsumer.as_asgi()),
 ]

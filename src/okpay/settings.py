@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "okpay.helpcenter",
     "okpay.payments",
     "okpay.support",
+    "okpay.chat",
     "okpay.api",
     "okpay.web",
 ]
@@ -223,6 +224,11 @@ OKPAY_SUPPORT_ATTACHMENT_MAX_BYTES = env_int("OKPAY_SUPPORT_ATTACHMENT_MAX_BYTES
 OKPAY_SUPPORT_REOPEN_DAYS = env_int("OKPAY_SUPPORT_REOPEN_DAYS", 7, minimum=1, maximum=90)
 # The complaint rule: a complaint is resolved within these hours at the latest.
 OKPAY_SUPPORT_COMPLAINT_RESOLUTION_HOURS = env_int("OKPAY_SUPPORT_COMPLAINT_RESOLUTION_HOURS", 72, minimum=1)
+
+# --- Live chat (okpay.chat) ------------------------------------------------------------------
+# Per WebSocket connection: the longest message (characters) and how many frames a minute.
+OKPAY_CHAT_MAX_CHARS = env_int("OKPAY_CHAT_MAX_CHARS", 2000, minimum=100, maximum=20000)
+OKPAY_CHAT_RATE_PER_MINUTE = env_int("OKPAY_CHAT_RATE_PER_MINUTE", 60, minimum=5, maximum=6000)
 
 # --- Security ----------------------------------------------------------------------------------
 # One Argon2 hasher: it verifies argon2 hashes of any parameters and upgrades them at sign-in.

@@ -1,0 +1,221 @@
+"""The first-line assistant: deterministic, no external service.
+
+It answers from the help centre (the best articles, quoted briefly, with links) and, for a
+signed-in customer, from their own data only: pending transactions with the reason, the date
+and the next action (a cancel button where the payment can still be cancelled), a frozen
+account, a recent lockout. It never reads anybody else's rows: every query is filtered on the
+conversation's own user, and a guest gets no account facts at all.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from okpay.identity.models import SecurityEvent, User
+
+# Intent → words that signal it (lower-cased, both languages). Order matters: the first match wins.
+INTENTS: list[tuple[str, tuple[str, ...]]] = [
+    ("handoff", ("人工", "真人", "转人工", "客服人员", "找客服", "talk to a person", "human", "real person",
+                 "speak to someone", "an agent", "a person")),
+    ("security", ("被盗", "盗号", "诈骗", "骗子", "被骗", "不是我操作", "陌生登录", "钓鱼", "hacked", "stolen",
+                  "scam", "fraud", "phishing", "someone else", "not me", "unauthori")),
+    ("frozen", ("冻结", "frozen", "freeze", "解冻", "unfreeze")),
+    ("lockout", ("锁定", "被锁", "登录不了", "无法登录", "登不上", "密码错误", "locked", "lockout", "can't sign in",
+                 "cannot sign in", "can't log in", "cannot log in")),
+    ("cancel", ("取消", "撤回", "cancel", "undo")),
+    ("refund", ("退款", "退钱", "refund")),
+    ("withdrawal", ("提现", "取现", "到银行", "withdraw", "bank account")),
+    ("bill", ("账单", "缴费", "水费", "电费", "话费", "燃气", "bill", "biller", "electricity", "utility")),
+    ("pending", ("待处理", "处理中", "没到账", "未到账", "到账", "没收到", "转账", "审核", "pending", "not arrived",
+                 "hasn't arrived", "where is my", "transfer", "review", "on hold", "held", "not received")),
+]
+
+# Which pending reasons each intent is about (None: all).
+INTENT_REASONS: dict[str, tuple[str, ...] | None] = {
+    "pending": None, "cancel": None, "refund": None,
+    "withdrawal": ("awaiting_bank",), "bill": ("awaiting_biller",),
+}
+
+CATEGORY_OF_INTENT = {"security": "security", "frozen": "security", "lockout": "security", "pending": "payment",
+                      "cancel": "payment", "refund": "payment", "withdrawal": "payment", "bill": "payment"}
+
+
+@dataclass
+class Answer:
+    body: str
+    data: dict[str, Any] = field(default_factory=dict)
+    intent: str = "help"
+    category: str = ""
+
+
+def classify(text: str) -> str:
+    low = " " + (text or "").lower() + " "
+    for intent, words in INTENTS:
+        if any(w in low for w in words):
+            return intent
+    return "help"
+
+
+def _date(moment: datetime | None, lang: str) -> str:
+    if moment is None:
+        return ""
+    local = timezone.localtime(moment)
+    if lang == "en":
+        return f"{local.day} {local.strftime('%b')} {local.year}, {local:%H:%M}"
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+
+
+def _counterparty(txn: Any) -> str:
+    from okpay.payments.services.core import mask_email, mask_name
+
+    if txn.recipient_email:
+        return mask_email(txn.recipient_email)
+    if txn.counterparty_user_id is not None and txn.counterparty_user is not None:
+        return mask_email(txn.counterparty_user.email)
+    if txn.biller_id is not None:
+        return txn.biller.name_en if translation_is_en() else txn.biller.name
+    return mask_name(txn.counterparty_name) if txn.counterparty_name else ""
+
+
+def translation_is_en() -> bool:
+    from django.utils.translation import get_language
+
+    return (get_language() or "").startswith("en")
+
+
+def explain_transaction(txn: Any, lang: str) -> tuple[str, list[dict[str, str]]]:
+    """One pending transaction of the customer, in plain words, and the buttons it allows."""
+    from okpay.payments.money import format_money
+
+    amount = format_money(txn.amount, txn.currency)
+    who = _counterparty(txn)
+    when = _date(txn.expected_by, lang)
+    reason = txn.pending_reason
+    ref = txn.public_id
+    if reason == "awaiting_claim":
+        text = _("Your transfer of %(amount)s to %(who)s (%(ref)s) is pending because the recipient has no OKPay "
+                 "account yet. It returns to you on %(when)s if it is not claimed. You can cancel it now.")
+    elif reason == "risk_review":
+        text = _("Your payment of %(amount)s to %(who)s (%(ref)s) is in a security review; the money is held in "
+                 "your wallet, not spent. The review ends by %(when)s; if it does not finish in time the money is "
+                 "released back to you.")
+    elif reason == "awaiting_biller":
+        text = _("Your bill payment of %(amount)s to %(who)s (%(ref)s) is waiting for the biller to confirm your "
+                 "account reference; expected by %(when)s. If the biller rejects it, the money returns at once.")
+    elif reason == "awaiting_bank":
+        text = _("Your withdrawal of %(amount)s (%(ref)s) is being processed by the bank; expected by %(when)s. "
+                 "If the bank refuses it, the money returns to your wallet at once.")
+    elif reason == "awaiting_capture":
+        text = _("Your payment of %(amount)s to %(who)s (%(ref)s) waits for the merchant to complete the order; "
+                 "the money is held in your wallet until then.")
+    else:
+        text = _("Your transaction of %(amount)s (%(ref)s) is pending; expected by %(when)s.")
+    text = text % {"amount": amount, "who": who or "—", "ref": ref, "when": when or "—"}
+    actions: list[dict[str, str]] = []
+    if txn.cancellable:
+        if reason != "awaiting_claim":
+            text += " " + _("It has not been handed over yet, so you can still cancel it.")
+        actions.append({"action": "cancel", "target": ref, "key": "cancel-" + secrets.token_hex(8),
+                        "label": _("Cancel %(amount)s to %(who)s") % {"amount": amount, "who": who or ref}})
+    elif reason in ("awaiting_bank", "awaiting_biller") and txn.submitted_at is not None:
+        text += " " + _("It was already handed over and can no longer be cancelled.")
+    actions.append({"action": "open", "target": ref, "label": _("Details"),
+                    "url": reverse("payments:detail", kwargs={"txn_id": ref})})
+    return text, actions
+
+
+def _pending(user: User, reasons: tuple[str, ...] | None) -> list[Any]:
+    from django.apps import apps
+
+    if not apps.is_installed("okpay.payments"):
+        return []
+    from okpay.payments.models import Transaction
+
+    qs = (Transaction.objects.filter(user=user, status="pending").select_related("biller", "counterparty_user")
+          .order_by("-created_at", "-pk"))
+    if reasons:
+        qs = qs.filter(pending_reason__in=reasons)
+    return list(qs[:5])
+
+
+def _articles(text: str, lang: str, limit: int = 2) -> list[dict[str, str]]:
+    from django.apps import apps
+
+    if not apps.is_installed("okpay.helpcenter"):
+        return []
+    from okpay.helpcenter.selectors import suggest_articles
+
+    found = []
+    for article in suggest_articles(text, lang, limit=limit):
+        summary = article.summary.strip()
+        if len(summary) > 120:
+            summary = summary[:117].rstrip() + "…"
+        found.append({"title": article.title, "summary": summary, "url": article.get_absolute_url(),
+                      "slug": article.slug})
+    return found
+
+
+def answer(*, text: str, user: User | None, lang: str) -> Answer:
+    """What the assistant says to ``text`` (in the active language ``lang``)."""
+    intent = classify(text)
+    category = CATEGORY_OF_INTENT.get(intent, "")
+    handoff = {"action": "handoff", "label": _("Talk to a person")}
+    if intent == "handoff":
+        return Answer(_("Of course. I will find a person for you."), {"actions": [], "handoff": True},
+                      intent, category)
+    parts: list[str] = []
+    actions: list[dict[str, str]] = []
+    if user is not None:
+        if intent in INTENT_REASONS:
+            pending = _pending(user, INTENT_REASONS[intent])
+            for txn in pending:
+                line, buttons = explain_transaction(txn, lang)
+                parts.append(line)
+                actions.extend(buttons)
+            if not pending and intent in ("pending", "cancel", "withdrawal", "bill"):
+                parts.append(_("You have no pending transactions right now: everything has finished."))
+        if intent in ("frozen", "lockout", "security") or (intent in ("help",) and user.frozen):
+            if user.frozen:
+                parts.append(_("Your account was frozen on %(when)s, so no money can leave it. Only customer "
+                               "service can unfreeze it after checking your identity: ask for a person.")
+                             % {"when": _date(user.frozen_at, lang)})
+            elif intent == "frozen":
+                parts.append(_("Your account is not frozen: payments can leave it normally."))
+        if intent in ("lockout", "security"):
+            since = timezone.now() - timedelta(days=1)
+            locked = (SecurityEvent.objects.filter(user=user, kind=SecurityEvent.Kind.LOCKED_OUT, at__gte=since)
+                      .order_by("-at").first())
+            if locked is not None:
+                minutes = int((locked.detail or {}).get("cool_off_minutes") or 15)
+                parts.append(_("Sign-in to your account was locked on %(when)s after repeated wrong passwords. It "
+                               "unlocks by itself %(minutes)d minutes later; if it was not you, change your "
+                               "password now.") % {"when": _date(locked.at, lang), "minutes": minutes})
+            elif intent == "lockout":
+                parts.append(_("Your account has no sign-in lockout in the last 24 hours."))
+        if intent == "security" and not user.frozen:
+            parts.append(_("If someone else may be using your account, freeze it at once in your security settings, "
+                           "then talk to a person."))
+            actions.append({"action": "open", "target": "security", "label": _("Security settings"),
+                            "url": reverse("identity:security")})
+    elif intent in INTENT_REASONS or intent in ("frozen", "lockout"):
+        parts.append(_("Sign in and ask again, and I can look at your own payments and account."))
+    articles = _articles(text, lang)
+    if articles:
+        parts.append(_("These help articles may answer it:") if parts else
+                     _("I found these help articles for you:"))
+    elif not parts:
+        parts.append(_("I am not sure I understood. Could you say it in other words, or talk to a person?"))
+    actions.append(handoff)
+    return Answer("\n".join(parts), {"articles": articles, "actions": actions}, intent, category)
+
+
+def normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text or "").strip()

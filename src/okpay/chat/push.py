@@ -1,0 +1,34 @@
+"""Pushes to WebSocket groups, sent after the database transaction that caused them commits.
+
+Group names: ``chat.c.<conversation>`` (the customer's connections and the agent's),
+``chat.a.<agent>`` (one agent's desk connections), ``chat.agents`` (every desk: the queue).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+AGENTS = "chat.agents"
+
+
+def conversation_group(public_id: str) -> str:
+    return f"chat.c.{public_id}"
+
+
+def agent_group(public_id: str) -> str:
+    return f"chat.a.{public_id}"
+
+
+def _send(group: str, event: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is not None:
+        async_to_sync(layer.group_send)(group, event)
+
+
+def push(group: str, event: dict[str, Any]) -> None:
+    """``event`` reaches ``group`` once the current transaction commits (at once outside one)."""
+    transaction.on_commit(lambda: _send(group, event))
