@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from okpay.audit.models import AuditRecord
 from okpay.ledger.selectors import balances_for_owner
 from okpay.payments import services as payments
-from okpay.support.models import Rating, Ticket
+from okpay.support.models import Rating, Ticket, TicketEvent
 from tests.conftest import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -74,8 +74,8 @@ def test_payment_ticket_from_filing_to_dashboard(browser, live_server, alice, ag
     desk.get_by_label("操作类型").select_option("transaction_cancel")
     desk.get_by_label("交易（针对交易的操作）").select_option(txn.public_id)
     desk.get_by_label("原因（必填，记入审计日志）").fill("客户要求取消尚未提交给银行的提现")
-    desk.get_by_role("button", name="执行").click()
-    desk.wait_for_url(f"**/desk/t/{ticket.public_id}/")
+    with desk.expect_navigation():  # the same address again: wait for the new page, not the old one
+        desk.get_by_role("button", name="执行").click()
     txn.refresh_from_db()
     assert txn.status == "cancelled" and available(alice) == 50_000
 
@@ -87,12 +87,13 @@ def test_payment_ticket_from_filing_to_dashboard(browser, live_server, alice, ag
     reply.fill(reply.input_value() + "\n\n该笔提现已为您取消，200 元已退回您的钱包余额。")
     desk.get_by_label("然后将状态设为").select_option("solved")
     screenshot(desk, "support-4-desk-canned-reply-zh")
-    desk.locator("#reply-form").get_by_role("button", name="发送").click()
-    desk.wait_for_url(f"**/desk/t/{ticket.public_id}/")
+    with desk.expect_navigation():
+        desk.locator("#reply-form").get_by_role("button", name="发送").click()
     assert "已退回您的钱包余额" in desk.locator("#live").inner_text()
     screenshot(desk, "support-5-desk-after-reply-zh")
     assert AuditRecord.objects.filter(action="support.view.customer_context", actor=agent.public_id).exists()
     assert AuditRecord.objects.filter(action="support.action.transaction_cancel", actor=agent.public_id).exists()
+    assert TicketEvent.objects.filter(ticket=ticket, kind="message", detail__canned="pending-transaction").exists()
 
     # 5. The customer sees the reply and the money back, and rates 5.
     customer.goto(f"/support/tickets/{ticket.public_id}/")
@@ -117,3 +118,26 @@ def test_payment_ticket_from_filing_to_dashboard(browser, live_server, alice, ag
     assert boss.locator("#kpi-csat").inner_text() == "5.00"
     assert boss.locator("svg.sp-chart").count() == 5
     screenshot(boss, "support-8-supervisor-dashboard-zh")
+
+
+def test_desk_and_customer_pages_in_english(browser, live_server, alice, agent, supervisor):
+    from okpay.support import services as s
+
+    t = s.ticket_create(requester=s.Requester(user=alice), channel="email", category="complaint",
+                        subject="Nobody answered the hotline", body="I called three times yesterday.")
+    s.callback_request(phone="+8613800138000", topic="security", user=alice)
+    s.agent_reply(ticket=t, agent=agent, body="Sorry for the wait — we are looking into it.", status="waiting")
+    for user, url, name in ((agent, "/desk/?queue=all_open", "support-en-desk-queue"),
+                            (agent, f"/desk/t/{t.public_id}/", "support-en-desk-ticket"),
+                            (alice, f"/support/tickets/{t.public_id}/", "support-en-customer-ticket")):
+        page = sign_in(browser, live_server, user)
+        page.context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])
+        page.goto(url)
+        if "/desk/t/" in url:
+            page.locator("#context [data-level]").wait_for()
+        assert "Nobody answered the hotline" in page.content()
+        screenshot(page, name)
+    queue = sign_in(browser, live_server, agent)
+    queue.context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])
+    queue.goto("/desk/?queue=complaints")
+    assert queue.locator("[data-row]").count() == 1 and "Complaints" in queue.content()

@@ -452,7 +452,7 @@ def desk_canned(request: HttpRequest, public_id: str, pk: int) -> HttpResponse:
     if reply is None:
         raise Http404
     text = services.canned_render(reply, ticket=ticket, agent=request.user)  # type: ignore[arg-type]
-    return render(request, "support/desk/_reply_box.html", {"ticket": ticket, "text": text, "canned": reply,
+    return render(request, "support/desk/_reply_box.html", {"ticket": ticket, "text": text, "chosen": reply,
                                                             "statuses": Status.choices})
 
 
