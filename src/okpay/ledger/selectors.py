@@ -6,8 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connections
-
+from okpay.ledger.db import driver_cursor
 from okpay.ledger.models import TRANSFER_COLUMNS, Account, PendingHold, Transfer, transfer_from_row
 
 DB = "default"
@@ -34,13 +33,14 @@ class Balance:
 
 
 _COUNTERS = ("id", "currency", "debits_posted", "credits_posted", "debits_pending", "credits_pending")
+_BALANCE_SQL = f"SELECT {', '.join(_COUNTERS)} FROM ledger_account WHERE id = %s"  # noqa: S608
 
 
 def account_balance(account: Account | int) -> Balance:
     """The balance of one account, read fresh from the database."""
     pk = account.pk if isinstance(account, Account) else account
-    with connections[DB].cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(_COUNTERS)} FROM ledger_account WHERE id = %s", [pk])  # noqa: S608
+    with driver_cursor() as cursor:
+        cursor.execute(_BALANCE_SQL, [pk])
         row = cursor.fetchone()
     if row is None:
         raise Account.DoesNotExist(pk)
@@ -68,7 +68,7 @@ def account_history(account: Account | int, *, limit: int = 20, before: int | No
            f"ORDER BY id DESC LIMIT %s) AS d UNION ALL "
            f"SELECT id FROM (SELECT id FROM ledger_transfer WHERE credit_account_id = %s{condition} "
            f"ORDER BY id DESC LIMIT %s) AS c) AS h ORDER BY id DESC LIMIT %s) ORDER BY id DESC")
-    with connections[DB].cursor() as cursor:
+    with driver_cursor() as cursor:  # prepared by PostgreSQL once the connection repeats it
         cursor.execute(sql, [*one, limit, *one, limit, limit])
         return [transfer_from_row(row) for row in cursor.fetchall()]
 

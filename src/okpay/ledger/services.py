@@ -83,6 +83,7 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connections, transaction
 from django.utils import timezone
 
+from okpay.ledger.db import DriverCursor
 from okpay.ledger.errors import (
     AccountFrozen,
     AccountNotFound,
@@ -405,53 +406,6 @@ def _same(op: _Op, row: Transfer) -> bool:
             and row.pending_id == op.pending_pk and row.reference == op.reference)
 
 
-_SQLITE_SQL: dict[str, str] = {}
-
-
-class _DriverCursor:
-    """The database driver's own cursor on Django's connection, inside Django's transaction.
-
-    The hot path skips Django's cursor wrapper (query rewriting, debug hooks): on PostgreSQL it
-    uses psycopg's server-side binding, which prepares statements the connection repeats; on
-    SQLite the ``%s`` placeholders become ``?`` once per statement text.
-    """
-
-    __slots__ = ("_cursor", "_errors", "_sqlite")
-
-    def __init__(self, conn: Any) -> None:
-        conn.ensure_connection()
-        self._sqlite = conn.vendor == "sqlite"
-        self._errors = conn.wrap_database_errors  # driver errors become django.db errors
-        if self._sqlite:
-            import sqlite3
-
-            self._cursor: Any = sqlite3.Cursor(conn.connection)  # not Django's SQLiteCursorWrapper
-        else:
-            import psycopg
-
-            self._cursor = psycopg.Cursor(conn.connection)
-
-    def execute(self, sql: str, params: Sequence[Any]) -> None:
-        if self._sqlite:
-            converted = _SQLITE_SQL.get(sql)
-            if converted is None:
-                converted = sql.replace("%s", "?")
-                if len(_SQLITE_SQL) < 10_000:
-                    _SQLITE_SQL[sql] = converted
-            sql = converted
-        with self._errors:
-            self._cursor.execute(sql, params)
-
-    def fetchone(self) -> Any:
-        return self._cursor.fetchone()
-
-    def fetchall(self) -> list[Any]:
-        return self._cursor.fetchall()
-
-    def close(self) -> None:
-        self._cursor.close()
-
-
 # The fast path of a batch of one new transfer: no read before the writes. Each account is locked
 # by its own UPDATE, in id order; the debit's checks sit in the UPDATE's WHERE, and the credit side
 # (a plain increment unless it keeps credits within debits) waits for nothing but its row lock,
@@ -479,7 +433,7 @@ class _Engine:
         self.fast = fast and len(ops) == 1 and ops[0].pending_ref is None
         self.conn = connections[DB]
         self.pg = self.conn.vendor == "postgresql"
-        self.cursor = _DriverCursor(self.conn)
+        self.cursor = DriverCursor(self.conn)
         self.adapt = self.conn.ops.adapt_datetimefield_value
 
     def run(self) -> list[Transfer]:
