@@ -18,6 +18,7 @@ from okpay.api.router import OkpayRouter
 from okpay.api.schemas import ERRORS
 from okpay.core.errors import InvalidRequest
 from okpay.core.idempotency import HEADER
+from okpay.identity.models import User
 from okpay.payments import selectors, services
 from okpay.payments.models import Transaction
 
@@ -150,6 +151,10 @@ def transaction_out(txn: Transaction, events: list | None = None) -> Transaction
         account_reference=txn.account_reference or None)
 
 
+def _user(request: HttpRequest) -> User:
+    return request.auth  # type: ignore[attr-defined,no-any-return]
+
+
 def _require_key(request: HttpRequest) -> None:
     if not request.headers.get(HEADER):
         raise InvalidRequest("Money-moving requests need an Idempotency-Key header.", param=HEADER)
@@ -158,12 +163,12 @@ def _require_key(request: HttpRequest) -> None:
 @router.get("/wallet/balances", response={200: BalancesOut, **ERRORS})
 def wallet_balances(request: HttpRequest) -> BalancesOut:
     return BalancesOut(data=[BalanceOut(currency=b.currency, available=b.available, held=b.held, total=b.total)
-                             for b in selectors.balances(request.auth)])  # type: ignore[arg-type]
+                             for b in selectors.balances(_user(request))])
 
 
 @router.get("/wallet/limits", response={200: LimitsOut, **ERRORS})
 def wallet_limits(request: HttpRequest) -> LimitsOut:
-    limits = services.limits_for(request.auth)  # type: ignore[arg-type]
+    limits = services.limits_for(_user(request))
     return LimitsOut(level=limits.level, per_transaction=limits.per_transaction, daily=limits.daily,
                      used_today=limits.used_today, remaining_today=limits.remaining_today)
 
@@ -171,7 +176,7 @@ def wallet_limits(request: HttpRequest) -> LimitsOut:
 @router.post("/topups", response={201: TransactionOut, **ERRORS})
 def topup(request: HttpRequest, body: TopUpIn) -> Status:
     _require_key(request)
-    txn = services.topup_create(user=request.auth, amount=body.amount, currency=body.currency,  # type: ignore[arg-type]
+    txn = services.topup_create(user=_user(request), amount=body.amount, currency=body.currency,
                                 source=body.source)
     return Status(201, transaction_out(txn))
 
@@ -179,7 +184,7 @@ def topup(request: HttpRequest, body: TopUpIn) -> Status:
 @router.post("/withdrawals", response={201: TransactionOut, **ERRORS})
 def withdrawal(request: HttpRequest, body: WithdrawalIn) -> Status:
     _require_key(request)
-    txn = services.withdrawal_create(user=request.auth, amount=body.amount, currency=body.currency,  # type: ignore[arg-type]
+    txn = services.withdrawal_create(user=_user(request), amount=body.amount, currency=body.currency,
                                      destination=body.destination, otp_code=body.otp_code)
     return Status(201, transaction_out(txn))
 
@@ -189,14 +194,14 @@ def transfer(request: HttpRequest, body: TransferIn) -> Status:
     """``to`` is an email, a phone number or a wallet id. To an email with no account yet the
     transfer is ``pending``/``awaiting_claim`` (held) until claimed or returned."""
     _require_key(request)
-    txn = services.transfer_create(sender=request.auth, to=body.to, amount=body.amount,  # type: ignore[arg-type]
+    txn = services.transfer_create(sender=_user(request), to=body.to, amount=body.amount,
                                    currency=body.currency, note=body.note, otp_code=body.otp_code)
     return Status(201, transaction_out(txn))
 
 
 @router.get("/transactions", response={200: TransactionListOut, **ERRORS})
 def transactions(request: HttpRequest, query: Query[ListQuery]) -> TransactionListOut:
-    page = selectors.transactions_for_user(request.auth, status=query.status, type=query.type,  # type: ignore[arg-type]
+    page = selectors.transactions_for_user(_user(request), status=query.status, type=query.type,
                                            limit=query.limit, cursor=query.cursor)
     from okpay.payments.models import TransactionEvent
 
@@ -209,12 +214,12 @@ def transactions(request: HttpRequest, query: Query[ListQuery]) -> TransactionLi
 
 @router.get("/transactions/{txn_id}", response={200: TransactionOut, **ERRORS})
 def transaction_detail(request: HttpRequest, txn_id: str) -> TransactionOut:
-    return transaction_out(services.access_transaction(request.auth, txn_id))  # type: ignore[arg-type]
+    return transaction_out(services.access_transaction(_user(request), txn_id))
 
 
 @router.post("/transactions/{txn_id}/cancel", response={200: TransactionOut, **ERRORS})
 def transaction_cancel(request: HttpRequest, txn_id: str) -> TransactionOut:
-    return transaction_out(services.transaction_cancel(user=request.auth, txn_id=txn_id))  # type: ignore[arg-type]
+    return transaction_out(services.transaction_cancel(user=_user(request), txn_id=txn_id))
 
 
 @router.get("/billers", response={200: BillersOut, **ERRORS})
@@ -228,7 +233,7 @@ def billers(request: HttpRequest) -> BillersOut:
 @router.post("/bill-payments", response={201: TransactionOut, **ERRORS})
 def bill_payment(request: HttpRequest, body: BillPaymentIn) -> Status:
     _require_key(request)
-    txn = services.bill_payment_create(user=request.auth, biller=body.biller,  # type: ignore[arg-type]
+    txn = services.bill_payment_create(user=_user(request), biller=body.biller,
                                        account_reference=body.account_reference, amount=body.amount,
                                        currency=body.currency, otp_code=body.otp_code)
     return Status(201, transaction_out(txn))

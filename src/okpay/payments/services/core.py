@@ -202,7 +202,7 @@ def _new(*, user: User, type: str, direction: str, amount: int, currency: str, a
     """Insert a transaction as ``created``; with ``done=(status, reason)`` it is an immediate one
     whose money has already moved: it is inserted in that status, both steps on its timeline."""
     now = _now()
-    status = Status.CREATED
+    status: str = Status.CREATED
     if done is not None:
         if done[0] not in STATUS_MOVES[Status.CREATED]:
             raise NotCancellable(f"A created transaction cannot become {done[0]}.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -89,7 +90,8 @@ def recipient_resolve(*, sender: User, to: str, currency: str = "CNY") -> Recipi
     elif _WALLET.match(to):
         account = (Account.objects.filter(public_id=to, kind="wallet", owner__isnull=False)
                    .select_related("owner").first())
-        user = account.owner if account and account.owner.is_active and account.owner.closed_at is None else None
+        owner = account.owner if account is not None else None
+        user = owner if owner is not None and owner.is_active and owner.closed_at is None else None
         if user is None:
             raise RecipientNotFound(param="to")
         kind, key = "wallet", to
@@ -135,7 +137,7 @@ def transfer_create(*, sender: User, to: str, amount: int, currency: str = "CNY"
     risk = _risk_reason(sender, amount, recipient=recipient.user, email=recipient.to)
     actor = actor_of(sender)
     source = wallet(sender, currency)
-    fields = {"counterparty_name": recipient.display, "counterparty_user": recipient.user,
+    fields: dict[str, Any] = {"counterparty_name": recipient.display, "counterparty_user": recipient.user,
               "counterparty_wallet_id": recipient.wallet_id, "note": note, "review_reason": risk,
               "recipient_email": "" if recipient.user else recipient.to}
     if recipient.user is not None and recipient.account is not None and not risk:
