@@ -83,3 +83,27 @@ def test_openapi_describes_support(client):
                  "/api/v1/support/tickets/{ticket_id}/messages", "/api/v1/support/tickets/{ticket_id}/rating",
                  "/api/v1/support/callbacks"):
         assert path in paths
+
+
+def test_ticket_list_costs_the_same_queries_for_1_and_20_tickets(alice, agent, api_client, fake_clock):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from okpay.support import services as s
+    from tests.support.helpers import web_ticket
+
+    c = api_client(alice)
+
+    def cost() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert c.get("/api/v1/support/tickets").status_code == 200
+        return len(ctx.captured_queries)
+
+    first = web_ticket(alice)
+    s.agent_reply(ticket=first, agent=agent, body="ok", status="solved")
+    s.rating_create(ticket=first, user=alice, score=4)
+    cost()  # the first call of a token also records its use
+    one = cost()
+    for _ in range(19):
+        web_ticket(alice)
+    assert cost() == one

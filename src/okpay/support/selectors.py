@@ -31,7 +31,8 @@ DUE_SOON = timedelta(hours=2)
 
 
 def tickets_for_customer(user: User, *, limit: int | None = None, cursor: str | None = None) -> Page[Ticket]:
-    qs = Ticket.objects.filter(requester=user).prefetch_related("linked_transactions")
+    qs = (Ticket.objects.filter(requester=user).select_related("rating", "follow_up_of")
+          .prefetch_related("linked_transactions"))
     return keyset_page(qs, limit=limit, cursor=cursor)
 
 
