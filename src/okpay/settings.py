@@ -52,9 +52,9 @@ INSTALLED_APPS = [
     "okpay.identity",
     "okpay.helpcenter",
     "okpay.payments",
+    "okpay.merchants",
     "okpay.support",
     "okpay.chat",
-    "okpay.support",
     "okpay.api",
     "okpay.web",
 ]
@@ -231,15 +231,6 @@ OKPAY_SUPPORT_COMPLAINT_RESOLUTION_HOURS = env_int("OKPAY_SUPPORT_COMPLAINT_RESO
 OKPAY_CHAT_MAX_CHARS = env_int("OKPAY_CHAT_MAX_CHARS", 2000, minimum=100, maximum=20000)
 OKPAY_CHAT_RATE_PER_MINUTE = env_int("OKPAY_CHAT_RATE_PER_MINUTE", 60, minimum=5, maximum=6000)
 
-# --- Support desk (okpay.support) -------------------------------------------------------------
-# Agent actions on money above this amount (minor units) wait for a supervisor (four-eyes).
-OKPAY_SUPPORT_FOUR_EYES_AMOUNT = env_int("OKPAY_SUPPORT_FOUR_EYES_AMOUNT", 100_000, minimum=0)
-OKPAY_SUPPORT_ATTACHMENT_MAX_BYTES = env_int("OKPAY_SUPPORT_ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
-# A solved ticket reopens on a customer reply within these days; later replies open a follow-up.
-OKPAY_SUPPORT_REOPEN_DAYS = env_int("OKPAY_SUPPORT_REOPEN_DAYS", 7, minimum=1, maximum=90)
-# The complaint rule: a complaint is resolved within these hours at the latest.
-OKPAY_SUPPORT_COMPLAINT_RESOLUTION_HOURS = env_int("OKPAY_SUPPORT_COMPLAINT_RESOLUTION_HOURS", 72, minimum=1)
-
 # --- Security ----------------------------------------------------------------------------------
 # One Argon2 hasher: it verifies argon2 hashes of any parameters and upgrades them at sign-in.
 PASSWORD_HASHERS = ["okpay.identity.passwords.Argon2idHasher"]
@@ -365,3 +356,12 @@ OKPAY_SMS_BACKEND = env_str("OKPAY_SMS_BACKEND") or "okpay.identity.sms.OutboxSm
 # --- Serving -----------------------------------------------------------------------------------
 OKPAY_HTTP_THREADS = env_int("OKPAY_HTTP_THREADS", 8, minimum=1, maximum=256)
 OKPAY_METRICS_TOKEN = env_str("OKPAY_METRICS_TOKEN")
+
+# --- Merchants (okpay.merchants) ---------------------------------------------------------------
+OKPAY_CAPTURE_DAYS = env_int("OKPAY_CAPTURE_DAYS", 7, minimum=1, maximum=30)  # manual capture holds expire
+OKPAY_REFUND_PENDING_HOURS = env_int("OKPAY_REFUND_PENDING_HOURS", 72, minimum=1)  # then the refund fails
+OKPAY_WEBHOOK_RETRY_HOURS = env_int("OKPAY_WEBHOOK_RETRY_HOURS", 72, minimum=1)
+OKPAY_WEBHOOK_TIMEOUT = env_int("OKPAY_WEBHOOK_TIMEOUT", 10, minimum=1, maximum=60)
+OKPAY_WEBHOOK_DISABLE_AFTER = env_int("OKPAY_WEBHOOK_DISABLE_AFTER", 20, minimum=1)  # failed deliveries in a row
+# Development only: allow http:// and private addresses for webhook URLs (always allowed when DEBUG).
+OKPAY_WEBHOOK_ALLOW_PRIVATE = env_bool("OKPAY_WEBHOOK_ALLOW_PRIVATE", False)

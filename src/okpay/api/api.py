@@ -9,6 +9,7 @@ from okpay.api import errors, health
 from okpay.api.auth import bearer
 from okpay.helpcenter.api import router as helpcenter_router
 from okpay.identity.api import router as identity_router
+from okpay.merchants.api import router as merchants_router
 from okpay.payments.api import router as payments_router
 from okpay.support.api import router as support_router
 
@@ -30,4 +31,5 @@ api.add_router("", health.router)
 api.add_router("", identity_router)
 api.add_router("", helpcenter_router)
 api.add_router("", payments_router)
+api.add_router("", merchants_router)
 api.add_router("", support_router)

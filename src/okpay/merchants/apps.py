@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class MerchantsConfig(AppConfig):
+    name = "okpay.merchants"
+    label = "merchants"
+    verbose_name = "Merchants"

@@ -1,0 +1,344 @@
+"""Pages: the hosted checkout, the demo shop, the customer's refund request, the merchant dashboard.
+Views parse, authorise, call one service, render."""
+
+from __future__ import annotations
+
+import csv
+from datetime import timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Sum
+from django.db.models.functions import TruncDate
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from okpay.core.errors import NotFound, OkpayError
+from okpay.identity import services as identity
+from okpay.identity.models import User
+from okpay.ledger.selectors import balances_for_owner
+from okpay.merchants import services
+from okpay.merchants.models import (
+    EVENT_TYPES,
+    ApiKey,
+    IntentStatus,
+    Merchant,
+    PaymentIntent,
+    Refund,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from okpay.payments.money import format_money
+from okpay.payments.services import access_transaction
+
+DEMO_SHOP_EMAIL = "shop@okpay.example"
+DEMO_PRODUCTS = {
+    "tea": ("西湖龙井 250 g", 8800),
+    "mug": ("青瓷茶杯", 12800),
+}
+
+
+def _error_text(exc: OkpayError) -> str:
+    return _(str(exc.message)) if getattr(exc, "message", None) else _("Something went wrong.")
+
+
+# --- hosted checkout -------------------------------------------------------------------------------
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def checkout(request: HttpRequest, intent_id: str) -> HttpResponse:
+    try:
+        intent = services.intent_for_checkout(intent_id)
+    except NotFound as exc:
+        raise Http404 from exc
+    user: User = request.user  # type: ignore[assignment]
+    if intent.customer_id is not None and intent.customer_id != user.pk:
+        raise Http404
+    if intent.status != IntentStatus.REQUIRES_CONFIRMATION:
+        return redirect("merchants:checkout-done", intent_id=intent.public_id)
+    needs_otp = identity.step_up_required(user, intent.amount)
+    error = ""
+    if request.method == "POST":
+        try:
+            services.intent_confirm(intent_id=intent.public_id, customer=user,
+                                    otp_code=request.POST.get("otp_code", "").strip() or None)
+        except OkpayError as exc:
+            error = _error_text(exc)
+        else:
+            return redirect("merchants:checkout-done", intent_id=intent.public_id)
+    balance = next((b for b in balances_for_owner(user) if b.currency == intent.currency), None)
+    return render(request, "merchants/checkout.html", {
+        "intent": intent, "needs_otp": needs_otp, "error": error,
+        "available": balance.available if balance else 0}, status=422 if error else 200)
+
+
+@never_cache
+@login_required
+@require_GET
+def checkout_done(request: HttpRequest, intent_id: str) -> HttpResponse:
+    try:
+        intent = services.intent_for_checkout(intent_id)
+    except NotFound as exc:
+        raise Http404 from exc
+    if intent.customer_id != request.user.pk:
+        raise Http404
+    return render(request, "merchants/checkout_done.html", {"intent": intent})
+
+
+# --- the demo shop ---------------------------------------------------------------------------------------
+
+def _demo_merchant() -> Merchant:
+    merchant = Merchant.objects.filter(user__email=DEMO_SHOP_EMAIL).first()
+    if merchant is None:
+        raise Http404
+    return merchant
+
+
+@require_GET
+def shop_home(request: HttpRequest) -> HttpResponse:
+    merchant = _demo_merchant()
+    products = [{"code": code, "name": name, "price": price} for code, (name, price) in DEMO_PRODUCTS.items()]
+    return render(request, "merchants/shop.html", {"merchant": merchant, "products": products})
+
+
+@require_POST
+def shop_buy(request: HttpRequest) -> HttpResponse:
+    """The shop's server creates a payment intent (as a merchant's server would, with its key)."""
+    merchant = _demo_merchant()
+    product = DEMO_PRODUCTS.get(request.POST.get("product", ""))
+    if product is None:
+        raise Http404
+    intent = services.intent_create(merchant=merchant, amount=product[1], description=product[0])
+    intent.return_url = request.build_absolute_uri(reverse("merchants:shop-order", args=[intent.public_id]))
+    intent.save(update_fields=["return_url"])
+    return redirect("merchants:checkout", intent_id=intent.public_id)
+
+
+@require_GET
+def shop_order(request: HttpRequest, intent_id: str) -> HttpResponse:
+    merchant = _demo_merchant()
+    intent = PaymentIntent.objects.filter(merchant=merchant, public_id=intent_id).first()
+    if intent is None:
+        raise Http404
+    return render(request, "merchants/shop_order.html", {"merchant": merchant, "intent": intent})
+
+
+# --- a customer's refund request --------------------------------------------------------------------------
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def refund_request_new(request: HttpRequest, txn_id: str) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    try:
+        txn = access_transaction(user, txn_id)
+    except NotFound as exc:
+        raise Http404 from exc
+    intent = services.intent_for_customer_txn(txn)
+    if intent is None:
+        raise Http404
+    error = ""
+    if request.method == "POST":
+        try:
+            amount = _parse_amount(request.POST.get("amount", ""))
+            services.refund_request_create(customer=user, txn_id=txn.public_id,
+                                           reason=request.POST.get("reason", ""), amount=amount)
+        except OkpayError as exc:
+            error = _error_text(exc)
+        else:
+            return redirect("merchants:refund-request-new", txn_id=txn.public_id)
+    requests = services.refund_requests_for_txn(user, txn)
+    window_ends = services.refund_expected_by(intent)
+    support_url = f"{reverse('support:new')}?category=payment&transaction={txn.public_id}"
+    return render(request, "merchants/refund_request.html", {
+        "txn": txn, "intent": intent, "merchant": intent.merchant, "requests": requests, "error": error,
+        "window_open": window_ends is not None and timezone.now() <= window_ends, "window_ends": window_ends,
+        "support_url": support_url, "refundable": intent.amount_received - intent.amount_refunded},
+        status=422 if error else 200)
+
+
+def _parse_amount(raw: str) -> int | None:
+    from decimal import Decimal, InvalidOperation
+
+    from okpay.core.errors import InvalidRequest
+
+    raw = raw.strip().replace(",", "").replace("¥", "")
+    if not raw:
+        return None
+    try:
+        value = Decimal(raw)
+    except InvalidOperation as exc:
+        raise InvalidRequest(param="amount") from exc
+    cents = value * 100
+    if cents != cents.to_integral_value() or cents <= 0:
+        raise InvalidRequest(param="amount")
+    return int(cents)
+
+
+# --- the merchant dashboard ---------------------------------------------------------------------------------
+
+def _merchant(request: HttpRequest) -> Merchant:
+    merchant = Merchant.objects.filter(user_id=request.user.pk).select_related("user").first()
+    if merchant is None:
+        raise Http404
+    return merchant
+
+
+def daily_sales(merchant: Merchant, days: int = 14) -> list[tuple[Any, int, int]]:
+    since = timezone.now() - timedelta(days=days - 1)
+    rows = (PaymentIntent.objects.filter(merchant=merchant, status=IntentStatus.SUCCEEDED, succeeded_at__gte=since)
+            .annotate(day=TruncDate("succeeded_at")).values("day")
+            .annotate(total=Sum("amount_received"), count=Count("id")).order_by("day"))
+    by_day = {r["day"]: (int(r["total"] or 0), r["count"]) for r in rows}
+    today = timezone.localdate()
+    return [(d, *by_day.get(d, (0, 0))) for d in (today - timedelta(days=i) for i in range(days - 1, -1, -1))]
+
+
+@never_cache
+@login_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    merchant = _merchant(request)
+    new_key = request.session.pop("merchants_new_key", None)
+    new_secret = request.session.pop("merchants_new_secret", None)
+    return render(request, "merchants/dashboard.html", {
+        "merchant": merchant,
+        "balances": balances_for_owner(merchant.user),
+        "intents": services.payment_intents_for(merchant).order_by("-id")[:20],
+        "refunds": Refund.objects.filter(intent__merchant=merchant).select_related("intent").order_by("-id")[:20],
+        "requests": services.refund_requests_for(merchant).order_by("-id")[:20],
+        "keys": ApiKey.objects.filter(merchant=merchant),
+        "endpoints": WebhookEndpoint.objects.filter(merchant=merchant),
+        "deliveries": (WebhookDelivery.objects.filter(endpoint__merchant=merchant).select_related("event", "endpoint")
+                       .prefetch_related("attempt_log").order_by("-id")[:20]),
+        "event_types": EVENT_TYPES, "new_key": new_key, "new_secret": new_secret,
+    })
+
+
+@never_cache
+@login_required
+@require_GET
+def sales_svg(request: HttpRequest) -> HttpResponse:
+    """Daily sales of the last 14 days as a server-side SVG bar chart."""
+    merchant = _merchant(request)
+    days = daily_sales(merchant)
+    peak = max((total for _, total, _ in days), default=0) or 1
+    width, height, pad, bar = 560, 180, 24, 30
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height + 40}" role="img" '
+             f'aria-label="{_("Daily sales")}" font-family="sans-serif" font-size="10">']
+    for i, (day, total, count) in enumerate(days):
+        h = round(total / peak * (height - pad))
+        x = 10 + i * (bar + 9)
+        parts.append(f'<rect x="{x}" y="{height - h}" width="{bar}" height="{h}" fill="#1f6feb">'
+                     f'<title>{day.isoformat()}: {format_money(total)} ({count})</title></rect>')
+        parts.append(f'<text x="{x + bar / 2}" y="{height + 14}" text-anchor="middle">{day:%m-%d}</text>')
+        if total:
+            parts.append(f'<text x="{x + bar / 2}" y="{height - h - 4}" text-anchor="middle">{total // 100}</text>')
+    parts.append("</svg>")
+    return HttpResponse("".join(parts), content_type="image/svg+xml")
+
+
+@never_cache
+@login_required
+@require_GET
+def export_csv(request: HttpRequest) -> HttpResponse:
+    merchant = _merchant(request)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="okpay-payments.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["id", "created_at", "status", "amount", "amount_received", "amount_refunded", "currency",
+                     "description", "transaction"])
+    for intent in services.payment_intents_for(merchant).order_by("-id").iterator(chunk_size=500):
+        writer.writerow([intent.public_id, intent.created_at.isoformat(), intent.status, intent.amount,
+                         intent.amount_received, intent.amount_refunded, intent.currency,
+                         _csv_safe(intent.description),
+                         intent.merchant_txn.public_id if intent.merchant_txn_id else ""])
+    return response
+
+
+def _csv_safe(value: str) -> str:
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+@login_required
+@require_POST
+def request_decide(request: HttpRequest, request_id: str, decision: str) -> HttpResponse:
+    merchant = _merchant(request)
+    try:
+        if decision == "approve":
+            services.refund_request_approve(merchant=merchant, request_id=request_id)
+            messages.success(request, _("Refund request approved; the refund was sent."))
+        elif decision == "decline":
+            services.refund_request_decline(merchant=merchant, request_id=request_id,
+                                            reason=request.POST.get("reason", ""))
+            messages.success(request, _("Refund request declined."))
+        else:
+            raise Http404
+    except OkpayError as exc:
+        messages.error(request, _error_text(exc))
+    return redirect("merchants:dashboard")
+
+
+@login_required
+@require_POST
+def refund_new(request: HttpRequest) -> HttpResponse:
+    merchant = _merchant(request)
+    try:
+        services.refund_create(merchant=merchant, intent_id=request.POST.get("payment_intent", ""),
+                               amount=_parse_amount(request.POST.get("amount", "")),
+                               reason=request.POST.get("reason", ""))
+        messages.success(request, _("Refund created."))
+    except OkpayError as exc:
+        messages.error(request, _error_text(exc))
+    return redirect("merchants:dashboard")
+
+
+@login_required
+@require_POST
+def key_create(request: HttpRequest) -> HttpResponse:
+    merchant = _merchant(request)
+    raw, _key = services.api_key_create(merchant=merchant, name=request.POST.get("name", "")[:60])
+    request.session["merchants_new_key"] = raw  # shown once, on the next page only
+    return redirect("merchants:dashboard")
+
+
+@login_required
+@require_POST
+def key_revoke(request: HttpRequest, key_id: str) -> HttpResponse:
+    try:
+        services.api_key_revoke(merchant=_merchant(request), key_id=key_id)
+    except NotFound as exc:
+        raise Http404 from exc
+    return redirect("merchants:dashboard")
+
+
+@login_required
+@require_POST
+def endpoint_create(request: HttpRequest) -> HttpResponse:
+    merchant = _merchant(request)
+    try:
+        endpoint = services.webhook_endpoint_create(merchant=merchant, url=request.POST.get("url", "").strip(),
+                                                    events=request.POST.getlist("events"))
+    except OkpayError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        request.session["merchants_new_secret"] = endpoint.secret
+    return redirect("merchants:dashboard")
+
+
+@login_required
+@require_POST
+def delivery_resend(request: HttpRequest, delivery_id: str) -> HttpResponse:
+    try:
+        services.webhook_delivery_resend(merchant=_merchant(request), delivery_id=delivery_id)
+    except NotFound as exc:
+        raise Http404 from exc
+    messages.success(request, _("The event will be sent again."))
+    return redirect("merchants:dashboard")

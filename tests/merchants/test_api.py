@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from okpay.merchants.models import PaymentIntent
+from tests.merchants.conftest import available
+
+pytestmark = pytest.mark.django_db
+
+
+def merchant_client(raw: str) -> Client:
+    return Client(headers={"Authorization": f"Bearer {raw}"})
+
+
+def test_intent_flow_over_api(merchant, secret_key, funded, api_client) -> None:
+    shop = merchant_client(secret_key)
+    created = shop.post("/api/v1/payment-intents", {"amount": 2_500, "currency": "CNY", "description": "茶"},
+                        content_type="application/json", headers={"Idempotency-Key": "k1"})
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body["status"] == "requires_confirmation" and body["checkout_url"].endswith(f"/checkout/{body['id']}/")
+    replay = shop.post("/api/v1/payment-intents", {"amount": 2_500, "currency": "CNY", "description": "茶"},
+                       content_type="application/json", headers={"Idempotency-Key": "k1"})
+    assert replay.json()["id"] == body["id"] and PaymentIntent.objects.count() == 1
+    customer = api_client(funded)
+    confirm = customer.post(f"/api/v1/payment-intents/{body['id']}/confirm", content_type="application/json")
+    assert confirm.status_code == 200, confirm.content
+    assert confirm.json()["type"] == "payment" and confirm.json()["status"] == "succeeded"
+    assert shop.get(f"/api/v1/payment-intents/{body['id']}").json()["status"] == "succeeded"
+    assert [i["id"] for i in shop.get("/api/v1/payment-intents").json()["data"]] == [body["id"]]
+    refund = shop.post("/api/v1/refunds", {"payment_intent": body["id"], "amount": 1_000},
+                       content_type="application/json")
+    assert refund.status_code == 201 and refund.json()["status"] == "succeeded"
+    too_much = shop.post("/api/v1/refunds", {"payment_intent": body["id"], "amount": 1_501},
+                         content_type="application/json")
+    assert too_much.status_code == 422 and too_much.json()["error"]["code"] == "refund_exceeds_payment"
+    txn = customer.get(f"/api/v1/transactions/{confirm.json()['id']}").json()
+    assert txn["status"] == "partially_refunded" and txn["refunded_amount"] == 1_000
+
+
+def test_auth_required_and_scoped(merchant, secret_key, funded, api_client, bob) -> None:
+    assert Client().post("/api/v1/payment-intents", {"amount": 1}, content_type="application/json").status_code == 401
+    # A customer token is not a merchant key.
+    assert api_client(funded).post("/api/v1/payment-intents", {"amount": 100},
+                                   content_type="application/json").status_code == 401
+    assert merchant_client("sk_nonsense").get("/api/v1/payment-intents").status_code == 401
+    from okpay.merchants import services
+
+    other = services.merchant_create(user=bob, name="Other")
+    raw, _ = services.api_key_create(merchant=other)
+    intent = services.intent_create(merchant=merchant, amount=100)
+    assert merchant_client(raw).get(f"/api/v1/payment-intents/{intent.public_id}").status_code == 404
+    assert merchant_client(raw).post(f"/api/v1/payment-intents/{intent.public_id}/cancel",
+                                     content_type="application/json").status_code == 404
+    intent.refresh_from_db()
+    assert intent.status == "requires_confirmation"
+
+
+def test_bad_amounts_refused(secret_key) -> None:
+    shop = merchant_client(secret_key)
+    for amount in ("100", 0, -5, 1.5, 10**13):
+        r = shop.post("/api/v1/payment-intents", {"amount": amount}, content_type="application/json")
+        assert r.status_code == 400, (amount, r.content)
+
+
+def test_capture_cancel_and_errors(merchant, secret_key, funded, api_client) -> None:
+    shop = merchant_client(secret_key)
+    pi = shop.post("/api/v1/payment-intents", {"amount": 3_000, "capture": "manual"},
+                   content_type="application/json").json()
+    confirmed = api_client(funded).post(f"/api/v1/payment-intents/{pi['id']}/confirm", content_type="application/json")
+    assert confirmed.json().get("status") == "pending", confirmed.content
+    captured = shop.post(f"/api/v1/payment-intents/{pi['id']}/capture", {"amount": 2_000},
+                         content_type="application/json")
+    assert captured.status_code == 200 and captured.json()["amount_received"] == 2_000
+    again = shop.post(f"/api/v1/payment-intents/{pi['id']}/cancel", content_type="application/json")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "payment_intent_unexpected_state"
+    assert available(funded) == 98_000
+
+
+def test_refund_requests_over_api(merchant, secret_key, funded, api_client) -> None:
+    shop = merchant_client(secret_key)
+    pi = shop.post("/api/v1/payment-intents", {"amount": 3_000}, content_type="application/json").json()
+    customer = api_client(funded)
+    txn = customer.post(f"/api/v1/payment-intents/{pi['id']}/confirm", content_type="application/json").json()
+    req = customer.post(f"/api/v1/transactions/{txn['id']}/refund-requests", {"reason": "尺寸不对"},
+                        content_type="application/json")
+    assert req.status_code == 201 and req.json()["amount"] == 3_000 and req.json()["status"] == "pending"
+    assert req.json()["refund_window_days"] == 30
+    listed = shop.get("/api/v1/refund-requests?status=pending").json()["data"]
+    assert [r["id"] for r in listed] == [req.json()["id"]]
+    approved = shop.post(f"/api/v1/refund-requests/{req.json()['id']}/approve", content_type="application/json")
+    assert approved.status_code == 200 and approved.json()["refund_status"] == "succeeded"
+    assert customer.get(f"/api/v1/transactions/{txn['id']}/refund-requests").json()["data"][0]["status"] == "approved"
+    assert available(funded) == 100_000
+
+
+def test_webhook_endpoint_api(secret_key, settings) -> None:
+    settings.OKPAY_WEBHOOK_ALLOW_PRIVATE = True
+    shop = merchant_client(secret_key)
+    created = shop.post("/api/v1/webhook-endpoints", {"url": "http://127.0.0.1:9/hook",
+                                                      "events": ["payment_intent.succeeded"]},
+                        content_type="application/json")
+    assert created.status_code == 201 and created.json()["secret"].startswith("whsec_")
+    assert shop.get("/api/v1/webhook-endpoints").json()[0]["secret"] is None
+    bad = shop.post("/api/v1/webhook-endpoints", {"url": "https://example.com", "events": ["nope"]},
+                    content_type="application/json")
+    assert bad.status_code == 400

@@ -1,0 +1,165 @@
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.utils import timezone
+
+from okpay.identity.models import OutboundEmail
+from okpay.merchants import services, webhooks
+from okpay.merchants.errors import UnsafeWebhookUrl
+from okpay.merchants.models import DeliveryAttempt, WebhookDelivery
+
+pytestmark = pytest.mark.django_db
+
+
+class Receiver:
+    """A local merchant server: answers the next codes in ``plan`` (then 200) and keeps what it got."""
+
+    def __init__(self, plan: list[int]) -> None:
+        self.plan = list(plan)
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                outer.received.append((dict(self.headers), body))
+                code = outer.plan.pop(0) if outer.plan else 200
+                self.send_response(code)
+                if code in (301, 302):
+                    self.send_header("Location", "http://127.0.0.1:1/elsewhere")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/okpay/hooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver(settings):  # type: ignore[no-untyped-def]
+    settings.OKPAY_WEBHOOK_ALLOW_PRIVATE = True
+    made: list[Receiver] = []
+
+    def make(plan: list[int]) -> Receiver:
+        made.append(Receiver(plan))
+        return made[-1]
+
+    yield make
+    for r in made:
+        r.close()
+
+
+def make_due() -> None:
+    WebhookDelivery.objects.filter(status="pending").update(next_attempt_at=timezone.now())
+
+
+def test_signature_verify_with_tolerance() -> None:
+    body = b'{"id":"evt_1"}'
+    header = webhooks.sign("whsec_x", body, 1_700_000_000)
+    assert webhooks.verify("whsec_x", body, header, now=1_700_000_100)
+    assert not webhooks.verify("whsec_x", body, header, now=1_700_000_301)  # too old: a replay
+    assert not webhooks.verify("whsec_y", body, header, now=1_700_000_000)
+    assert not webhooks.verify("whsec_x", body + b" ", header, now=1_700_000_000)
+    assert not webhooks.verify("whsec_x", body, "t=abc,v1=00", now=1_700_000_000)
+
+
+def test_delivery_fails_then_succeeds_signed(merchant, funded, receiver) -> None:
+    r = receiver([500, 503])
+    endpoint = services.webhook_endpoint_create(merchant=merchant, url=r.url, events=["payment_intent.succeeded"])
+    intent = services.intent_create(merchant=merchant, amount=1_000)
+    services.intent_confirm(intent_id=intent.public_id, customer=funded)
+    delivery = WebhookDelivery.objects.get()
+    assert services.webhooks_deliver_due() == 1
+    delivery.refresh_from_db()
+    assert delivery.status == "pending" and delivery.attempts == 1 and delivery.next_attempt_at > timezone.now()
+    assert services.webhooks_deliver_due() == 0  # not due yet: backoff
+    make_due()
+    services.webhooks_deliver_due()
+    make_due()
+    services.webhooks_deliver_due()
+    delivery.refresh_from_db()
+    assert delivery.status == "succeeded" and delivery.attempts == 3
+    assert [a.status_code for a in DeliveryAttempt.objects.order_by("id")] == [500, 503, 200]
+    headers, body = r.received[-1]
+    assert webhooks.verify(endpoint.secret, body, headers["OKPay-Signature"])
+    payload = json.loads(body)
+    assert payload["type"] == "payment_intent.succeeded" and payload["data"]["object"]["id"] == intent.public_id
+    # Resend makes a new delivery of the same event.
+    services.webhook_delivery_resend(merchant=merchant, delivery_id=delivery.public_id)
+    services.webhooks_deliver_due()
+    assert len(r.received) == 4 and json.loads(r.received[-1][1])["id"] == payload["id"]
+
+
+def test_backoff_grows_with_jitter() -> None:
+    values = [services.backoff_seconds(n) for n in range(1, 8)]
+    assert 15 <= values[0] <= 30 and 960 <= values[6] <= 1920
+    assert all(services.backoff_seconds(30) <= 6 * 3600 for _ in range(5))
+
+
+def test_redirect_is_a_failure_and_gives_up(merchant, funded, receiver) -> None:
+    r = receiver([302])
+    services.webhook_endpoint_create(merchant=merchant, url=r.url, events=["*"])
+    services.intent_create(merchant=merchant, amount=1_000)
+    services.webhooks_deliver_due()
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == "pending" and delivery.attempt_log.get().status_code == 302 and len(r.received) == 1
+    WebhookDelivery.objects.update(give_up_at=timezone.now(), next_attempt_at=timezone.now())
+    r.plan = [500]
+    services.webhooks_deliver_due()
+    delivery.refresh_from_db()
+    assert delivery.status == "failed" and delivery.attempts == 2
+
+
+def test_endpoint_disabled_after_repeated_failures_with_email(merchant, receiver, settings) -> None:
+    settings.OKPAY_WEBHOOK_DISABLE_AFTER = 3
+    r = receiver([500] * 10)
+    endpoint = services.webhook_endpoint_create(merchant=merchant, url=r.url, events=["*"])
+    for _ in range(3):
+        services.intent_create(merchant=merchant, amount=100)
+    services.webhooks_deliver_due()
+    endpoint.refresh_from_db()
+    assert not endpoint.enabled and endpoint.disabled_reason == "failing"
+    assert OutboundEmail.objects.filter(to__icontains=merchant.user.email).count() == 1
+    services.intent_create(merchant=merchant, amount=100)  # no new delivery to a disabled endpoint
+    assert WebhookDelivery.objects.filter(endpoint=endpoint).count() == 3
+
+
+@pytest.mark.parametrize("url", [
+    "http://example.com/hook",            # not https
+    "https://127.0.0.1/hook",             # loopback
+    "https://10.0.0.5/hook",              # private
+    "https://169.254.169.254/latest",     # link-local (cloud metadata)
+    "https://[::1]/hook",                 # IPv6 loopback
+    "https://[::ffff:127.0.0.1]/hook",    # v4-mapped loopback
+    "https://localhost/hook",             # resolves to loopback
+    "https://0.0.0.0/hook",               # unspecified
+    "https://user:pw@example.com/hook",   # credentials
+    "ftp://example.com/hook",
+])
+def test_ssrf_refused(url: str, merchant, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.DEBUG = False
+    settings.OKPAY_WEBHOOK_ALLOW_PRIVATE = False
+    with pytest.raises(UnsafeWebhookUrl):
+        services.webhook_endpoint_create(merchant=merchant, url=url, events=["*"])
+
+
+def test_ssrf_checked_at_send_time(merchant, receiver, settings) -> None:
+    r = receiver([])
+    services.webhook_endpoint_create(merchant=merchant, url=r.url, events=["*"])  # allowed in development
+    services.intent_create(merchant=merchant, amount=100)
+    settings.OKPAY_WEBHOOK_ALLOW_PRIVATE = False
+    settings.DEBUG = False
+    services.webhooks_deliver_due()
+    attempt = DeliveryAttempt.objects.get()
+    assert attempt.error == "unsafe_url" and not attempt.succeeded and r.received == []
