@@ -38,6 +38,11 @@ class ChatClosed(BusinessRuleError):
     code = "chat_ended"
 
 
+def _locked() -> Any:
+    """Conversations under a row lock that never extends to the nullable joined rows (PostgreSQL)."""
+    return Conversation.objects.select_for_update(of=("self",))
+
+
 def _now() -> datetime:
     return timezone.now()
 
@@ -352,7 +357,7 @@ def handoff_request(*, conversation: Conversation, category: str = "") -> dict[s
     from okpay.support.services import Requester, ticket_create
 
     with translation.override(conversation.lang), transaction.atomic():
-        conv = Conversation.objects.select_for_update(of=("self",)).select_related("ticket", "user").get(pk=conversation.pk)
+        conv = _locked().select_related("ticket", "user").get(pk=conversation.pk)
         if conv.state != Conversation.State.BOT:
             return state_of(conv)
         if category and category not in Category.values:
@@ -457,7 +462,7 @@ def agent_conversation(*, agent: User, public_id: str) -> Conversation:
 def agent_pick(*, agent: User, public_id: str) -> Conversation:
     """An agent takes a waiting chat themselves."""
     conv = agent_conversation(agent=agent, public_id=public_id)
-    conv = Conversation.objects.select_for_update(of=("self",)).select_related("ticket").get(pk=conv.pk)
+    conv = _locked().select_related("ticket").get(pk=conv.pk)
     if conv.state != Conversation.State.QUEUED:
         raise BusinessRuleError(gettext_noop("Somebody else already has this chat."), code="chat_taken")
     _assign(conv, agent, how="picked", actor=agent)
@@ -491,7 +496,7 @@ def conversation_transfer(*, agent: User, conversation: Conversation, to: str) -
     from okpay.support.services import ticket_assign
 
     _require_agent(agent)
-    conv = Conversation.objects.select_for_update(of=("self",)).select_related("ticket", "agent").get(pk=conversation.pk)
+    conv = _locked().select_related("ticket", "agent").get(pk=conversation.pk)
     if conv.state != Conversation.State.ACTIVE:
         raise BusinessRuleError(gettext_noop("Only an active chat can be transferred."), code="chat_not_active")
     if conv.agent_id != agent.pk and not can(agent, "assign_ticket"):
@@ -524,7 +529,7 @@ def conversation_end(*, conversation: Conversation, actor: User | str) -> Conver
     from okpay.support.services import system_note, ticket_status_set
 
     with transaction.atomic():
-        conv = Conversation.objects.select_for_update(of=("self",)).select_related("ticket", "agent").get(pk=conversation.pk)
+        conv = _locked().select_related("ticket", "agent").get(pk=conversation.pk)
         if conv.state == Conversation.State.ENDED:
             return conv
         if isinstance(actor, User) and actor.pk != conv.user_id:
