@@ -86,6 +86,7 @@ def test_pause_counts_only_business_time(alice, agent, office, fake_clock):
 
 def test_warning_then_breach_escalates_once(alice, agent, supervisor, fake_clock):
     t = web_ticket(alice)  # web × normal: first response 24 h, warned 60 min before
+    s.ticket_assign(ticket=t, actor=supervisor, assignee=agent)
     fake_clock.advance(hours=22, minutes=59)
     assert s.sla_sweep() == {"warned": 0, "breached": 0}
     fake_clock.advance(minutes=2)
@@ -97,7 +98,9 @@ def test_warning_then_breach_escalates_once(alice, agent, supervisor, fake_clock
     assert t.first_response_breached and not t.resolution_breached
     assert t.priority == "high" and t.escalated_at == fake_clock.now
     kinds = list(TicketEvent.objects.filter(ticket=t).values_list("kind", flat=True))
-    assert kinds == ["created", "sla_warning", "sla_breached", "priority"]
+    assert kinds == ["created", "assigned", "sla_warning", "sla_breached", "priority"]
+    warnings = [m for m in OutboundEmail.objects.all() if m.to == ["agent@example.com"]]
+    assert len(warnings) == 1 and t.number in warnings[0].subject
     alerts = [m for m in OutboundEmail.objects.all() if m.to == ["supervisor@example.com"]]
     assert len(alerts) == 1 and t.number in alerts[0].subject
     assert s.sla_sweep() == {"warned": 0, "breached": 0}  # idempotent

@@ -106,3 +106,20 @@ def supervisors_alert(ticket: Ticket, *, reason: str) -> None:
                 action_label=_("Open in the desk"),
             )
         _deliver(to=supervisor.email, user=supervisor, lang=lang, mail=mail)
+
+
+def assignee_warning(ticket: Ticket, due: object) -> None:
+    """The assigned agent hears that a target of their ticket is about to be missed."""
+    agent = ticket.assignee
+    if agent is None:
+        return
+    lang = agent.locale or settings.LANGUAGE_CODE
+    with translation.override(lang):
+        mail = Mail(
+            subject=f"{ticket.number} · {_('due soon')}",
+            heading=ticket.subject,
+            paragraphs=[_("Answer by %(due)s to keep the service-level promise.") % {"due": _when(due)}],
+            action_url=absolute(reverse("support:desk-ticket", args=[ticket.public_id])),
+            action_label=_("Open in the desk"),
+        )
+    _deliver(to=agent.email, user=agent, lang=lang, mail=mail)

@@ -152,6 +152,7 @@ class Dashboard:
     csat_count: int = 0
     workload: list[dict[str, Any]] = field(default_factory=list)
     top_categories: list[tuple[str, int]] = field(default_factory=list)
+    created_by_channel: list[tuple[str, int]] = field(default_factory=list)
     gaps: list[tuple[str, str, int]] = field(default_factory=list)
 
 
@@ -190,6 +191,8 @@ def dashboard(*, since: date, until: date) -> Dashboard:
     while day <= until:
         d.created_by_day.append((day, by_day.get(day, 0)))
         day += timedelta(days=1)
+    d.created_by_channel = [(str(labels_ch.get(r["channel"], r["channel"])), r["n"])
+                            for r in period.values("channel").annotate(n=Count("pk")).order_by("-n")]
     d.top_categories = [(str(labels_cat.get(r["category"], r["category"])), r["n"])
                         for r in period.values("category").annotate(n=Count("pk")).order_by("-n")[:6]]
     fr, fr_t, res, res_t = [], [], [], []
@@ -252,6 +255,7 @@ def dashboard_rows(d: Dashboard) -> list[list[Any]]:
     rows += [["workload_open", w["agent"], w["open"]] for w in d.workload]
     rows += [["workload_solved", w["agent"], w["solved"]] for w in d.workload]
     rows += [["top_category", k, v] for k, v in d.top_categories]
+    rows += [["new_by_channel", k, v] for k, v in d.created_by_channel]
     rows += [["search_without_result", f"{q} ({lang})", n] for q, lang, n in d.gaps]
     return rows
 

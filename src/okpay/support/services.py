@@ -789,6 +789,7 @@ def sla_sweep() -> dict[str, int]:
             ticket.sla_warned_at = now
             ticket.save(update_fields=["sla_warned_at"])
             event_add(ticket, "sla_warning", "system", due=min(soon).isoformat())
+            emails.assignee_warning(ticket, min(soon))
             counts["warned"] += 1
     return counts
 

@@ -491,6 +491,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "chart_created": charts.bars([(day.strftime("%m-%d"), n) for day, n in d.created_by_day],
                                      title=_("New tickets per day")),
         "chart_channel": charts.hbars(d.open_by_channel, title=_("Open tickets by channel")),
+        "chart_new_channel": charts.hbars(d.created_by_channel, title=_("New tickets by channel")),
         "chart_category": charts.hbars(d.open_by_category, title=_("Open tickets by category")),
         "chart_csat": charts.line([(day.strftime("%m-%d"), avg) for day, avg, _n in d.csat_by_day],
                                   title=_("CSAT trend (1–5)"), y_max=5),
