@@ -11,25 +11,26 @@ from __future__ import annotations
 import re
 
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from okpay.payments.models import Biller
 
 CATALOGUE: tuple[dict[str, object], ...] = (
     {"code": "state-grid-sh", "name": "国网上海电力", "name_en": "State Grid Shanghai Electric",
-     "category": "electricity", "reference_label": "Customer number (10 digits)",
+     "category": "electricity", "reference_label": gettext_noop("Customer number (10 digits)"),
      "reference_pattern": r"\d{10}", "reference_example": "1234567897"},
     {"code": "sh-water", "name": "上海城投水务", "name_en": "Shanghai Water",
-     "category": "water", "reference_label": "Account number (8 digits)",
+     "category": "water", "reference_label": gettext_noop("Account number (8 digits)"),
      "reference_pattern": r"\d{8}", "reference_example": "12345674"},
     {"code": "sh-gas", "name": "上海燃气", "name_en": "Shanghai Gas",
-     "category": "gas", "reference_label": "Gas account (2 letters + 8 digits)",
+     "category": "gas", "reference_label": gettext_noop("Gas account (2 letters + 8 digits)"),
      "reference_pattern": r"[A-Z]{2}\d{8}", "reference_example": "SG12345674"},
     {"code": "china-mobile", "name": "中国移动话费充值", "name_en": "China Mobile top-up",
-     "category": "mobile", "reference_label": "Mobile number (11 digits, starts with 1)",
+     "category": "mobile", "reference_label": gettext_noop("Mobile number (11 digits, starts with 1)"),
      "reference_pattern": r"1[3-9]\d{9}", "reference_example": "13800138003", "min_amount": 1000,
      "max_amount": 50_000},
     {"code": "china-unicom", "name": "中国联通话费充值", "name_en": "China Unicom top-up",
-     "category": "mobile", "reference_label": "Mobile number (11 digits, starts with 1)",
+     "category": "mobile", "reference_label": gettext_noop("Mobile number (11 digits, starts with 1)"),
      "reference_pattern": r"1[3-9]\d{9}", "reference_example": "13012345677", "min_amount": 1000,
      "max_amount": 50_000},
 )

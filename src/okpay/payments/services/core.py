@@ -74,14 +74,10 @@ def sender_check(user: User) -> None:
 
 
 def wallet(user: User | int, currency: str = "CNY") -> Account:
-    """The customer's wallet account (opened on first use). Remembered on the user object for the
-    rest of the request: only its id is used, the ledger reads balances and flags itself."""
-    if not isinstance(user, User):
-        return account_open(owner=user, currency=currency)
-    known: dict[str, Account] = user.__dict__.setdefault("_okpay_wallets", {})
-    if currency not in known:
-        known[currency] = account_open(owner=user, currency=currency)
-    return known[currency]
+    """The customer's wallet account, opened on first use. (Not remembered between calls: an
+    account opened in a transaction that rolls back — a refused payment, a retried request — is
+    gone, and a remembered one would name a row that does not exist.)"""
+    return account_open(owner=user, currency=currency)
 
 
 def biller_account(biller: Biller) -> Account:
