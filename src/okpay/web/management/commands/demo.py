@@ -58,6 +58,12 @@ class Command(BaseCommand):
         for line in payments_demo():
             self.stdout.write(f"  payments: {line}")
         # --- end payments ---
+        # --- merchants (okpay.merchants): the demo shop's merchant profile (/demo-shop/, /merchant/) ---
+        from okpay.merchants.demo import merchants_demo
+
+        for line in merchants_demo():
+            self.stdout.write(f"  merchants: {line}")
+        # --- end merchants ---
         call_command("helpcenter", "load", stdout=self.stdout)
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD})")
         width = max(len(member.email) for member in CAST)
