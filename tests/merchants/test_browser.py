@@ -1,0 +1,82 @@
+"""Chromium: the demo shop purchase end to end (shop → hosted checkout → sign in → pay → order
+paid), then the customer's refund request approved by the merchant on the dashboard and the
+money back in the customer's wallet; screenshots of each step; the ledger checks after it all."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings as django_settings
+from django.test import Client
+
+from okpay.ledger.checks import ledger_check
+from okpay.merchants.demo import merchants_demo
+from okpay.merchants.models import Merchant, PaymentIntent, RefundRequest
+from tests.conftest import screenshot
+from tests.factories import PASSWORD, user_create
+from tests.merchants.conftest import available
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def sign_in_as(page, live_server, user) -> None:  # type: ignore[no-untyped-def]
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies([{"name": django_settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}])
+
+
+def test_demo_shop_purchase_then_refund_request_approved(page, browser, live_server, funded) -> None:
+    user_create("shop@okpay.example", name="Demo Shop", role="merchant")
+    merchants_demo()
+    merchant = Merchant.objects.get()
+    Merchant.objects.filter(pk=merchant.pk).update(auto_approve_up_to=None)  # the merchant decides
+
+    page.goto("/demo-shop/")
+    screenshot(page, "merchants-1-demo-shop")
+    page.get_by_test_id("buy-mug").click()
+    page.wait_for_url("**/account/login/**")
+    page.get_by_label("邮箱地址").fill(funded.email)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url("**/checkout/pi_*/")
+    assert page.get_by_test_id("checkout-merchant").inner_text() == "OKPay 演示茶铺"
+    assert page.get_by_test_id("checkout-amount").inner_text() == "¥128.00"
+    screenshot(page, "merchants-2-checkout")
+    page.get_by_test_id("checkout-pay").click()
+    page.wait_for_url("**/checkout/pi_*/done/")
+    screenshot(page, "merchants-3-paid")
+    page.get_by_test_id("checkout-return").click()
+    page.wait_for_url("**/demo-shop/orders/pi_*/")
+    assert page.get_by_test_id("order-status").is_visible()
+    screenshot(page, "merchants-4-order-paid")
+    intent = PaymentIntent.objects.get()
+    assert intent.status == "succeeded" and available(funded) == 100_000 - 12_800
+
+    page.goto(f"/wallet/transactions/{intent.customer_txn.public_id}/refund-request/")
+    page.fill("#amount", "28.00")
+    page.fill("#reason", "杯子有裂纹")
+    page.get_by_test_id("refund-request-submit").click()
+    page.wait_for_selector("[data-testid=refund-request-status]")
+    screenshot(page, "merchants-5-refund-requested")
+    req = RefundRequest.objects.get()
+    assert req.status == "pending" and req.amount == 2_800
+
+    shop_context = browser.new_context(locale="zh-CN", base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    shop_page = shop_context.new_page()
+    sign_in_as(shop_page, live_server, merchant.user)
+    shop_page.goto("/merchant/")
+    screenshot(shop_page, "merchants-6-dashboard-request")
+    shop_page.get_by_test_id(f"approve-{req.public_id}").click()
+    shop_page.wait_for_url("**/merchant/")
+    screenshot(shop_page, "merchants-7-dashboard-approved")
+    shop_context.close()
+
+    req.refresh_from_db()
+    assert req.status == "approved" and req.refund.status == "succeeded"
+    assert available(funded) == 100_000 - 12_800 + 2_800
+    page.reload()
+    screenshot(page, "merchants-8-refund-approved")
+    page.goto("/wallet/")
+    assert page.get_by_test_id("available-CNY").inner_text() == "¥900.00"
+    screenshot(page, "merchants-9-wallet")
+    assert ledger_check().ok
