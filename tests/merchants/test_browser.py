@@ -61,7 +61,8 @@ def test_demo_shop_purchase_then_refund_request_approved(page, browser, live_ser
     req = RefundRequest.objects.get()
     assert req.status == "pending" and req.amount == 2_800
 
-    shop_context = browser.new_context(locale="zh-CN", base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    shop_context = browser.new_context(locale="zh-CN", base_url=live_server.url,
+                                       viewport={"width": 1280, "height": 900})
     shop_page = shop_context.new_page()
     sign_in_as(shop_page, live_server, merchant.user)
     shop_page.goto("/merchant/")
