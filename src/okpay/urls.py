@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("okpay.identity.urls")),
     path("", include("okpay.helpcenter.urls")),
     path("", include("okpay.support.urls")),
+    path("", include("okpay.chat.urls")),
     path("", include("okpay.payments.urls")),
     path("", include("okpay.merchants.urls")),
     path("", include("okpay.web.urls")),

@@ -1,0 +1,32 @@
+"""The widget on every page and the desk's chat console."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+
+def test_every_page_carries_the_widget_without_inline_script(alice) -> None:  # type: ignore[no-untyped-def]
+    anonymous = Client().get("/")
+    assert anonymous.status_code == 200
+    html = anonymous.content.decode()
+    assert 'id="okpay-chat"' in html and 'data-signed-in=""' in html and "chat/widget.js" in html
+    client = Client()
+    client.force_login(alice)
+    html = client.get("/wallet/").content.decode()
+    assert 'data-signed-in="1"' in html and "chat/widget.js" in html
+    assert "<script>" not in html
+
+
+def test_desk_chat_console_is_for_agents(alice, agent) -> None:  # type: ignore[no-untyped-def]
+    client = Client()
+    client.force_login(alice)
+    assert client.get("/desk/chat/").status_code == 403
+    client.force_login(agent)
+    page = client.get("/desk/chat/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "chat/desk.js" in html and 'id="desk-chat-canned"' in html
+    assert Client().get("/desk/chat/").status_code == 302
