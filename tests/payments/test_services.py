@@ -328,3 +328,11 @@ def test_admin_actions_decide_risk_reviews(funded, bob, supervisor, settings):
     assert (held_one.status, held_two.status) == ("succeeded", "failed")
     assert available(bob) == 10_000 and available(funded) == 90_000 and held(funded) == 0
     assert_ledger_ok()
+
+
+def test_cancel_on_behalf_of_the_customer_records_the_agent(funded, agent):
+    txn = services.transfer_create(sender=funded, to="later@example.com", amount=1_000)
+    services.transaction_cancel(user=funded, txn_id=txn.public_id, actor=agent)
+    last = txn.events.last()
+    assert (last.status, last.reason, last.actor) == ("cancelled", "cancelled_by_support", agent.public_id)
+    assert available(funded) == 100_000

@@ -68,6 +68,8 @@ EVENT_REASONS = {
     "bank_refused": gettext_lazy("Refused by the bank; money returned"),
     "reference_rejected": gettext_lazy("Rejected by the biller; money returned"),
     "cancelled_by_customer": gettext_lazy("Cancelled by you; money released"),
+    "cancelled_by_support": gettext_lazy("Cancelled by customer service at your request; money released"),
+    "declined_by_support": gettext_lazy("Declined by the risk team"),
     "overdue_flagged_for_support": gettext_lazy("Taking longer than expected; customer service alerted"),
 }
 

@@ -135,8 +135,10 @@ def bill_payment_create(*, user: User, biller: str, account_reference: str, amou
 
 
 @transaction.atomic
-def transaction_cancel(*, user: User, txn_id: str) -> Transaction:
-    """Cancel a pending payment that has not been handed over yet; its hold is released."""
+def transaction_cancel(*, user: User, txn_id: str, actor: User | None = None) -> Transaction:
+    """Cancel ``user``'s pending payment that has not been handed over yet; its hold is released.
+    ``actor`` is who asked, when not the customer (an agent through the support desk): the
+    timeline records them."""
     found = access_transaction(user, txn_id)
     txn = _locked(found.pk)
     assert txn is not None
@@ -146,6 +148,8 @@ def transaction_cancel(*, user: User, txn_id: str) -> Transaction:
                                  % {"status": txn.status})
         raise NotCancellable(
             gettext_noop("It was already handed to the bank or biller and can no longer be cancelled."))
-    _void(txn, Status.CANCELLED, actor=actor_of(user), reason="cancelled_by_customer")
+    by_support = actor is not None and actor.pk != user.pk
+    _void(txn, Status.CANCELLED, actor=actor_of(actor or user),
+          reason="cancelled_by_support" if by_support else "cancelled_by_customer")
     notify.send(txn, "cancelled")
     return txn
