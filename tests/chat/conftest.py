@@ -73,3 +73,108 @@ async def drain(comm: WebsocketCommunicator) -> list[dict]:
     while not await comm.receive_nothing(timeout=0.2):
         frames.append(await comm.receive_json_from())
     return frames
+
+
+# --- real server processes (okpay serve) -----------------------------------------------------------
+
+REDIS_URL = __import__("os").environ.get("OKPAY_TEST_CHAT_REDIS_URL", "redis://127.0.0.1:6379/10")
+PORTS = range(8400, 8450)  # this app's port range on shared machines
+
+
+def redis_or_skip() -> str:
+    import redis
+
+    try:
+        client = redis.Redis.from_url(REDIS_URL)
+        client.ping()
+        client.flushdb()  # our own database number: channel layer leftovers of an earlier run
+    except redis.RedisError:
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}")
+    return REDIS_URL
+
+
+def free_port() -> int:
+    import socket
+
+    for port in PORTS:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 8400-8449")
+
+
+class Server:
+    """One ``okpay serve --no-worker`` process on the test database and Redis."""
+
+    def __init__(self, redis_url: str) -> None:
+        self.redis_url = redis_url
+        self.proc: Any = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def start(self) -> Server:
+        import subprocess
+        import sys
+        import time
+        import urllib.request
+
+        from tests.ledger.test_concurrency import child_env
+
+        env = child_env()
+        env["OKPAY_REDIS_URL"] = self.redis_url
+        env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "okpay", "serve", "--no-worker", "--no-migrate", "--port", str(self.port)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("okpay serve exited: " + self.proc.stderr.read()[-2000:])
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=1):  # noqa: S310 (our own server)
+                    return self
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("okpay serve did not start")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        import subprocess
+
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # a server that ignores SIGTERM is killed
+                self.proc.kill()
+
+
+@pytest.fixture
+def servers():  # type: ignore[no-untyped-def]
+    """``servers(n)`` starts n server processes sharing the test database and one Redis."""
+    started: list[Server] = []
+    redis_url = redis_or_skip()
+
+    def start(n: int = 1) -> list[Server]:
+        new = [Server(redis_url).start() for _ in range(n)]
+        started.extend(new)
+        return new
+
+    yield start
+    for server in started:
+        server.stop()
