@@ -80,3 +80,25 @@ def test_pages_refuse_others(demo_shop, funded, bob) -> None:
     assert other.get(f"/wallet/transactions/{txn.public_id}/refund-request/").status_code == 404
     assert other.get("/merchant/").status_code == 404
     assert Client().get(f"/checkout/{intent.public_id}/").status_code == 302  # to the sign-in page
+
+
+def test_checkout_asks_for_2fa_above_the_step_up_amount(demo_shop, funded, settings) -> None:
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    settings.OKPAY_STEP_UP_AMOUNT = 1_000
+    device = TOTPDevice.objects.create(user=funded, name="phone", confirmed=True)
+    intent = services.intent_create(merchant=demo_shop, amount=5_000, description="礼盒")
+    customer = Client()
+    customer.force_login(funded)
+    assert 'name="otp_code"' in customer.get(f"/checkout/{intent.public_id}/").content.decode()
+    refused = customer.post(f"/checkout/{intent.public_id}/")
+    assert refused.status_code == 422 and 'data-testid="checkout-error"' in refused.content.decode()
+    wrong = customer.post(f"/checkout/{intent.public_id}/", {"otp_code": "000000"})
+    assert wrong.status_code == 422
+    intent.refresh_from_db()
+    assert intent.status == "requires_confirmation" and available(funded) == 100_000
+    code = f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+    assert customer.post(f"/checkout/{intent.public_id}/", {"otp_code": code}).status_code == 302
+    intent.refresh_from_db()
+    assert intent.status == "succeeded" and available(funded) == 95_000
