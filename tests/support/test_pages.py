@@ -189,3 +189,14 @@ def test_anonymous_callbacks_are_rate_limited(db, fake_clock):
     refused = c.post("/support/callback/", {"phone": "13800138009", "topic": "account"})
     assert refused.status_code == 400 and Ticket.objects.count() == 5
     cache.clear()
+
+
+def test_agent_links_a_transaction_of_the_customer_only(alice, bob, agent, fake_clock):
+    mine = payments.topup_create(user=alice, amount=1_000)
+    theirs = payments.topup_create(user=bob, amount=1_000)
+    t = web_ticket(alice)
+    c = login(agent)
+    assert "关联到此工单" in c.get(f"/desk/t/{t.public_id}/context/").content.decode()
+    assert c.post(f"/desk/t/{t.public_id}/link/", {"transaction_id": mine.public_id}).status_code == 302
+    assert c.post(f"/desk/t/{t.public_id}/link/", {"transaction_id": theirs.public_id}).status_code == 400
+    assert list(t.linked_transactions.values_list("transaction_id", flat=True)) == [mine.public_id]

@@ -31,5 +31,6 @@ urlpatterns = [
     path("desk/t/<str:public_id>/assign/", views.desk_assign, name="desk-assign"),
     path("desk/t/<str:public_id>/tags/", views.desk_tags, name="desk-tags"),
     path("desk/t/<str:public_id>/action/", views.desk_action, name="desk-action"),
+    path("desk/t/<str:public_id>/link/", views.desk_link, name="desk-link"),
     path("desk/t/<str:public_id>/canned/<int:pk>/", views.desk_canned, name="desk-canned"),
 ]

@@ -420,6 +420,13 @@ def desk_tags(request: HttpRequest, public_id: str) -> HttpResponse:
         ticket=ticket, actor=user, tags=request.POST.get("tags", "").replace("，", ",").split(",")))
 
 
+@desk_required("reply_ticket")
+@require_POST
+def desk_link(request: HttpRequest, public_id: str) -> HttpResponse:
+    return _desk_post(request, public_id, lambda user, ticket: services.ticket_link_transaction(
+        ticket=ticket, actor=user, transaction_id=request.POST.get("transaction_id", "")))
+
+
 @desk_required("act_on_account")
 @require_POST
 def desk_action(request: HttpRequest, public_id: str) -> HttpResponse:
