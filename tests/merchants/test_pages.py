@@ -102,3 +102,18 @@ def test_checkout_asks_for_2fa_above_the_step_up_amount(demo_shop, funded, setti
     assert customer.post(f"/checkout/{intent.public_id}/", {"otp_code": code}).status_code == 302
     intent.refresh_from_db()
     assert intent.status == "succeeded" and available(funded) == 95_000
+
+
+def test_policy_form(demo_shop) -> None:
+    merchant = Client()
+    merchant.force_login(demo_shop.user)
+    merchant.post("/merchant/policy/", {"refund_window_days": "7", "auto_approve_up_to": ""})
+    demo_shop.refresh_from_db()
+    assert demo_shop.refund_window_days == 7 and demo_shop.auto_approve_up_to is None
+    merchant.post("/merchant/policy/", {"refund_window_days": "10", "auto_approve_up_to": "¥20.50"})
+    demo_shop.refresh_from_db()
+    assert demo_shop.refund_window_days == 10 and demo_shop.auto_approve_up_to == 2_050
+    merchant.post("/merchant/policy/", {"refund_window_days": "-1", "auto_approve_up_to": ""})
+    demo_shop.refresh_from_db()
+    assert demo_shop.refund_window_days == 10
+    assert merchant.get("/merchant/").status_code == 200

@@ -302,6 +302,25 @@ def refund_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+def policy_update(request: HttpRequest) -> HttpResponse:
+    merchant = _merchant(request)
+    try:
+        days_raw = request.POST.get("refund_window_days", "").strip()
+        if not days_raw.isdigit():
+            from okpay.core.errors import InvalidRequest
+
+            raise InvalidRequest(param="refund_window_days")
+        limit_raw = request.POST.get("auto_approve_up_to", "").replace("¥", "").strip()
+        limit = 0 if limit_raw in ("0", "0.0", "0.00") else _parse_amount(limit_raw)
+        services.merchant_policy_update(merchant=merchant, refund_window_days=int(days_raw), auto_approve_up_to=limit)
+        messages.success(request, _("Refund policy saved."))
+    except OkpayError as exc:
+        messages.error(request, _error_text(exc))
+    return redirect("merchants:dashboard")
+
+
+@login_required
+@require_POST
 def key_create(request: HttpRequest) -> HttpResponse:
     merchant = _merchant(request)
     raw, _key = services.api_key_create(merchant=merchant, name=request.POST.get("name", "")[:60])

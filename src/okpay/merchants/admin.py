@@ -1,0 +1,77 @@
+"""Read-only admin for operators: merchants, keys (hashes never shown), intents, refunds, requests,
+webhook endpoints and deliveries. Changes go through the services (dashboard, API)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from okpay.merchants.models import (
+    ApiKey,
+    Merchant,
+    PaymentIntent,
+    Refund,
+    RefundRequest,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+
+
+class ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Merchant)
+class MerchantAdmin(ReadOnly):
+    list_display = ("public_id", "name", "user", "refund_window_days", "auto_approve_up_to", "created_at")
+    search_fields = ("public_id", "name", "user__email")
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(ReadOnly):
+    list_display = ("public_id", "merchant", "kind", "hint", "name", "last_used_at", "revoked_at")
+    exclude = ("key_hash",)
+
+
+@admin.register(PaymentIntent)
+class PaymentIntentAdmin(ReadOnly):
+    list_display = ("public_id", "merchant", "status", "amount", "amount_received", "amount_refunded", "created_at")
+    list_filter = ("status", "capture_method")
+    search_fields = ("public_id",)
+    list_select_related = ("merchant",)
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnly):
+    list_display = ("public_id", "intent", "status", "amount", "failure_reason", "created_at")
+    list_filter = ("status",)
+    list_select_related = ("intent",)
+
+
+@admin.register(RefundRequest)
+class RefundRequestAdmin(ReadOnly):
+    list_display = ("public_id", "intent", "status", "amount", "auto_approved", "created_at")
+    list_filter = ("status",)
+    list_select_related = ("intent",)
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(ReadOnly):
+    list_display = ("public_id", "merchant", "url", "enabled", "disabled_reason", "consecutive_failures")
+    exclude = ("secret",)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnly):
+    list_display = ("public_id", "endpoint", "event", "status", "attempts", "next_attempt_at")
+    list_filter = ("status",)
+    list_select_related = ("endpoint", "event")
