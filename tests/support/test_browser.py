@@ -101,7 +101,7 @@ def test_payment_ticket_from_filing_to_dashboard(browser, live_server, alice, ag
     assert "已退回您的钱包余额" in page_text and "已解决" in page_text
     assert customer.locator(f"[data-txn='{txn.public_id}']").inner_text().count("已取消") == 1
     customer.get_by_label("5").check()
-    customer.get_by_label("意见（可选）").fill("很快就解决了，谢谢！")
+    customer.get_by_label("评论（可选）").fill("很快就解决了，谢谢！")
     customer.mouse.wheel(0, -10_000)  # back to the top before the full-page photo (sticky header)
     screenshot(customer, "support-6-customer-reply-and-rating-zh")
     customer.get_by_role("button", name="评价").click()
