@@ -41,6 +41,7 @@ def test_keys_hashed_revocable(merchant) -> None:
     assert services.merchant_for_secret_key(raw) is None
     assert merchant.keys.filter(kind="publishable").count() == 1
     assert merchant.user.groups.filter(name="merchant").exists()
+    assert merchant.user.has_perm("merchants.use_dashboard")
 
 
 def test_automatic_payment(merchant, funded) -> None:

@@ -62,6 +62,7 @@ class Merchant(models.Model):
     created_at = models.DateTimeField()
 
     class Meta:
+        permissions = [("use_dashboard", "Can use the merchant dashboard")]  # given to the merchant group
         constraints = [
             models.CheckConstraint(condition=Q(auto_approve_up_to__isnull=True) | Q(auto_approve_up_to__gte=0),
                                    name="merchants_auto_approve_non_negative"),

@@ -27,7 +27,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Sum
@@ -101,7 +101,11 @@ def merchant_create(*, user: User, name: str, refund_window_days: int = 30,
     existing = Merchant.objects.filter(user=user).first()
     if existing is not None:
         return existing
-    user.groups.add(Group.objects.get_or_create(name="merchant")[0])
+    group = Group.objects.get_or_create(name="merchant")[0]
+    user.groups.add(group)
+    permission = Permission.objects.filter(content_type__app_label="merchants", codename="use_dashboard").first()
+    if permission is not None:
+        group.permissions.add(permission)  # base.html can show the link with perms.merchants.use_dashboard
     merchant = Merchant.objects.create(user=user, name=name.strip()[:100] or user.display_name,
                                        support_email=support_email, refund_window_days=refund_window_days,
                                        auto_approve_up_to=auto_approve_up_to, created_at=_now())
