@@ -254,3 +254,32 @@ def test_every_agent_action_and_view_is_in_a_tamper_evident_chain(alice, agent, 
         cur.execute("UPDATE audit_auditrecord SET actor = %s WHERE id = %s", ["usr_nobody", view.pk])
     problems = list(audit_verify())
     assert [p.seq for p in problems] == [view.seq]
+
+
+def test_refund_of_a_merchant_payment_within_policy(alice, shop, agent, supervisor, settings, fake_clock):
+    from okpay.merchants import services as merchants
+    from okpay.merchants.models import RefundRequest
+
+    settings.OKPAY_SUPPORT_FOUR_EYES_AMOUNT = 100_000
+    merchant = merchants.merchant_create(user=shop, name="茶叶小店", refund_window_days=30)
+    merchants.merchant_policy_update(merchant=merchant, refund_window_days=30, auto_approve_up_to=5_000)
+    payments.topup_create(user=alice, amount=300_000)
+    small = merchants.intent_confirm(intent_id=merchants.intent_create(merchant=merchant, amount=3_000).public_id,
+                                     customer=alice)
+    big = merchants.intent_confirm(intent_id=merchants.intent_create(merchant=merchant, amount=200_000).public_id,
+                                   customer=alice)
+    t = web_ticket(alice, transaction_id=small.public_id)
+    done = actions.action_request(ticket=t, agent=agent, kind="refund_request", reason="商品未收到",
+                                  transaction_id=small.public_id)
+    assert done.state == "executed" and done.result["outcome"] == "refund_requested"
+    assert available(alice) == 300_000 - 200_000  # auto-approved by the shop's policy: the 3,000 came back
+    waiting = actions.action_request(ticket=t, agent=agent, kind="refund_request", reason="重复扣款",
+                                     transaction_id=big.public_id)
+    assert waiting.state == "pending" and RefundRequest.objects.count() == 1  # four-eyes above the amount
+    actions.action_decide(action=waiting, supervisor=supervisor, approve=True)
+    assert RefundRequest.objects.count() == 2  # now with the merchant, who decides
+    # a transfer is no merchant payment: refused by merchants, recorded as failed
+    top = payments.topup_create(user=alice, amount=1_000)
+    failed = actions.action_request(ticket=t, agent=agent, kind="refund_request", reason="r",
+                                    transaction_id=top.public_id)
+    assert failed.state == "failed" and RefundRequest.objects.count() == 2

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 from django.utils import translation
@@ -32,6 +33,7 @@ OUTCOMES = {
     "frozen": gettext_noop("account frozen"), "unfrozen": gettext_noop("account unfrozen"),
     "cancelled": gettext_noop("transaction cancelled"), "succeeded": gettext_noop("transaction completed"),
     "failed": gettext_noop("transaction declined"), "pending": gettext_noop("transaction still pending"),
+    "refund_requested": gettext_noop("refund requested from the merchant"),
 }
 
 
@@ -113,6 +115,32 @@ def _payments_kinds() -> None:
 
 
 _payments_kinds()
+
+
+def _merchants_kinds() -> None:
+    """A refund of a payment to a merchant, within the merchant's policy: the agent files the
+    customer's refund request (window and amount checked by merchants; the merchant or its
+    auto-approve limit decides)."""
+    if not apps.is_installed("okpay.merchants"):
+        return
+    try:
+        from okpay.merchants import services as merchants
+    except ImportError:
+        return
+    if not hasattr(merchants, "refund_request_create"):
+        return
+
+    def _refund(action: ActionRequest, customer: User, executor: User) -> dict[str, Any]:
+        request = merchants.refund_request_create(customer=customer, txn_id=action.params["transaction_id"],
+                                                  reason=action.reason)
+        return {"outcome": "refund_requested", "refund_request": request.public_id,
+                "status": str(request.status)}
+
+    KINDS["refund_request"] = ActionKind(gettext_noop("Start a refund of the merchant payment"), _refund,
+                                         needs_transaction=True, money=True)
+
+
+_merchants_kinds()
 
 
 def available_kinds(ticket: Ticket) -> dict[str, ActionKind]:
