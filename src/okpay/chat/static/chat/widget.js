@@ -128,6 +128,7 @@
     var f = el("form", {"class": "chat-leave"});
     var ta = el("textarea", {rows: "3", placeholder: T.leavePh, "aria-label": T.leave, required: ""});
     f.appendChild(ta); f.appendChild(el("button", {type: "submit", "class": "btn btn-primary"}, T.leave));
+    log.scrollTop = log.scrollHeight;
     f.addEventListener("submit", function (ev) {
       ev.preventDefault();
       if (ta.value.trim()) { send({type: "leave_message", body: ta.value}); f.remove(); }
@@ -147,6 +148,7 @@
     var nb = el("button", {type: "button", "class": "btn btn-small", "data-new-chat": ""}, T.newChat);
     box.appendChild(tb); box.appendChild(nb);
     extra.appendChild(box);
+    log.scrollTop = log.scrollHeight;
   }
 
   function renderState(s) {
