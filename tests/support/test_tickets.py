@@ -237,3 +237,13 @@ def test_email_only_requester_gets_acknowledgement_and_replies_by_email(agent, f
     assert "Please update to the latest version." in mails[1].body_text
     s.agent_reply(ticket=t, agent=agent, body="internal only", internal=True)
     assert len([m for m in OutboundEmail.objects.all() if m.to == ["visitor@example.org"]]) == 2
+
+
+def test_csat_survey_email_when_solved_by_support_only(alice, agent, fake_clock):
+    t = web_ticket(alice)
+    s.agent_reply(ticket=t, agent=agent, body="已处理", status="solved")
+    surveys = [m for m in OutboundEmail.objects.all() if "满意" in m.subject and m.to == ["alice@example.com"]]
+    assert len(surveys) == 1 and f"/support/tickets/{t.public_id}/#rating" in surveys[0].body_text
+    own = web_ticket(alice, subject="自己解决了")
+    s.customer_close(ticket=own, user=alice)  # the customer closed it: no survey about it
+    assert len([m for m in OutboundEmail.objects.all() if "满意" in m.subject]) == 1

@@ -123,3 +123,23 @@ def assignee_warning(ticket: Ticket, due: object) -> None:
             action_label=_("Open in the desk"),
         )
     _deliver(to=agent.email, user=agent, lang=lang, mail=mail)
+
+
+def csat_survey(ticket: Ticket) -> None:
+    """After a ticket is solved: how satisfied was the customer (1–5)? Only customers with an
+    account, who can rate on the ticket page."""
+    if ticket.requester_id is None:
+        return
+    user = ticket.requester
+    lang = _lang(ticket, user)
+    with translation.override(lang):
+        mail = Mail(
+            subject=_("How did we do on %(number)s?") % {"number": ticket.number},
+            heading=ticket.subject,
+            paragraphs=[_("Your ticket is solved. Please tell us how satisfied you are with our answer, from 1 "
+                          "to 5; it takes ten seconds."),
+                        _("Not solved after all? Just reply on the ticket within 7 days and it opens again.")],
+            action_url=_ticket_url(ticket) + "#rating",
+            action_label=_("Rate the answer"),
+        )
+    _deliver(to=user.email, user=user, lang=lang, mail=mail)

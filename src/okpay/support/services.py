@@ -485,6 +485,9 @@ def _status_set(ticket: Ticket, new: str, actor: User | str | None) -> Ticket:
     ticket.save(update_fields=fields)
     event_add(ticket, "reopened" if old == Status.SOLVED and new == Status.OPEN else "status", actor,
               old=old, new=new)
+    if new == Status.SOLVED and not (isinstance(actor, User) and actor.pk == ticket.requester_id) and \
+            not Rating.objects.filter(ticket=ticket).exists():
+        emails.csat_survey(ticket)
     return ticket
 
 
