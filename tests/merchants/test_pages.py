@@ -117,3 +117,19 @@ def test_policy_form(demo_shop) -> None:
     demo_shop.refresh_from_db()
     assert demo_shop.refund_window_days == 10
     assert merchant.get("/merchant/").status_code == 200
+
+
+def test_endpoint_actions_on_dashboard(demo_shop, settings) -> None:
+    settings.OKPAY_WEBHOOK_ALLOW_PRIVATE = True
+    endpoint = services.webhook_endpoint_create(merchant=demo_shop, url="http://127.0.0.1:9/h", events=["*"])
+    old_secret = endpoint.secret
+    merchant = Client()
+    merchant.force_login(demo_shop.user)
+    merchant.post(f"/merchant/webhooks/{endpoint.public_id}/disable/")
+    endpoint.refresh_from_db()
+    assert not endpoint.enabled and endpoint.disabled_reason == "by_merchant"
+    merchant.post(f"/merchant/webhooks/{endpoint.public_id}/enable/")
+    merchant.post(f"/merchant/webhooks/{endpoint.public_id}/rotate/")
+    endpoint.refresh_from_db()
+    assert endpoint.enabled and endpoint.secret != old_secret
+    assert endpoint.secret in merchant.get("/merchant/").content.decode()

@@ -163,3 +163,17 @@ def test_ssrf_checked_at_send_time(merchant, receiver, settings) -> None:
     services.webhooks_deliver_due()
     attempt = DeliveryAttempt.objects.get()
     assert attempt.error == "unsafe_url" and not attempt.succeeded and r.received == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_sends_at_once_through_the_task(merchant, funded, receiver) -> None:
+    from tests.conftest import run_worker_until_idle
+
+    r = receiver([])
+    services.webhook_endpoint_create(merchant=merchant, url=r.url, events=["payment_intent.created"])
+    services.intent_create(merchant=merchant, amount=100)
+    run_worker_until_idle()
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == "succeeded" and delivery.attempts == 1 and len(r.received) == 1
+    run_worker_until_idle()  # the sweep finds nothing more to send
+    assert len(r.received) == 1

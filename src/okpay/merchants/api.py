@@ -320,6 +320,19 @@ def endpoint_rotate(request: HttpRequest, endpoint_id: str) -> EndpointOut:
     return endpoint_out(endpoint, secret=True)
 
 
+@router.post("/webhook-endpoints/{endpoint_id}/enable", response={200: EndpointOut, **ERRORS}, auth=merchant_key)
+def endpoint_enable(request: HttpRequest, endpoint_id: str) -> EndpointOut:
+    """Enable again (after fixing an endpoint that was disabled for failing); resend what it missed."""
+    return endpoint_out(services.webhook_endpoint_enable(merchant=_merchant(request), endpoint_id=endpoint_id,
+                                                         enabled=True))
+
+
+@router.post("/webhook-endpoints/{endpoint_id}/disable", response={200: EndpointOut, **ERRORS}, auth=merchant_key)
+def endpoint_disable(request: HttpRequest, endpoint_id: str) -> EndpointOut:
+    return endpoint_out(services.webhook_endpoint_enable(merchant=_merchant(request), endpoint_id=endpoint_id,
+                                                         enabled=False))
+
+
 @router.get("/webhook-deliveries", response={200: DeliveryListOut, **ERRORS}, auth=merchant_key)
 def delivery_list(request: HttpRequest, query: Query[ListQuery]) -> DeliveryListOut:
     qs = (WebhookDelivery.objects.filter(endpoint__merchant=_merchant(request))

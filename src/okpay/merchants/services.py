@@ -220,6 +220,11 @@ def _emit(merchant: Merchant, type: str, data: dict[str, Any]) -> WebhookEvent:
                   for endpoint in WebhookEndpoint.objects.filter(merchant=merchant, enabled=True)
                   if type in endpoint.events or "*" in endpoint.events]
     WebhookDelivery.objects.bulk_create(deliveries)
+    if deliveries:
+        from okpay.merchants.tasks import deliver_webhook
+
+        for delivery in deliveries:  # task rows are written in this transaction too (the database backend)
+            deliver_webhook.enqueue(delivery.pk)
     return event
 
 
@@ -705,6 +710,17 @@ def _claim_due(limit: int) -> list[int]:
         WebhookDelivery.objects.filter(pk__in=rows).update(
             next_attempt_at=now + timedelta(seconds=settings.OKPAY_WEBHOOK_TIMEOUT * 3))
     return rows
+
+
+def webhook_deliver_now(delivery_pk: int) -> bool | None:
+    """The task's entry: claim the delivery if it is due and nobody else holds it, then send it."""
+    now = _now()
+    with transaction.atomic():
+        # One conditional UPDATE: a sweep or task that leased it first moved next_attempt_at ahead.
+        claimed = (WebhookDelivery.objects
+                   .filter(pk=delivery_pk, status=DeliveryStatus.PENDING, next_attempt_at__lte=now).update(
+                       next_attempt_at=now + timedelta(seconds=settings.OKPAY_WEBHOOK_TIMEOUT * 3)))
+    return webhook_deliver_one(delivery_pk) if claimed else None
 
 
 def webhook_deliver_one(delivery_pk: int) -> bool | None:

@@ -20,5 +20,6 @@ urlpatterns = [
     path("merchant/keys/", views.key_create, name="key-create"),
     path("merchant/keys/<str:key_id>/revoke/", views.key_revoke, name="key-revoke"),
     path("merchant/webhooks/", views.endpoint_create, name="endpoint-create"),
+    path("merchant/webhooks/<str:endpoint_id>/<str:action>/", views.endpoint_action, name="endpoint-action"),
     path("merchant/webhooks/deliveries/<str:delivery_id>/resend/", views.delivery_resend, name="delivery-resend"),
 ]

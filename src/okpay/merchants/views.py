@@ -354,6 +354,23 @@ def endpoint_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+def endpoint_action(request: HttpRequest, endpoint_id: str, action: str) -> HttpResponse:
+    merchant = _merchant(request)
+    try:
+        if action in ("enable", "disable"):
+            services.webhook_endpoint_enable(merchant=merchant, endpoint_id=endpoint_id, enabled=action == "enable")
+        elif action == "rotate":
+            endpoint = services.webhook_endpoint_rotate_secret(merchant=merchant, endpoint_id=endpoint_id)
+            request.session["merchants_new_secret"] = endpoint.secret
+        else:
+            raise Http404
+    except NotFound as exc:
+        raise Http404 from exc
+    return redirect("merchants:dashboard")
+
+
+@login_required
+@require_POST
 def delivery_resend(request: HttpRequest, delivery_id: str) -> HttpResponse:
     try:
         services.webhook_delivery_resend(merchant=_merchant(request), delivery_id=delivery_id)
