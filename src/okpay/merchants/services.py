@@ -187,7 +187,7 @@ def intent_data(intent: PaymentIntent) -> dict[str, Any]:
         "amount_received": intent.amount_received, "amount_refunded": intent.amount_refunded,
         "return_url": intent.return_url or None,
         "checkout_url": absolute(reverse("merchants:checkout", args=[intent.public_id])),
-        "transaction": intent.merchant_txn.public_id if intent.merchant_txn_id else None,
+        "transaction": intent.merchant_txn.public_id if intent.merchant_txn is not None else None,
         "cancellation_reason": intent.cancellation_reason or None,
         "capture_before": intent.capture_before.isoformat() if intent.capture_before else None,
         "created_at": intent.created_at.isoformat(), "updated_at": intent.updated_at.isoformat(),
@@ -198,7 +198,7 @@ def refund_data(refund: Refund) -> dict[str, Any]:
     return {"id": refund.public_id, "object": "refund", "payment_intent": refund.intent.public_id,
             "status": refund.status, "amount": refund.amount, "currency": refund.currency, "reason": refund.reason,
             "failure_reason": refund.failure_reason or None,
-            "transaction": refund.merchant_txn.public_id if refund.merchant_txn_id else None,
+            "transaction": refund.merchant_txn.public_id if refund.merchant_txn is not None else None,
             "created_at": refund.created_at.isoformat(), "updated_at": refund.updated_at.isoformat()}
 
 
@@ -206,7 +206,7 @@ def request_data(request: RefundRequest) -> dict[str, Any]:
     return {"id": request.public_id, "object": "refund_request", "payment_intent": request.intent.public_id,
             "status": request.status, "amount": request.amount, "reason": request.reason,
             "decline_reason": request.decline_reason or None,
-            "refund": request.refund.public_id if request.refund_id else None,
+            "refund": request.refund.public_id if request.refund is not None else None,
             "created_at": request.created_at.isoformat()}
 
 
@@ -316,7 +316,7 @@ def intent_confirm(*, intent_id: str, customer: User, otp_code: str | None = Non
     actor = customer.public_id
     public_id = new_transaction_id()
     source, destination = wallet(customer, intent.currency), wallet(merchant.user, intent.currency)
-    common = {"counterparty_name": merchant.name, "counterparty_user": merchant.user,
+    common: dict[str, Any] = {"counterparty_name": merchant.name, "counterparty_user": merchant.user,
               "counterparty_wallet_id": destination.public_id, "note": intent.description[:140],
               "public_id": public_id}
     now = _now()
@@ -363,6 +363,7 @@ def intent_capture(*, merchant: Merchant, intent_id: str, amount: int | None = N
     if type(amount) is not int or not 0 < amount <= intent.amount:
         raise InvalidRequest(gettext_noop("The capture amount is between 1 and the authorized amount."),
                              param="amount")
+    assert intent.customer_txn_id is not None
     txn = Transaction.objects.select_for_update(of=("self",)).get(pk=intent.customer_txn_id)
     actor = merchant.user.public_id
     (posted,) = _post([PostPending(intent.hold_transfer_id, amount=amount, id=f"{intent.public_id}-capture",
@@ -381,6 +382,7 @@ def intent_capture(*, merchant: Merchant, intent_id: str, amount: int | None = N
 
 def _cancel(intent: PaymentIntent, *, actor: str, reason: str) -> None:
     if intent.status == IntentStatus.REQUIRES_CAPTURE:
+        assert intent.customer_txn_id is not None
         txn = Transaction.objects.select_for_update(of=("self",)).select_related("hold_transfer").get(
             pk=intent.customer_txn_id)
         _void(txn, Status.CANCELLED, actor=actor, reason=reason)
@@ -439,20 +441,21 @@ def _try_move_refund(refund: Refund) -> bool:
     """Move the refund's money if the merchant's wallet has it; False (nothing moved) if not."""
     intent = refund.intent
     merchant_user, customer = intent.merchant.user, intent.customer
-    assert customer is not None
+    merchant_txn, customer_txn = refund.merchant_txn, refund.customer_txn
+    assert customer is not None and merchant_txn is not None and customer_txn is not None
     try:
         with transaction.atomic():
             (moved,) = _post([TransferSpec(wallet(merchant_user, refund.currency), wallet(customer, refund.currency),
                                            refund.amount, refund.currency, id=f"{refund.public_id}-refund",
-                                           code="refund", reference=refund.merchant_txn.public_id,
+                                           code="refund", reference=merchant_txn.public_id,
                                            actor=merchant_user.public_id)])
     except InsufficientFunds:
         return False
     actor = merchant_user.public_id
-    for txn in (refund.merchant_txn, refund.customer_txn):
+    for txn in (merchant_txn, customer_txn):
         txn.settle_transfer = moved
         _move(txn, Status.SUCCEEDED, actor=actor, reason="refunded", fields=("settle_transfer",))
-    notify.send(refund.customer_txn, "settled")
+    notify.send(customer_txn, "settled")
     refund.status = RefundStatus.SUCCEEDED
     refund.updated_at = _now()
     refund.save(update_fields=["status", "updated_at"])
@@ -460,6 +463,7 @@ def _try_move_refund(refund: Refund) -> bool:
     intent.updated_at = _now()
     intent.save(update_fields=["amount_refunded", "updated_at"])
     for pk in (intent.customer_txn_id, intent.merchant_txn_id):
+        assert pk is not None
         original = Transaction.objects.select_for_update(of=("self",)).get(pk=pk)
         original.refunded_amount = intent.amount_refunded
         target = Status.REFUNDED if original.refunded_amount >= original.amount else Status.PARTIALLY_REFUNDED
@@ -517,10 +521,12 @@ def _refund_locked(intent: PaymentIntent, *, amount: int | None, reason: str, ch
 
 
 def _fail_refund(refund: Refund) -> None:
-    for txn in (refund.merchant_txn, refund.customer_txn):
+    merchant_txn, customer_txn = refund.merchant_txn, refund.customer_txn
+    assert merchant_txn is not None and customer_txn is not None
+    for txn in (merchant_txn, customer_txn):
         _move(txn, Status.FAILED, actor="system:refunds", reason="merchant_funds",
               failure_reason="merchant_insufficient_funds")
-    notify.send(refund.customer_txn, "failed")
+    notify.send(customer_txn, "failed")
     refund.status = RefundStatus.FAILED
     refund.failure_reason = "merchant_insufficient_funds"
     refund.updated_at = _now()
