@@ -185,6 +185,7 @@ class Ticket(models.Model):
             models.Index(fields=["first_response_due"]),
             models.Index(fields=["resolution_due"]),
             models.Index(fields=["-created_at"]),
+            models.Index(fields=["category", "status"]),
         ]
         permissions = [
             ("view_desk", "Can use the agent desk"),
