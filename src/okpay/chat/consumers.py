@@ -25,6 +25,12 @@ from okpay.core.errors import OkpayError
 log = logging.getLogger(__name__)
 
 
+def db(fn: Any) -> Any:
+    """Run a service in the thread pool: conversations do not wait for each other's database work
+    (``database_sync_to_async`` alone runs every call of the process in one thread)."""
+    return database_sync_to_async(fn, thread_sensitive=False)
+
+
 class TokenBucket:
     """``rate`` frames a minute, in bursts of at most ``burst``."""
 
@@ -139,18 +145,18 @@ class CustomerConsumer(BaseChatConsumer):
             last_seq = 0
         new_token = None
         if public_id:
-            conv = await database_sync_to_async(services.conversation_access)(
+            conv = await db(services.conversation_access)(
                 public_id=public_id, user=self.user, token=token)
         else:
-            opened = await database_sync_to_async(services.conversation_open)(
+            opened = await db(services.conversation_open)(
                 user=self.user, guest_email=str(frame.get("email") or ""), lang=self.lang)
             conv, new_token = opened.conversation, opened.token
         if self.conversation is not None:
             await self.leave(push.conversation_group(self.conversation.public_id))
         self.conversation = conv
         await self.join(push.conversation_group(conv.public_id))
-        messages = await database_sync_to_async(services.messages_after)(conv, last_seq)
-        state = await database_sync_to_async(services.state_of)(conv)
+        messages = await db(services.messages_after)(conv, last_seq)
+        state = await db(services.state_of)(conv)
         await self.send_json({
             "type": "welcome", "conversation": conv.public_id, "token": new_token,
             "signed_in": self.user is not None, "state": state,
@@ -160,10 +166,12 @@ class CustomerConsumer(BaseChatConsumer):
 
     async def on_message(self, frame: dict[str, Any]) -> None:
         conv = await self.need()
-        message, created = await database_sync_to_async(services.customer_says)(
+        message, created = await db(services.customer_message_store)(
             conversation=conv, body=frame.get("body"), client_id=frame.get("client_id"), user=self.user)
         await self.send_json({"type": "ack", "client_id": message.client_id, "seq": message.seq,
                               "id": message.public_id, "duplicate": not created})
+        if created:  # stored and acknowledged; now the assistant's turn (pushed to the group)
+            await db(services.assistant_turn)(conversation=conv, message=message)
 
     async def on_typing(self, frame: dict[str, Any]) -> None:
         conv = await self.need()
@@ -173,13 +181,13 @@ class CustomerConsumer(BaseChatConsumer):
 
     async def on_read(self, frame: dict[str, Any]) -> None:
         conv = await self.need()
-        seq = await database_sync_to_async(services.read_mark)(conversation=conv, side="customer",
+        seq = await db(services.read_mark)(conversation=conv, side="customer",
                                                                 seq=frame.get("seq"))
         await self.send_json({"type": "read_ok", "seq": seq})
 
     async def on_action(self, frame: dict[str, Any]) -> None:
         conv = await self.need()
-        result = await database_sync_to_async(services.customer_action)(
+        result = await db(services.customer_action)(
             conversation=conv, user=self.user, action=str(frame.get("action") or ""),
             target=str(frame.get("target") or ""), key=str(frame.get("key") or ""))
         await self.send_json({"type": "action_ok", "action": frame.get("action"), "key": frame.get("key"),
@@ -187,30 +195,30 @@ class CustomerConsumer(BaseChatConsumer):
 
     async def on_handoff(self, frame: dict[str, Any]) -> None:
         conv = await self.need()
-        state = await database_sync_to_async(services.handoff_request)(
+        state = await db(services.handoff_request)(
             conversation=conv, category=str(frame.get("category") or ""))
         await self.send_json({"type": "state", **state})
 
     async def on_leave_message(self, frame: dict[str, Any]) -> None:
         conv = await self.need()
-        number = await database_sync_to_async(services.leave_message)(
+        number = await db(services.leave_message)(
             conversation=conv, body=str(frame.get("body") or ""), email=str(frame.get("email") or ""))
         await self.send_json({"type": "left_message", "ticket": number})
 
     async def on_rate(self, frame: dict[str, Any]) -> None:
         conv = await self.need()
-        await database_sync_to_async(services.conversation_rate)(
+        await db(services.conversation_rate)(
             conversation=conv, score=frame.get("score"), comment=str(frame.get("comment") or ""))
         await self.send_json({"type": "rated", "score": frame.get("score")})
 
     async def on_transcript(self, frame: dict[str, Any]) -> None:
         conv = await self.need()
-        to = await database_sync_to_async(services.transcript_send)(conversation=conv)
+        to = await db(services.transcript_send)(conversation=conv)
         await self.send_json({"type": "transcript_sent", "to": to})
 
     async def on_end(self, frame: dict[str, Any]) -> None:
         conv = await self.need()
-        await database_sync_to_async(services.conversation_end)(conversation=conv, actor=self.user or "customer")
+        await db(services.conversation_end)(conversation=conv, actor=self.user or "customer")
 
     # --- group events -------------------------------------------------------------------------
 
@@ -241,7 +249,7 @@ class AgentConsumer(BaseChatConsumer):
     wallet context), ``message`` (``internal`` for a note), ``typing``, ``read``, ``transfer``, ``end``."""
 
     async def allowed(self) -> bool:
-        return self.user is not None and await database_sync_to_async(services.is_agent)(self.user)
+        return self.user is not None and await db(services.is_agent)(self.user)
 
     async def connect(self) -> None:
         await super().connect()
@@ -250,35 +258,35 @@ class AgentConsumer(BaseChatConsumer):
         self.lang = services._lang(getattr(self.user, "locale", "") or "zh-hans")
         await self.join(push.AGENTS)
         await self.join(push.agent_group(self.user.public_id))
-        mine = await database_sync_to_async(services.agent_overview)(agent=self.user)
+        mine = await db(services.agent_overview)(agent=self.user)
         for item in mine["mine"]:
             await self.join(push.conversation_group(item["conversation"]))
         await self.send_json({"type": "overview", **mine})
 
     async def conv(self, frame: dict[str, Any]) -> Conversation:
-        return await database_sync_to_async(services.agent_conversation)(
+        return await db(services.agent_conversation)(
             agent=self.user, public_id=str(frame.get("conversation") or ""))
 
     async def on_overview(self, frame: dict[str, Any]) -> None:
-        await self.send_json({"type": "overview", **await database_sync_to_async(services.agent_overview)(
+        await self.send_json({"type": "overview", **await db(services.agent_overview)(
             agent=self.user)})
 
     async def on_pick(self, frame: dict[str, Any]) -> None:
-        conv = await database_sync_to_async(services.agent_pick)(agent=self.user,
+        conv = await db(services.agent_pick)(agent=self.user,
                                                                  public_id=str(frame.get("conversation") or ""))
         await self.join(push.conversation_group(conv.public_id))
         await self.on_open({"conversation": conv.public_id})
 
     async def on_open(self, frame: dict[str, Any]) -> None:
         conv = await self.conv(frame)
-        detail = await database_sync_to_async(services.agent_detail)(agent=self.user, conversation=conv)
+        detail = await db(services.agent_detail)(agent=self.user, conversation=conv)
         if conv.agent_id == self.user.pk:
             await self.join(push.conversation_group(conv.public_id))
         await self.send_json({"type": "conversation", **detail})
 
     async def on_message(self, frame: dict[str, Any]) -> None:
         conv = await self.conv(frame)
-        message, created = await database_sync_to_async(services.agent_says)(
+        message, created = await db(services.agent_says)(
             agent=self.user, conversation=conv, body=frame.get("body"), client_id=frame.get("client_id"),
             internal=bool(frame.get("internal")))
         await self.send_json({"type": "ack", "conversation": conv.public_id, "client_id": message.client_id,
@@ -292,19 +300,19 @@ class AgentConsumer(BaseChatConsumer):
 
     async def on_read(self, frame: dict[str, Any]) -> None:
         conv = await self.conv(frame)
-        seq = await database_sync_to_async(services.read_mark)(conversation=conv, side="agent",
+        seq = await db(services.read_mark)(conversation=conv, side="agent",
                                                                 seq=frame.get("seq"))
         await self.send_json({"type": "read_ok", "conversation": conv.public_id, "seq": seq})
 
     async def on_transfer(self, frame: dict[str, Any]) -> None:
         conv = await self.conv(frame)
-        await database_sync_to_async(services.conversation_transfer)(
+        await db(services.conversation_transfer)(
             agent=self.user, conversation=conv, to=str(frame.get("to") or ""))
         await self.send_json({"type": "transferred", "conversation": conv.public_id, "to": frame.get("to")})
 
     async def on_end(self, frame: dict[str, Any]) -> None:
         conv = await self.conv(frame)
-        await database_sync_to_async(services.conversation_end)(conversation=conv, actor=self.user)
+        await db(services.conversation_end)(conversation=conv, actor=self.user)
 
     # --- group events -------------------------------------------------------------------------
 

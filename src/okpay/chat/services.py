@@ -189,27 +189,42 @@ def read_mark(*, conversation: Conversation, side: str, seq: int) -> int:
 # --- the assistant's turn, and the customer's clicks -----------------------------------------------
 
 def customer_says(*, conversation: Conversation, body: Any, client_id: Any, user: User | None) -> tuple[Message, bool]:
-    """The customer's message, stored once; while no person has the chat, the assistant answers it
-    (also once: a resend of a stored message gets no second answer)."""
+    """The customer's message, stored once, then — while no person has the chat — the assistant's
+    answer (also once: a resend of a stored message gets no second answer)."""
+    message, created = customer_message_store(conversation=conversation, body=body, client_id=client_id, user=user)
+    if created:
+        assistant_turn(conversation=conversation, message=message)
+    return message, created
+
+
+def customer_message_store(*, conversation: Conversation, body: Any, client_id: Any,
+                           user: User | None) -> tuple[Message, bool]:
+    """Store the customer's message (what the ack confirms)."""
+    return message_post(conversation=conversation, body=body, client_id=client_id,
+                        author=user if user is not None and user.is_authenticated else None)
+
+
+def assistant_turn(*, conversation: Conversation, message: Message) -> Message | None:
+    """The assistant answers a stored customer message while the chat is still with it."""
     from okpay.chat import assistant
 
-    message, created = message_post(conversation=conversation, body=body, client_id=client_id,
-                                    author=user if user is not None and user.is_authenticated else None)
-    if not created or conversation.state != Conversation.State.BOT:
-        return message, created
+    if conversation.state != Conversation.State.BOT:
+        return None
     with translation.override(conversation.lang):
         reply = assistant.answer(text=message.body, user=conversation.user, lang=conversation.lang)
         with transaction.atomic():
             conv = Conversation.objects.select_for_update().get(pk=conversation.pk)
+            if conv.state != Conversation.State.BOT:
+                return None
             if reply.category and not conv.category:
                 conv.category = reply.category
                 conv.save(update_fields=["category"])
-            _append(conv, kind=Message.Kind.BOT, body=reply.body, data={**reply.data, "intent": reply.intent,
-                                                                         "reply_to": message.seq})
+            answer = _append(conv, kind=Message.Kind.BOT, body=reply.body, data={
+                **reply.data, "intent": reply.intent, "reply_to": message.seq})
         conversation.category = conv.category
         if reply.data.get("handoff"):
             handoff_request(conversation=conversation, category=reply.category)
-    return message, created
+    return answer
 
 
 def _cancel_request(user: User, txn_id: str) -> Any:
