@@ -121,6 +121,7 @@ def test_serve_migrates_and_answers_http_websockets_and_runs_the_worker(tmp_path
         process.wait(timeout=30)
 
 
+@pytest.mark.django_db(transaction=True)
 def test_websocket_from_a_foreign_origin_is_refused(tmp_path: Path) -> None:
     from channels.testing import WebsocketCommunicator
 
