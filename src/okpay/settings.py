@@ -55,7 +55,6 @@ INSTALLED_APPS = [
     "okpay.merchants",
     "okpay.support",
     "okpay.chat",
-    "okpay.support",
     "okpay.api",
     "okpay.web",
 ]
@@ -231,15 +230,6 @@ OKPAY_SUPPORT_COMPLAINT_RESOLUTION_HOURS = env_int("OKPAY_SUPPORT_COMPLAINT_RESO
 # Per WebSocket connection: the longest message (characters) and how many frames a minute.
 OKPAY_CHAT_MAX_CHARS = env_int("OKPAY_CHAT_MAX_CHARS", 2000, minimum=100, maximum=20000)
 OKPAY_CHAT_RATE_PER_MINUTE = env_int("OKPAY_CHAT_RATE_PER_MINUTE", 60, minimum=5, maximum=6000)
-
-# --- Support desk (okpay.support) -------------------------------------------------------------
-# Agent actions on money above this amount (minor units) wait for a supervisor (four-eyes).
-OKPAY_SUPPORT_FOUR_EYES_AMOUNT = env_int("OKPAY_SUPPORT_FOUR_EYES_AMOUNT", 100_000, minimum=0)
-OKPAY_SUPPORT_ATTACHMENT_MAX_BYTES = env_int("OKPAY_SUPPORT_ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
-# A solved ticket reopens on a customer reply within these days; later replies open a follow-up.
-OKPAY_SUPPORT_REOPEN_DAYS = env_int("OKPAY_SUPPORT_REOPEN_DAYS", 7, minimum=1, maximum=90)
-# The complaint rule: a complaint is resolved within these hours at the latest.
-OKPAY_SUPPORT_COMPLAINT_RESOLUTION_HOURS = env_int("OKPAY_SUPPORT_COMPLAINT_RESOLUTION_HOURS", 72, minimum=1)
 
 # --- Security ----------------------------------------------------------------------------------
 # One Argon2 hasher: it verifies argon2 hashes of any parameters and upgrades them at sign-in.
