@@ -198,3 +198,25 @@ def test_thirty_six_questions_in_both_languages(alice) -> None:  # type: ignore[
             for article in reply.data.get("articles", []):
                 assert article["url"].startswith("/") and len(article["summary"]) <= 120
     assert misses == []
+
+
+def test_refund_requests_to_merchants_are_explained(alice, shop) -> None:  # type: ignore[no-untyped-def]
+    from okpay.merchants import services as merchants
+    from okpay.merchants.models import RefundRequest
+
+    topup_create(user=alice, amount=100_000)
+    merchant = merchants.merchant_create(user=shop, name="茶叶小店", refund_window_days=30)
+    intent = merchants.intent_create(merchant=merchant, amount=8_800, description="龙井")
+    txn = merchants.intent_confirm(intent_id=intent.public_id, customer=alice)
+    request = merchants.refund_request_create(customer=alice, txn_id=txn.public_id, reason="茶叶受潮")
+    assert request.status == "pending"
+    reply = ask(alice, "我申请的退款怎么样了")
+    assert "茶叶小店" in reply.body and "¥88.00" in reply.body and txn.public_id in reply.body
+    assert "等待商家" in reply.body
+    merchants.refund_request_decline(merchant=merchant, request_id=request.public_id, reason="已拆封")
+    with translation.override("en"):
+        reply = ask(alice, "what happened to my refund?", "en")
+    assert "declined your refund request of ¥88.00" in reply.body and "已拆封" in reply.body
+    # Nobody else hears about it.
+    assert RefundRequest.objects.count() == 1
+    assert "茶叶小店" not in ask(None, "我的退款", "zh-hans").body

@@ -146,6 +146,42 @@ def _pending(user: User, reasons: tuple[str, ...] | None) -> list[Any]:
     return list(qs[:5])
 
 
+def refund_requests(user: User, lang: str) -> list[str]:
+    """The customer's own refund requests to merchants (newest first), in plain words."""
+    from django.apps import apps
+
+    if not apps.is_installed("okpay.merchants"):
+        return []
+    from okpay.merchants.models import RefundRequest
+    from okpay.payments.money import format_money
+
+    lines = []
+    rows = (RefundRequest.objects.filter(customer=user).select_related("intent__merchant", "intent__customer_txn")
+            .order_by("-created_at", "-pk")[:5])
+    for req in rows:
+        facts = {"amount": format_money(req.amount, req.intent.currency), "merchant": req.intent.merchant.name,
+                 "ref": req.intent.customer_txn.public_id if req.intent.customer_txn_id else req.public_id,
+                 "when": _date(req.created_at, lang), "reason": req.decline_reason or "—"}
+        if req.status == "pending":
+            lines.append(_("Your refund request of %(amount)s to %(merchant)s (%(ref)s, sent %(when)s) is waiting "
+                           "for the merchant's decision.") % facts)
+        elif req.status == "approved":
+            refund = req.intent.refunds.order_by("-pk").first()
+            if refund is not None and refund.status == "pending":
+                lines.append(_("%(merchant)s approved your refund of %(amount)s (%(ref)s); the money is on its way "
+                               "and reaches your wallet as soon as the merchant's account covers it.") % facts)
+            elif refund is not None and refund.status == "failed":
+                lines.append(_("%(merchant)s approved your refund of %(amount)s (%(ref)s), but it could not be paid. "
+                               "Talk to a person and we will follow it up with the merchant.") % facts)
+            else:
+                lines.append(_("%(merchant)s approved your refund of %(amount)s (%(ref)s); the money is back in your "
+                               "wallet.") % facts)
+        else:
+            lines.append(_("%(merchant)s declined your refund request of %(amount)s (%(ref)s): %(reason)s. If you "
+                           "disagree, talk to a person and we will look into it.") % facts)
+    return lines
+
+
 def _articles(text: str, lang: str, limit: int = 2) -> list[dict[str, str]]:
     from django.apps import apps
 
@@ -180,6 +216,8 @@ def answer(*, text: str, user: User | None, lang: str) -> Answer:
                 line, buttons = explain_transaction(txn, lang)
                 parts.append(line)
                 actions.extend(buttons)
+            if intent == "refund":
+                parts.extend(refund_requests(user, lang))
             if not pending and intent in ("pending", "cancel", "withdrawal", "bill"):
                 parts.append(_("You have no pending transactions right now: everything has finished."))
         if intent in ("frozen", "lockout", "security") or (intent in ("help",) and user.frozen):

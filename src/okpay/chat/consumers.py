@@ -147,6 +147,7 @@ class CustomerConsumer(BaseChatConsumer):
         if public_id:
             conv = await db(services.conversation_access)(
                 public_id=public_id, user=self.user, token=token)
+            await db(services.conversation_lang_set)(conversation=conv, lang=self.lang)
         else:
             opened = await db(services.conversation_open)(
                 user=self.user, guest_email=str(frame.get("email") or ""), lang=self.lang)

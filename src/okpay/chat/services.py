@@ -84,6 +84,9 @@ def conversation_open(*, user: User | None, guest_email: str = "", lang: str = "
         current = (Conversation.objects.select_for_update().filter(user=user).exclude(state=Conversation.State.ENDED)
                    .order_by("-pk").first())
         if current is not None:
+            if current.lang != lang:  # the customer switched the site's language
+                current.lang = lang
+                current.save(update_fields=["lang"])
             return Opened(current, None, False)
         conv = Conversation.objects.create(user=user, lang=lang, created_at=now, updated_at=now)
         token = None
@@ -103,6 +106,14 @@ def conversation_open(*, user: User | None, guest_email: str = "", lang: str = "
             "You can ask for a person at any time."),
             data={"actions": [{"action": "handoff", "label": _("Talk to a person")}]})
     return Opened(conv, token, True)
+
+
+def conversation_lang_set(*, conversation: Conversation, lang: str) -> None:
+    """Answers follow the language of the page the customer writes from."""
+    lang = _lang(lang)
+    if conversation.lang != lang:
+        Conversation.objects.filter(pk=conversation.pk).update(lang=lang)
+        conversation.lang = lang
 
 
 def conversation_access(*, public_id: str, user: User | None, token: str = "") -> Conversation:
