@@ -92,3 +92,32 @@ def test_customer_chat_cancel_handoff_agent_answer_and_rating(browser, servers, 
     assert re.search("已结束", panel.locator(".chat-status").inner_text())
     agent_ctx.close()
     customer_ctx.close()
+
+
+def test_guest_in_english_gets_articles_and_leaves_a_message_when_nobody_is_on_duty(browser, servers) -> None:  # type: ignore[no-untyped-def]
+    from okpay.support.models import Ticket
+
+    load()
+    vocabulary.invalidate()
+    (server,) = servers(1)
+    context = browser.new_context(locale="en-US", base_url=server.url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto("/")
+    page.locator("[data-chat-launcher]").click()
+    panel = page.locator("#okpay-chat-panel")
+    expect(panel.locator("#okpay-chat-email")).to_be_focused()
+    page.locator("#okpay-chat-email").fill("visitor@example.com")
+    page.locator("#okpay-chat-input").fill("How do I top up my wallet?")
+    page.keyboard.press("Enter")
+    answer = panel.locator(".chat-bot").nth(1)
+    expect(answer).to_contain_text("help articles")
+    expect(answer.locator(".chat-articles a").first).to_have_attribute("href", re.compile("/help/"))
+    panel.locator("[data-chat-handoff]").click()
+    expect(panel.locator(".chat-system")).to_contain_text("within 24 hours")
+    panel.locator(".chat-leave textarea").fill("Please call me about my top-up.")
+    panel.locator(".chat-leave button").click()
+    expect(panel.locator(".chat-system").last).to_contain_text("visitor@example.com")
+    screenshot(page, "chat-6-guest-left-message", full_page=False)
+    ticket = Ticket.objects.get(channel="email")
+    assert ticket.requester_email == "visitor@example.com" and ticket.requester is None
+    context.close()
