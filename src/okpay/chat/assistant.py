@@ -160,7 +160,7 @@ def refund_requests(user: User, lang: str) -> list[str]:
             .order_by("-created_at", "-pk")[:5])
     for req in rows:
         facts = {"amount": format_money(req.amount, req.intent.currency), "merchant": req.intent.merchant.name,
-                 "ref": req.intent.customer_txn.public_id if req.intent.customer_txn_id else req.public_id,
+                 "ref": req.intent.customer_txn.public_id if req.intent.customer_txn is not None else req.public_id,
                  "when": _date(req.created_at, lang), "reason": req.decline_reason or "—"}
         if req.status == "pending":
             lines.append(_("Your refund request of %(amount)s to %(merchant)s (%(ref)s, sent %(when)s) is waiting "

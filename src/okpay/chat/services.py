@@ -330,13 +330,14 @@ def handle_minutes() -> float:
                 .order_by("-ended_at").values_list("assigned_at", "ended_at")[:20])
     if not rows:
         return DEFAULT_HANDLE_MINUTES
-    return max(1.0, sum((e - a).total_seconds() for a, e in rows) / len(rows) / 60.0)
+    seconds = [(e - a).total_seconds() for a, e in rows if a is not None and e is not None]
+    return max(1.0, sum(seconds) / max(1, len(seconds)) / 60.0)
 
 
 def state_of(conv: Conversation, *, queue: list[Conversation] | None = None,
              agents: int | None = None, minutes: float | None = None) -> dict[str, Any]:
     state: dict[str, Any] = {"state": conv.state, "conversation": conv.public_id,
-                             "ticket": conv.ticket.number if conv.ticket_id else None,
+                             "ticket": conv.ticket.number if conv.ticket is not None else None,
                              "rating": conv.rating, "category": conv.category or None}
     if conv.state == Conversation.State.QUEUED:
         queue = _queue() if queue is None else queue
@@ -425,7 +426,7 @@ def _assign(conv: Conversation, agent: User, *, how: str, actor: User | str = "s
 
     conv.agent, conv.state, conv.assigned_at = agent, Conversation.State.ACTIVE, _now()
     conv.save(update_fields=["agent", "state", "assigned_at"])
-    if conv.ticket_id:
+    if conv.ticket is not None:
         ticket_assign(ticket=conv.ticket, actor=actor, assignee=agent, how=how)
     with translation.override(conv.lang):
         _append(conv, kind=Message.Kind.SYSTEM, data={"agent": agent.display_name},
@@ -453,7 +454,7 @@ def queue_assign() -> int:
             free = [p for p in profiles if counts.get(p.user_id, 0) < p.capacity]
             if not free:
                 break
-            preferred = [p for p in free if conv.ticket_id and p.user_id == conv.ticket.assignee_id]
+            preferred = [p for p in free if conv.ticket is not None and p.user_id == conv.ticket.assignee_id]
             epoch = datetime.min.replace(tzinfo=_now().tzinfo)
             chosen = preferred[0] if preferred else min(
                 free, key=lambda p: (counts.get(p.user_id, 0), p.last_assigned_at or epoch, p.pk))
@@ -624,7 +625,7 @@ def conversation_rate(*, conversation: Conversation, score: Any, comment: str = 
         raise BusinessRuleError(gettext_noop("You already rated this chat."), code="already_rated")
     conv.rating, conv.rating_comment = score, (comment or "")[:2000]
     conv.save(update_fields=["rating", "rating_comment"])
-    if conv.ticket_id:
+    if conv.ticket is not None:
         from okpay.support.services import event_add
 
         event_add(conv.ticket, "chat_rated", conv.user or "customer", score=score)
@@ -639,7 +640,7 @@ def transcript_send(*, conversation: Conversation) -> str:
     if not sent:
         raise RateLimited(gettext_noop("The transcript was already sent several times."), retry_after=3600)
     conv = Conversation.objects.select_related("user").get(pk=conversation.pk)
-    to = conv.user.email if conv.user_id else conv.guest_email
+    to = conv.user.email if conv.user is not None else conv.guest_email
     with translation.override(conv.lang):
         mail = EmailMultiAlternatives(subject=_("Your OKPay chat transcript"), to=[to],
                                       body=_("Here is the transcript of your chat with OKPay customer service.")
@@ -658,8 +659,8 @@ def is_agent(user: User) -> bool:
 
 def _brief(conv: Conversation) -> dict[str, Any]:
     return {"conversation": conv.public_id, "state": conv.state, "category": conv.category,
-            "ticket": conv.ticket.number if conv.ticket_id else None,
-            "customer": (conv.user.display_name if conv.user_id else conv.guest_email),
+            "ticket": conv.ticket.number if conv.ticket is not None else None,
+            "customer": (conv.user.display_name if conv.user is not None else conv.guest_email),
             "queued_at": conv.queued_at.isoformat() if conv.queued_at else None}
 
 
@@ -679,8 +680,8 @@ def agent_detail(*, agent: User, conversation: Conversation) -> dict[str, Any]:
 
     _require_agent(agent)
     context: dict[str, Any] = {"signed_in": conversation.user_id is not None}
-    if conversation.user_id:
-        user = conversation.user
+    user = conversation.user
+    if user is not None:
         context.update(
             email=wallet.mask_email(user.email), frozen=user.frozen, level=str(wallet.verification_level(user)),
             balances=[{"currency": b.currency, "available": format_money(b.available, b.currency)}
@@ -688,6 +689,6 @@ def agent_detail(*, agent: User, conversation: Conversation) -> dict[str, Any]:
             transactions=[{"id": t.public_id, "type": t.type, "status": t.status, "pending_reason": t.pending_reason,
                            "amount": format_money(t.amount, t.currency)} for t in wallet.transactions_of(user)],
         )
-    return {**_brief(conversation), "agent": conversation.agent.public_id if conversation.agent_id else None,
+    return {**_brief(conversation), "agent": conversation.agent.public_id if conversation.agent is not None else None,
             "messages": [serialize(m) for m in messages_after(conversation, 0, include_notes=True, limit=2000)],
             "wallet": context}
