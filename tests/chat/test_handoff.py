@@ -155,6 +155,7 @@ def test_agent_socket_end_to_end(alice, agent, supervisor) -> None:  # type: ign
     assert Message.objects.filter(conversation=conv, kind="note").count() == 1
     ticket = conv.ticket
     assert (ticket.channel, ticket.status, ticket.assignee) == ("chat", "solved", supervisor)
+    assert (ticket.rating.score, ticket.rating.comment) == (5, "很快")  # the desk's CSAT counts chats
     assert ticket.first_responded_at is not None
     transcript = TicketMessage.objects.filter(ticket=ticket, visibility="internal").last().body_text
     assert "您好，我来帮您查看" in transcript and "客户很着急" in transcript and "已为您处理" in transcript

@@ -625,10 +625,16 @@ def conversation_rate(*, conversation: Conversation, score: Any, comment: str = 
         raise BusinessRuleError(gettext_noop("You already rated this chat."), code="already_rated")
     conv.rating, conv.rating_comment = score, (comment or "")[:2000]
     conv.save(update_fields=["rating", "rating_comment"])
-    if conv.ticket is not None:
-        from okpay.support.services import event_add
+    ticket = conv.ticket
+    if ticket is not None:
+        from okpay.support.models import Rating
+        from okpay.support.services import event_add, rating_create
 
-        event_add(conv.ticket, "chat_rated", conv.user or "customer", score=score)
+        if (conv.user is not None and ticket.requester_id == conv.user_id and ticket.status in ("solved", "closed")
+                and not Rating.objects.filter(ticket=ticket).exists()):
+            rating_create(ticket=ticket, user=conv.user, score=score, comment=conv.rating_comment)  # the desk's CSAT
+        else:
+            event_add(ticket, "chat_rated", conv.user or "customer", score=score)
     return conv
 
 
