@@ -79,6 +79,11 @@ def test_agent_socket_end_to_end(alice, agent, supervisor) -> None:  # type: ign
     txn = transfer_create(sender=alice, to="newcomer@example.com", amount=20_000)
     agent_duty_set(user=agent, on_duty=True, capacity=3)
     ca, cg, cs = session_cookie(alice), session_cookie(agent), session_cookie(supervisor)
+    from okpay.support.models import CannedReply
+
+    reply = CannedReply.objects.create(key="chat-hello", lang="zh-hans", title="问候",
+                                       body="{customer_name}您好，我是{agent_name}，工单 {ticket_number}。")
+    canned_pk = reply.pk
 
     async def scenario():  # type: ignore[no-untyped-def]
         desk = communicator("/ws/agent/", cookie=cg)
@@ -97,6 +102,8 @@ def test_agent_socket_end_to_end(alice, agent, supervisor) -> None:  # type: ign
         assigned = await receive_until(desk, "assigned")
         await desk.send_json_to({"type": "open", "conversation": conv_id})
         detail = await receive_until(desk, "conversation")
+        await desk.send_json_to({"type": "canned", "conversation": conv_id, "canned": canned_pk})
+        canned = await receive_until(desk, "canned")
         await desk.send_json_to({"type": "typing", "conversation": conv_id, "typing": True})
         typing = await receive_until(customer, "typing")
         await desk.send_json_to({"type": "message", "conversation": conv_id, "client_id": "n1",
@@ -143,6 +150,7 @@ def test_agent_socket_end_to_end(alice, agent, supervisor) -> None:  # type: ign
     assert detail["wallet"]["signed_in"] is True and detail["wallet"]["email"] == "al***@example.com"
     assert txn.public_id in [t["id"] for t in detail["wallet"]["transactions"]]
     assert out["typing"] == {"type": "typing", "side": "agent", "typing": True}
+    assert out["canned"]["body"] == f"Alice您好，我是Agent，工单 {Conversation.objects.get().ticket.number}。"
     assert out["reply"]["message"]["kind"] == "agent" and out["reply"]["message"]["author"] == "Agent"
     assert out["read"]["seq"] == out["reply"]["message"]["seq"]
     assert out["ctyping"]["side"] == "customer"

@@ -305,6 +305,11 @@ class AgentConsumer(BaseChatConsumer):
                                                                 seq=frame.get("seq"))
         await self.send_json({"type": "read_ok", "conversation": conv.public_id, "seq": seq})
 
+    async def on_canned(self, frame: dict[str, Any]) -> None:
+        conv = await self.conv(frame)
+        text = await db(services.canned_for)(agent=self.user, conversation=conv, canned_id=frame.get("canned"))
+        await self.send_json({"type": "canned", "conversation": conv.public_id, "body": text})
+
     async def on_transfer(self, frame: dict[str, Any]) -> None:
         conv = await self.conv(frame)
         await db(services.conversation_transfer)(

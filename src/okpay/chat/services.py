@@ -698,3 +698,17 @@ def agent_detail(*, agent: User, conversation: Conversation) -> dict[str, Any]:
     return {**_brief(conversation), "agent": conversation.agent.public_id if conversation.agent is not None else None,
             "messages": [serialize(m) for m in messages_after(conversation, 0, include_notes=True, limit=2000)],
             "wallet": context}
+
+
+def canned_for(*, agent: User, conversation: Conversation, canned_id: Any) -> str:
+    """A canned reply filled in for this chat's ticket (customer name, ticket number, agent name)."""
+    from okpay.support.models import CannedReply
+    from okpay.support.services import canned_render
+
+    _require_agent(agent)
+    reply = CannedReply.objects.filter(pk=canned_id).first() if str(canned_id or "").isdigit() else None
+    if reply is None:
+        raise NotFound()
+    if conversation.ticket is None:
+        return reply.body
+    return canned_render(reply, ticket=conversation.ticket, agent=agent)

@@ -86,6 +86,7 @@
         else { unread[f.conversation] = true; renderLists(); }
       } else if (f.type === "typing") { if (f.conversation === current) { $("desk-chat-typing").hidden = !f.typing; $("desk-chat-typing").textContent = L("typing"); } }
       else if (f.type === "state") { if (f.conversation === current && f.state === "ended") { form.hidden = true; } }
+      else if (f.type === "canned") { if (f.conversation === current) { input.value = f.body; input.focus(); } }
       else if (f.type === "error") { $("desk-chat-status").textContent = f.message; }
     };
     ws.onclose = function (ev) {
@@ -100,7 +101,9 @@
     else if (b.hasAttribute("data-open")) { openChat(b.getAttribute("data-open")); }
   });
   $("desk-chat-canned").addEventListener("change", function (ev) {
-    var o = ev.target.selectedOptions[0]; if (o && o.getAttribute("data-body")) { input.value = o.getAttribute("data-body"); input.focus(); }
+    var o = ev.target.selectedOptions[0];
+    if (o && o.value && current) { send({type: "canned", conversation: current, canned: o.value}); }
+    else if (o && o.getAttribute("data-body")) { input.value = o.getAttribute("data-body"); input.focus(); }
   });
   form.addEventListener("submit", function (ev) {
     ev.preventDefault(); var body = input.value.trim(); if (!body || !current) { return; }
