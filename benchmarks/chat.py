@@ -145,7 +145,7 @@ def main(report: Report) -> None:
     message_rounds = 2 if report.quick else 4
     home = tempfile.mkdtemp(prefix="okpay-bench-chat-")
     env = {"OKPAY_HOME": home, "OKPAY_DEBUG": "false", "OKPAY_LOG_LEVEL": "WARNING",
-           "OKPAY_CHAT_RATE_PER_MINUTE": "6000"}
+           "OKPAY_CHAT_RATE_PER_MINUTE": "6000", "OKPAY_CHAT_GUESTS_PER_HOUR": "1000000"}
     for key in ("OKPAY_DATABASE_URL", "OKPAY_REDIS_URL"):
         os.environ.pop(key, None)
     okpay("migrate", "--no-input", "-v", "0", env=env)

@@ -230,6 +230,9 @@ OKPAY_SUPPORT_COMPLAINT_RESOLUTION_HOURS = env_int("OKPAY_SUPPORT_COMPLAINT_RESO
 # Per WebSocket connection: the longest message (characters) and how many frames a minute.
 OKPAY_CHAT_MAX_CHARS = env_int("OKPAY_CHAT_MAX_CHARS", 2000, minimum=100, maximum=20000)
 OKPAY_CHAT_RATE_PER_MINUTE = env_int("OKPAY_CHAT_RATE_PER_MINUTE", 60, minimum=5, maximum=6000)
+# Guest chats (no account) one address may open an hour; transcripts one email address gets a day.
+OKPAY_CHAT_GUESTS_PER_HOUR = env_int("OKPAY_CHAT_GUESTS_PER_HOUR", 30, minimum=1, maximum=1_000_000)
+OKPAY_CHAT_TRANSCRIPTS_PER_DAY = env_int("OKPAY_CHAT_TRANSCRIPTS_PER_DAY", 10, minimum=1, maximum=1000)
 
 # --- Security ----------------------------------------------------------------------------------
 # One Argon2 hasher: it verifies argon2 hashes of any parameters and upgrades them at sign-in.

@@ -215,3 +215,22 @@ def test_customer_cannot_reach_the_agent_socket(alice) -> None:  # type: ignore[
         return connected, code, connected2, code2
 
     assert run(scenario) == (False, 4403, False, 4403)
+
+
+def test_guest_chats_per_address_are_limited(db, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.OKPAY_CHAT_GUESTS_PER_HOUR = 2
+
+    async def scenario():  # type: ignore[no-untyped-def]
+        answers = []
+        for i in range(3):
+            comm = communicator()
+            await comm.connect()
+            await comm.send_json_to({"type": "hello", "email": f"g{i}@example.com"})
+            answers.append(await comm.receive_json_from(timeout=5))
+            await comm.disconnect()
+        return answers
+
+    answers = run(scenario)
+    assert [a["type"] for a in answers] == ["welcome", "welcome", "error"]
+    assert answers[2]["code"] == "rate_limited"
+    assert Conversation.objects.count() == 2

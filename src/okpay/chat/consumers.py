@@ -149,8 +149,9 @@ class CustomerConsumer(BaseChatConsumer):
                 public_id=public_id, user=self.user, token=token)
             await db(services.conversation_lang_set)(conversation=conv, lang=self.lang)
         else:
+            client = self.scope.get("client") or [None]
             opened = await db(services.conversation_open)(
-                user=self.user, guest_email=str(frame.get("email") or ""), lang=self.lang)
+                user=self.user, guest_email=str(frame.get("email") or ""), lang=self.lang, ip=client[0])
             conv, new_token = opened.conversation, opened.token
         if self.conversation is not None:
             await self.leave(push.conversation_group(self.conversation.public_id))

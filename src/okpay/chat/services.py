@@ -25,6 +25,7 @@ from okpay.audit.services import audit_record
 from okpay.chat import push
 from okpay.chat.models import Conversation, Message
 from okpay.core.errors import BusinessRuleError, Forbidden, InvalidRequest, NotFound, RateLimited
+from okpay.core.ratelimit import RateLimit
 from okpay.identity.models import User
 
 CLIENT_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
@@ -74,8 +75,17 @@ class Opened:
     created: bool
 
 
+def _guests_per_ip() -> RateLimit:
+    return RateLimit("chat-guest", limit=settings.OKPAY_CHAT_GUESTS_PER_HOUR, window=3600)
+
+
+def _transcripts_per_address() -> RateLimit:
+    return RateLimit("chat-transcript", limit=settings.OKPAY_CHAT_TRANSCRIPTS_PER_DAY, window=86400)
+
+
 @transaction.atomic
-def conversation_open(*, user: User | None, guest_email: str = "", lang: str = "zh-hans") -> Opened:
+def conversation_open(*, user: User | None, guest_email: str = "", lang: str = "zh-hans",
+                      ip: str | None = None) -> Opened:
     """A signed-in customer resumes their open conversation (or starts one); a guest, who must
     give an email address, starts one and gets a resume token (stored only as a hash)."""
     lang = _lang(lang)
@@ -97,6 +107,7 @@ def conversation_open(*, user: User | None, guest_email: str = "", lang: str = "
         except ValidationError:
             raise InvalidRequest(gettext_noop("Enter your email address so that we can answer you."),
                                  param="email") from None
+        _guests_per_ip().hit(ip or "-")
         token = secrets.token_urlsafe(24)
         conv = Conversation.objects.create(guest_email=email, guest_token_hash=token_hash(token), lang=lang,
                                            created_at=now, updated_at=now)
@@ -647,6 +658,7 @@ def transcript_send(*, conversation: Conversation) -> str:
         raise RateLimited(gettext_noop("The transcript was already sent several times."), retry_after=3600)
     conv = Conversation.objects.select_related("user").get(pk=conversation.pk)
     to = conv.user.email if conv.user is not None else conv.guest_email
+    _transcripts_per_address().hit(to.lower())  # also across chats: no mail bombing an address
     with translation.override(conv.lang):
         mail = EmailMultiAlternatives(subject=_("Your OKPay chat transcript"), to=[to],
                                       body=_("Here is the transcript of your chat with OKPay customer service.")
