@@ -28,6 +28,12 @@ def test_wallet_credit_records_operator_and_reason(alice) -> None:
     assert (transfer.code, transfer.actor, transfer.note) == ("adjustment", "operator:ops-li", "demo data")
     assert transfer.debit_account_id == system_account("funding", "CNY").pk
     assert "credited 12345 CNY to alice@example.com" in out
+    from okpay.audit.models import AuditRecord
+
+    record = AuditRecord.objects.get(action="wallet.credit")
+    assert (record.actor, record.target_id) == ("cli:ops-li", transfer.public_id)
+    assert record.detail["amount"] == 12_345
+    assert record.detail["reason"] == "demo data"
 
 
 def test_wallet_credit_refuses_unknown_users_and_bad_amounts(alice) -> None:

@@ -1,6 +1,8 @@
 """``okpay wallet credit --email E --amount N [--currency CNY] [--reason R]``: an operator
 adjustment that moves N minor units from the currency's sandbox funding account into the
-user's wallet. The operator and the reason are recorded on the transfer."""
+user's wallet. The operator and the reason are recorded on the transfer and in the audit log,
+in the same transaction. (It lives in payments, not in the ledger, because the ledger may not
+import the audit app.)"""
 
 from __future__ import annotations
 
@@ -9,7 +11,9 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 
+from okpay.audit.services import audit_record
 from okpay.ledger.errors import LedgerError
 from okpay.ledger.models import AccountKind
 from okpay.ledger.selectors import account_balance
@@ -45,13 +49,17 @@ class Command(BaseCommand):
         currency = options["currency"].upper()
         operator = options["operator"] or _operator()
         try:
-            wallet = account_open(owner=user, kind=AccountKind.WALLET, currency=currency)
-            funding = system_account(AccountKind.FUNDING, currency)
-            transfer = transfer_create(
-                debit_account=funding, credit_account=wallet, amount=options["amount"], currency=currency,
-                id=options["id"], code="adjustment", actor=f"operator:{operator}"[:150],
-                note=options["reason"][:255],
-            )
+            with transaction.atomic():
+                wallet = account_open(owner=user, kind=AccountKind.WALLET, currency=currency)
+                funding = system_account(AccountKind.FUNDING, currency)
+                transfer = transfer_create(
+                    debit_account=funding, credit_account=wallet, amount=options["amount"], currency=currency,
+                    id=options["id"], code="adjustment", actor=f"operator:{operator}"[:150],
+                    note=options["reason"][:255],
+                )
+                audit_record(actor=f"cli:{operator}", action="wallet.credit", target=transfer,
+                             detail={"user": user.public_id, "amount": transfer.amount, "currency": currency,
+                                     "reason": options["reason"][:255]})
         except LedgerError as exc:
             raise CommandError(f"{exc.code}: {exc}") from None
         balance = account_balance(wallet)
