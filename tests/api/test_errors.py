@@ -92,3 +92,22 @@ def test_revoked_and_expired_tokens_are_refused(alice) -> None:
 
     assert user_for_token(RequestFactory().get("/"), raw) is None
     assert user_for_token(RequestFactory().get("/"), expired_raw) is None
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code"),
+    [
+        ("InsufficientFunds", 422, "insufficient_funds"),
+        ("AccountFrozen", 403, "account_frozen"),
+        ("LedgerBusy", 409, "conflict"),
+        ("PendingAlreadyPosted", 422, "pending_already_posted"),
+    ],
+)
+def test_ledger_errors_no_service_translated_keep_the_envelope(rf, error: str, status: int, code: str) -> None:
+    from okpay.api.api import api
+    from okpay.ledger import errors as ledger_errors
+
+    exc = getattr(ledger_errors, error)("refused")
+    response = api.on_exception(rf.post("/api/v1/x"), exc)
+    assert response.status_code == status
+    assert json.loads(response.content)["error"]["code"] == code

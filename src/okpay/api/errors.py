@@ -13,6 +13,7 @@ from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Thr
 
 from okpay.core.db import is_transient
 from okpay.core.errors import OkpayError, error_body
+from okpay.ledger.errors import AccountFrozen, LedgerBusy, LedgerError
 
 logger = logging.getLogger("okpay.api")
 
@@ -94,6 +95,16 @@ def install(api: NinjaAPI) -> None:
     @api.exception_handler(RequestDataTooBig)
     def too_big(request: HttpRequest, exc: Exception) -> HttpResponse:
         return envelope(400, "invalid_request", "The request body is too large.")
+
+    @api.exception_handler(LedgerError)
+    def ledger_error(request: HttpRequest, exc: LedgerError) -> HttpResponse:
+        """Ledger refusals that no service translated: a business rule (422), or contention (409)."""
+        if isinstance(exc, LedgerBusy):
+            return envelope(409, "conflict", "The service is busy with a conflicting request; retry shortly.",
+                            headers={"Retry-After": "1"})
+        if isinstance(exc, AccountFrozen):
+            return envelope(403, "account_frozen", str(exc), exc.param)
+        return envelope(422, exc.code, str(exc), exc.param)
 
     @api.exception_handler(OperationalError)
     def database_error(request: HttpRequest, exc: OperationalError) -> HttpResponse:
