@@ -65,6 +65,11 @@ class Command(BaseCommand):
             self.stdout.write(f"  merchants: {line}")
         # --- end merchants ---
         call_command("helpcenter", "load", stdout=self.stdout)
+        # --- support (okpay.support): a few tickets for the desk, after the help centre ---
+        from okpay.support.demo import support_demo
+
+        for line in support_demo():
+            self.stdout.write(f"  support: {line}")
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD})")
         width = max(len(member.email) for member in CAST)
         for member in CAST:
