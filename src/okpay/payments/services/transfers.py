@@ -13,7 +13,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.translation import gettext_noop
 
-from okpay.core.errors import Forbidden, NotFound
+from okpay.core.errors import Forbidden, InvalidRequest, NotFound
 from okpay.identity import services as identity
 from okpay.identity.models import User
 from okpay.ledger.models import Account
@@ -98,7 +98,7 @@ def recipient_resolve(*, sender: User, to: str, currency: str = "CNY") -> Recipi
     elif _PHONE.match(to):
         try:
             phone = identity.phone_normalize(to)
-        except Exception:
+        except InvalidRequest:
             raise InvalidPayment(gettext_noop("Enter a valid phone number."), param="to") from None
         user = User.objects.filter(phone=phone, phone_verified_at__isnull=False, is_active=True,
                                    closed_at__isnull=True).first()
