@@ -336,3 +336,33 @@ def test_cancel_on_behalf_of_the_customer_records_the_agent(funded, agent):
     last = txn.events.last()
     assert (last.status, last.reason, last.actor) == ("cancelled", "cancelled_by_support", agent.public_id)
     assert available(funded) == 100_000
+
+
+def test_a_failed_bill_payment_can_be_paid_again(funded, billers, settings):
+    settings.OKPAY_BILL_SUBMIT_SECONDS = 0
+    settings.OKPAY_BILL_CONFIRM_SECONDS = 0
+    bad = services.bill_payment_create(user=funded, biller="sh-water", account_reference="12345670", amount=1_200)
+    services.payments_sweep()
+    bad.refresh_from_db()
+    assert bad.status == "failed"
+    again = services.bill_payment_retry(user=funded, txn_id=bad.public_id)
+    assert (again.status, again.pending_reason, again.amount) == ("pending", "awaiting_biller", 1_200)
+    assert (again.biller_id, again.account_reference) == (bad.biller_id, bad.account_reference)
+    assert again.public_id != bad.public_id
+    assert held(funded) == 1_200
+    bad.refresh_from_db()
+    assert bad.status == "failed"  # the failed one keeps its history
+    assert_ledger_ok()
+
+
+def test_only_failed_bill_payments_of_ones_own_can_be_paid_again(funded, billers, bob):
+    from okpay.core.errors import NotFound
+    from okpay.payments.errors import NotRetryable
+
+    pending = services.bill_payment_create(user=funded, biller="state-grid-sh", account_reference="1234 5678 97",
+                                           amount=800)
+    with pytest.raises(NotRetryable):
+        services.bill_payment_retry(user=funded, txn_id=pending.public_id)
+    with pytest.raises(NotFound):
+        services.bill_payment_retry(user=bob, txn_id=pending.public_id)
+    assert held(funded) == 800

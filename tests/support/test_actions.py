@@ -283,3 +283,25 @@ def test_refund_of_a_merchant_payment_within_policy(alice, shop, agent, supervis
     failed = actions.action_request(ticket=t, agent=agent, kind="refund_request", reason="r",
                                     transaction_id=top.public_id)
     assert failed.state == "failed" and RefundRequest.objects.count() == 2
+
+
+def test_agent_pays_a_failed_bill_again(alice, agent, settings, fake_clock):
+    from okpay.payments.billers import billers_seed
+
+    billers_seed()
+    settings.OKPAY_SUPPORT_FOUR_EYES_AMOUNT = 100_000
+    settings.OKPAY_BILL_SUBMIT_SECONDS = 0
+    settings.OKPAY_BILL_CONFIRM_SECONDS = 0
+    payments.topup_create(user=alice, amount=5_000)
+    failed = payments.bill_payment_create(user=alice, biller="sh-water", account_reference="12345670", amount=1_200)
+    payments.payments_sweep()
+    failed.refresh_from_db()
+    assert failed.status == "failed" and available(alice) == 5_000
+    t = web_ticket(alice, transaction_id=failed.public_id)
+    action = actions.action_request(ticket=t, agent=agent, kind="bill_payment_retry", reason="客户要求重新缴费",
+                                    transaction_id=failed.public_id)
+    assert action.state == "executed"
+    again = Transaction.objects.get(public_id=action.result["transaction"])
+    assert (again.type, again.status, again.amount) == ("bill_payment", "pending", 1_200)
+    assert available(alice) == 5_000 - 1_200
+    assert AuditRecord.objects.filter(action="support.action.bill_payment_retry").exists()

@@ -38,6 +38,11 @@ class NotCancellable(Conflict):
     default_message = gettext_noop("This transaction can no longer be cancelled.")
 
 
+class NotRetryable(Conflict):
+    code = "not_retryable"
+    default_message = gettext_noop("Only a failed bill payment can be paid again.")
+
+
 class InvalidPayment(InvalidRequest):
     code = "invalid_request"
 

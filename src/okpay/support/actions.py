@@ -113,6 +113,14 @@ def _payments_kinds() -> None:
         KINDS["risk_review_decline"] = ActionKind(gettext_noop("Decline the risk review"), _decline,
                                                   supervisor_only=True, needs_transaction=True, money=True)
 
+    if hasattr(payments, "bill_payment_retry"):
+        def _retry(action: ActionRequest, customer: User, executor: User) -> dict[str, Any]:
+            txn = payments.bill_payment_retry(user=customer, txn_id=action.params["transaction_id"], actor=executor)
+            return {"outcome": txn.status, "transaction": txn.public_id}
+
+        KINDS["bill_payment_retry"] = ActionKind(gettext_noop("Pay the failed bill again"), _retry,
+                                                 needs_transaction=True, money=True)
+
 
 _payments_kinds()
 

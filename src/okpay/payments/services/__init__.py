@@ -57,6 +57,7 @@ from okpay.payments.services.core import (  # noqa: F401
 )
 from okpay.payments.services.funding import (  # noqa: F401
     bill_payment_create,
+    bill_payment_retry,
     billers_active,
     topup_create,
     transaction_cancel,

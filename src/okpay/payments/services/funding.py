@@ -17,6 +17,7 @@ from okpay.payments.errors import (
     InvalidPayment,
     LimitExceeded,
     NotCancellable,
+    NotRetryable,
 )
 from okpay.payments.models import (
     Biller,
@@ -101,8 +102,10 @@ def billers_active() -> list[Biller]:
 
 @transaction.atomic
 def bill_payment_create(*, user: User, biller: str, account_reference: str, amount: int, currency: str = "CNY",
-                        otp_code: str | None = None) -> Transaction:
-    """Pay a biller by account reference: held until the biller confirms or rejects."""
+                        otp_code: str | None = None, step_up: bool = True) -> Transaction:
+    """Pay a biller by account reference: held until the biller confirms or rejects.
+
+    ``step_up=False`` only for a support agent acting for the customer (see ``bill_payment_retry``)."""
     amount, currency = amount_check(amount, currency)
     found = Biller.objects.filter(code=biller, active=True).first()
     if found is None:
@@ -117,7 +120,8 @@ def bill_payment_create(*, user: User, biller: str, account_reference: str, amou
         raise InvalidPayment(gettext_noop("This biller accepts amounts between its minimum and maximum."),
                              param="amount")
     sender_check(user)
-    identity.step_up_check(user, amount, otp_code)
+    if step_up:
+        identity.step_up_check(user, amount, otp_code)
     _lock_user(user)
     limits_check(user, amount)
     actor = actor_of(user)
@@ -132,6 +136,22 @@ def bill_payment_create(*, user: User, biller: str, account_reference: str, amou
           expected_by=eta, fields=("hold_transfer",))
     notify.send(txn, "pending")
     return txn
+
+
+@transaction.atomic
+def bill_payment_retry(*, user: User, txn_id: str, actor: User | None = None,
+                       otp_code: str | None = None) -> Transaction:
+    """Pay ``user``'s failed bill payment again: a new bill payment to the same biller, reference and
+    amount (the failed one keeps its history; limits and funds are checked as for any payment).
+    ``actor`` is a support agent doing it for the customer: then no 2FA step-up is asked, because the
+    desk's permission check, reason, audit record and four-eyes approval stand for it."""
+    failed = access_transaction(user, txn_id)
+    if failed.type != TxnType.BILL_PAYMENT or failed.status != Status.FAILED or failed.biller_id is None:
+        raise NotRetryable(param="transaction_id")
+    assert failed.biller is not None
+    return bill_payment_create(user=user, biller=failed.biller.code, account_reference=failed.account_reference,
+                               amount=failed.amount, currency=failed.currency, otp_code=otp_code,
+                               step_up=actor is None or actor.pk == user.pk)
 
 
 @transaction.atomic
