@@ -108,6 +108,8 @@ def test_cancel_small_pending_transaction_at_once(alice, agent, pending_withdraw
                                     transaction_id=txn.public_id)
     txn.refresh_from_db()
     assert action.state == "executed" and txn.status == "cancelled" and available(alice) == 50_000
+    last = txn.events.order_by("pk").last()
+    assert last.reason == "cancelled_by_support"
 
 
 def test_four_eyes_above_the_policy_amount(alice, agent, supervisor, pending_withdrawal, settings, fake_clock):

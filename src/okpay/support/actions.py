@@ -92,7 +92,7 @@ def _payments_kinds() -> None:
 
     if hasattr(payments, "transaction_cancel"):
         def _cancel(action: ActionRequest, customer: User, executor: User) -> dict[str, Any]:
-            txn = payments.transaction_cancel(user=customer, txn_id=action.params["transaction_id"])
+            txn = payments.transaction_cancel(user=customer, txn_id=action.params["transaction_id"], actor=executor)
             return {"outcome": txn.status}
 
         KINDS["transaction_cancel"] = ActionKind(gettext_noop("Cancel the pending transaction"), _cancel,
