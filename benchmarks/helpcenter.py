@@ -18,15 +18,13 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.util import drop_postgres, run_child, scratch_postgres
+
 ARTICLES = 1000
-PG_ADMIN = os.environ.get("OKPAY_BENCH_PG", "postgres://postgres@127.0.0.1:5432/postgres")
 PG_DB = "okpay_bench_helpcenter"
 
 QUERIES = [
@@ -117,32 +115,15 @@ def child(repeat: int) -> None:
 
 
 def _run_child(env: dict[str, str], repeat: int) -> dict[str, object]:
-    out = subprocess.run([sys.executable, "-m", "benchmarks.helpcenter", "--child", str(repeat)], cwd=ROOT,
-                         env={**os.environ, "DJANGO_SETTINGS_MODULE": "okpay.settings", **env},
-                         capture_output=True, text=True, check=False)
-    if out.returncode != 0:
-        raise RuntimeError(f"helpcenter benchmark child failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_child("helpcenter", str(repeat), env=env)
 
 
 def _postgres_env() -> dict[str, str] | None:
-    import psycopg
-
-    try:
-        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {PG_DB}")
-            conn.execute(f"CREATE DATABASE {PG_DB}")
-    except psycopg.Error:
-        return None
-    base = PG_ADMIN.rsplit("/", 1)[0]
-    return {"OKPAY_DATABASE_URL": f"{base}/{PG_DB}"}
+    return scratch_postgres(PG_DB)
 
 
 def _drop_postgres() -> None:
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {PG_DB}")
+    drop_postgres(PG_DB)
 
 
 def main(report) -> None:  # type: ignore[no-untyped-def]

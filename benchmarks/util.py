@@ -124,3 +124,39 @@ def wrk(url: str, *, connections: int = 16, seconds: int = 10, threads: int = 2,
 def okpay(*args: str, env: dict[str, str]) -> None:
     subprocess.run([str(BIN / "okpay"), *args], env={**os.environ, **env}, cwd=ROOT, check=True,
                    stdout=subprocess.DEVNULL)
+
+
+PG_ADMIN = os.environ.get("OKPAY_BENCH_PG", "postgres://postgres@127.0.0.1:5432/postgres")
+
+
+def run_child(module: str, *args: str, env: dict[str, str]) -> dict[str, object]:
+    """Run ``python -m benchmarks.<module> --child ARGS`` (a fresh Django per database) and return
+    the JSON object it prints on its last line."""
+    import json
+
+    out = subprocess.run([sys.executable, "-m", f"benchmarks.{module}", "--child", *args], cwd=ROOT,
+                         env={**os.environ, "DJANGO_SETTINGS_MODULE": "okpay.settings", **env},
+                         capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"{module} benchmark child failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def scratch_postgres(name: str) -> dict[str, str] | None:
+    """(Re)create an empty PostgreSQL database ``name``; its OKPAY_DATABASE_URL, or None if unreachable."""
+    import psycopg
+
+    try:
+        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name}")
+            conn.execute(f"CREATE DATABASE {name}")
+    except psycopg.Error:
+        return None
+    return {"OKPAY_DATABASE_URL": f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"}
+
+
+def drop_postgres(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
