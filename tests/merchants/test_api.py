@@ -106,3 +106,37 @@ def test_webhook_endpoint_api(secret_key, settings) -> None:
     bad = shop.post("/api/v1/webhook-endpoints", {"url": "https://example.com", "events": ["nope"]},
                     content_type="application/json")
     assert bad.status_code == 400
+
+
+def test_capture_cancel_decline_accept_an_empty_body_of_any_content_type(merchant, secret_key, funded,
+                                                                          api_client) -> None:
+    """No body, an empty form (``curl -X POST -d ''``) or an empty multipart body is an empty request."""
+    from okpay.merchants import services
+
+    def bare(path: str) -> Client:  # no Content-Type at all, no body
+        return merchant_client(secret_key).generic("POST", path, b"")  # type: ignore[return-value]
+
+    shop = merchant_client(secret_key)
+    pi = shop.post("/api/v1/payment-intents", {"amount": 3_000, "capture": "manual"},
+                   content_type="application/json").json()
+    api_client(funded).post(f"/api/v1/payment-intents/{pi['id']}/confirm")  # the customer side too
+    captured = bare(f"/api/v1/payment-intents/{pi['id']}/capture")
+    assert captured.status_code == 200, captured.content
+    assert captured.json()["status"] == "succeeded" and captured.json()["amount_received"] == 3_000
+    other = services.intent_create(merchant=merchant, amount=500)
+    cancelled = shop.post(f"/api/v1/payment-intents/{other.public_id}/cancel", "",
+                          content_type="application/x-www-form-urlencoded")
+    assert cancelled.status_code == 200, cancelled.content
+    assert cancelled.json()["cancellation_reason"] == "requested_by_merchant"
+    txn_id = captured.json()["transaction"]
+    customer_txn = PaymentIntent.objects.get(public_id=pi["id"]).customer_txn
+    req = services.refund_request_create(customer=funded, txn_id=customer_txn.public_id, reason="不要了")
+    declined = shop.post(f"/api/v1/refund-requests/{req.public_id}/decline")  # an empty multipart form
+    assert declined.status_code == 200, declined.content
+    assert declined.json()["status"] == "declined" and declined.json()["decline_reason"] is None
+    # A form with fields is still not JSON, and a missing required field is still reported.
+    refused = shop.post("/api/v1/refunds", {"payment_intent": pi["id"]})
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid_request"
+    missing = shop.post("/api/v1/refunds", "", content_type="application/x-www-form-urlencoded")
+    assert missing.status_code == 400 and missing.json()["error"]["code"] == "invalid_request"
+    assert available(funded) == 97_000 and txn_id is not None

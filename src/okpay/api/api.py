@@ -7,6 +7,7 @@ from ninja import NinjaAPI
 from okpay import __version__
 from okpay.api import errors, health
 from okpay.api.auth import bearer
+from okpay.api.parser import OkpayParser
 from okpay.helpcenter.api import router as helpcenter_router
 from okpay.identity.api import router as identity_router
 from okpay.merchants.api import router as merchants_router
@@ -25,6 +26,7 @@ api = NinjaAPI(
     openapi_url="/openapi.json",
     docs_url="/docs",
     auth=bearer,
+    parser=OkpayParser(),
 )
 errors.install(api)
 api.add_router("", health.router)
