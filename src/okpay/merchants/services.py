@@ -2,7 +2,7 @@
 
 Each function is one ``transaction.atomic()`` (it nests inside the API's idempotency
 transaction). Money moves through the ledger and the customer-visible records through the
-payments models and their state machine (``payments.services._new/_move/_void``):
+payments models and their state machine (``payments.services.transaction_insert/_move/_void``):
 
 - automatic payment: customer wallet → merchant wallet at once; a ``payment`` transaction for
   each party (customer debit, merchant credit, linked by ``peer``);
@@ -71,16 +71,16 @@ from okpay.payments import notify
 from okpay.payments.errors import InsufficientFunds
 from okpay.payments.models import Direction, PendingReason, Status, Transaction, TxnType, new_transaction_id
 from okpay.payments.services import (
-    _lock_user,
-    _move,
-    _new,
-    _post,
-    _void,
     access_transaction,
     amount_check,
+    ledger_post,
     limits_check,
     mask_name,
+    payer_lock,
     sender_check,
+    transaction_insert,
+    transaction_move,
+    transaction_void,
     wallet,
 )
 
@@ -287,11 +287,11 @@ def intent_create(*, merchant: Merchant, amount: int, currency: str = "CNY", des
 def _merchant_txn(intent: PaymentIntent, customer_txn: Transaction, amount: int, settle: Any) -> Transaction:
     merchant = intent.merchant
     customer = customer_txn.user
-    return _new(user=merchant.user, type=TxnType.PAYMENT, direction=Direction.CREDIT, amount=amount,
-                currency=intent.currency, actor=customer.public_id, done=(Status.SUCCEEDED, "received"),
-                counterparty_name=mask_name(customer.display_name), counterparty_user=customer,
-                counterparty_wallet_id=wallet(customer, intent.currency).public_id, note=intent.description[:140],
-                peer=customer_txn, settle_transfer=settle)
+    return transaction_insert(user=merchant.user, type=TxnType.PAYMENT, direction=Direction.CREDIT, amount=amount,
+                              currency=intent.currency, actor=customer.public_id, done=(Status.SUCCEEDED, "received"),
+                              counterparty_name=mask_name(customer.display_name), counterparty_user=customer,
+                              counterparty_wallet_id=wallet(customer, intent.currency).public_id,
+                              note=intent.description[:140], peer=customer_txn, settle_transfer=settle)
 
 
 @transaction.atomic
@@ -310,7 +310,7 @@ def intent_confirm(*, intent_id: str, customer: User, otp_code: str | None = Non
         raise InvalidRequest(gettext_noop("A merchant cannot pay itself."))
     sender_check(customer)
     identity.step_up_check(customer, intent.amount, otp_code)
-    _lock_user(customer)
+    payer_lock(customer)
     limits_check(customer, intent.amount)
     _intent_move(intent, IntentStatus.PROCESSING)
     actor = customer.public_id
@@ -321,27 +321,28 @@ def intent_confirm(*, intent_id: str, customer: User, otp_code: str | None = Non
               "public_id": public_id}
     now = _now()
     if intent.capture_method == CaptureMethod.AUTOMATIC:
-        (moved,) = _post([TransferSpec(source, destination, intent.amount, intent.currency,
+        (moved,) = ledger_post([TransferSpec(source, destination, intent.amount, intent.currency,
                                        id=f"{intent.public_id}-pay", code="payment", reference=public_id,
                                        actor=actor)])
-        txn = _new(user=customer, type=TxnType.PAYMENT, direction=Direction.DEBIT, amount=intent.amount,
-                   currency=intent.currency, actor=actor, done=(Status.SUCCEEDED, "paid"), settle_transfer=moved,
-                   **common)
+        txn = transaction_insert(user=customer, type=TxnType.PAYMENT, direction=Direction.DEBIT, amount=intent.amount,
+                                 currency=intent.currency, actor=actor, done=(Status.SUCCEEDED, "paid"),
+                                 settle_transfer=moved, **common)
         intent.merchant_txn = _merchant_txn(intent, txn, intent.amount, moved)
         intent.amount_received = intent.amount
         intent.succeeded_at = now
         next_status, event = IntentStatus.SUCCEEDED, "payment_intent.succeeded"
         notify.send(txn, "settled")
     else:
-        txn = _new(user=customer, type=TxnType.PAYMENT, direction=Direction.DEBIT, amount=intent.amount,
-                   currency=intent.currency, actor=actor, **common)
-        (hold,) = _post([TransferSpec(source, destination, intent.amount, intent.currency,
+        txn = transaction_insert(user=customer, type=TxnType.PAYMENT, direction=Direction.DEBIT, amount=intent.amount,
+                                 currency=intent.currency, actor=actor, **common)
+        (hold,) = ledger_post([TransferSpec(source, destination, intent.amount, intent.currency,
                                       id=f"{intent.public_id}-hold", code="payment", pending=True,
                                       reference=public_id, actor=actor)])
         txn.hold_transfer = hold
         intent.capture_before = now + timedelta(days=settings.OKPAY_CAPTURE_DAYS)
-        _move(txn, Status.PENDING, actor=actor, reason="authorized", pending_reason=PendingReason.AWAITING_CAPTURE,
-              expected_by=intent.capture_before, fields=("hold_transfer",))
+        transaction_move(txn, Status.PENDING, actor=actor, reason="authorized",
+                         pending_reason=PendingReason.AWAITING_CAPTURE, expected_by=intent.capture_before,
+                         fields=("hold_transfer",))
         intent.hold_transfer_id = hold.public_id
         next_status, event = IntentStatus.REQUIRES_CAPTURE, "payment_intent.requires_capture"
         notify.send(txn, "pending")
@@ -366,11 +367,11 @@ def intent_capture(*, merchant: Merchant, intent_id: str, amount: int | None = N
     assert intent.customer_txn_id is not None
     txn = Transaction.objects.select_for_update(of=("self",)).get(pk=intent.customer_txn_id)
     actor = merchant.user.public_id
-    (posted,) = _post([PostPending(intent.hold_transfer_id, amount=amount, id=f"{intent.public_id}-capture",
+    (posted,) = ledger_post([PostPending(intent.hold_transfer_id, amount=amount, id=f"{intent.public_id}-capture",
                                    actor=actor)])
     txn.amount = amount
     txn.settle_transfer = posted
-    _move(txn, Status.SUCCEEDED, actor=actor, reason="captured", fields=("amount", "settle_transfer"))
+    transaction_move(txn, Status.SUCCEEDED, actor=actor, reason="captured", fields=("amount", "settle_transfer"))
     notify.send(txn, "settled")
     intent.merchant_txn = _merchant_txn(intent, txn, amount, posted)
     intent.amount_received = amount
@@ -385,7 +386,7 @@ def _cancel(intent: PaymentIntent, *, actor: str, reason: str) -> None:
         assert intent.customer_txn_id is not None
         txn = Transaction.objects.select_for_update(of=("self",)).select_related("hold_transfer").get(
             pk=intent.customer_txn_id)
-        _void(txn, Status.CANCELLED, actor=actor, reason=reason)
+        transaction_void(txn, Status.CANCELLED, actor=actor, reason=reason)
         notify.send(txn, "cancelled")
     elif intent.status != IntentStatus.REQUIRES_CONFIRMATION:
         raise IntentUnexpectedState()
@@ -445,16 +446,16 @@ def _try_move_refund(refund: Refund) -> bool:
     assert customer is not None and merchant_txn is not None and customer_txn is not None
     try:
         with transaction.atomic():
-            (moved,) = _post([TransferSpec(wallet(merchant_user, refund.currency), wallet(customer, refund.currency),
-                                           refund.amount, refund.currency, id=f"{refund.public_id}-refund",
-                                           code="refund", reference=merchant_txn.public_id,
-                                           actor=merchant_user.public_id)])
+            (moved,) = ledger_post([TransferSpec(wallet(merchant_user, refund.currency),
+                                                 wallet(customer, refund.currency), refund.amount, refund.currency,
+                                                 id=f"{refund.public_id}-refund", code="refund",
+                                                 reference=merchant_txn.public_id, actor=merchant_user.public_id)])
     except InsufficientFunds:
         return False
     actor = merchant_user.public_id
     for txn in (merchant_txn, customer_txn):
         txn.settle_transfer = moved
-        _move(txn, Status.SUCCEEDED, actor=actor, reason="refunded", fields=("settle_transfer",))
+        transaction_move(txn, Status.SUCCEEDED, actor=actor, reason="refunded", fields=("settle_transfer",))
     notify.send(customer_txn, "settled")
     refund.status = RefundStatus.SUCCEEDED
     refund.updated_at = _now()
@@ -467,7 +468,7 @@ def _try_move_refund(refund: Refund) -> bool:
         original = Transaction.objects.select_for_update(of=("self",)).get(pk=pk)
         original.refunded_amount = intent.amount_refunded
         target = Status.REFUNDED if original.refunded_amount >= original.amount else Status.PARTIALLY_REFUNDED
-        _move(original, target, actor=actor, reason="refund", fields=("refunded_amount",))
+        transaction_move(original, target, actor=actor, reason="refund", fields=("refunded_amount",))
     _emit(intent.merchant, "refund.succeeded", refund_data(refund))
     return True
 
@@ -501,12 +502,14 @@ def _refund_locked(intent: PaymentIntent, *, amount: int | None, reason: str, ch
     assert customer is not None
     now = _now()
     actor = merchant.user.public_id
-    merchant_txn = _new(user=merchant.user, type=TxnType.REFUND, direction=Direction.DEBIT, amount=amount,
-                        currency=intent.currency, actor=actor, counterparty_name=mask_name(customer.display_name),
-                        counterparty_user=customer, note=(reason or intent.description)[:140])
-    customer_txn = _new(user=customer, type=TxnType.REFUND, direction=Direction.CREDIT, amount=amount,
-                        currency=intent.currency, actor=actor, counterparty_name=merchant.name,
-                        counterparty_user=merchant.user, note=(reason or intent.description)[:140], peer=merchant_txn)
+    merchant_txn = transaction_insert(user=merchant.user, type=TxnType.REFUND, direction=Direction.DEBIT, amount=amount,
+                                      currency=intent.currency, actor=actor,
+                                      counterparty_name=mask_name(customer.display_name), counterparty_user=customer,
+                                      note=(reason or intent.description)[:140])
+    customer_txn = transaction_insert(user=customer, type=TxnType.REFUND, direction=Direction.CREDIT, amount=amount,
+                                      currency=intent.currency, actor=actor, counterparty_name=merchant.name,
+                                      counterparty_user=merchant.user, note=(reason or intent.description)[:140],
+                                      peer=merchant_txn)
     refund = Refund.objects.create(intent=intent, amount=amount, currency=intent.currency, reason=reason[:200],
                                    customer_txn=customer_txn, merchant_txn=merchant_txn, created_at=now,
                                    updated_at=now,
@@ -514,8 +517,8 @@ def _refund_locked(intent: PaymentIntent, *, amount: int | None, reason: str, ch
     _emit(merchant, "refund.created", refund_data(refund))
     if not _try_move_refund(refund):
         for txn in (merchant_txn, customer_txn):
-            _move(txn, Status.PENDING, actor=actor, reason="merchant_funds", pending_reason=AWAITING_MERCHANT,
-                  expected_by=refund.fail_after)
+            transaction_move(txn, Status.PENDING, actor=actor, reason="merchant_funds",
+                             pending_reason=AWAITING_MERCHANT, expected_by=refund.fail_after)
         notify.send(customer_txn, "pending")
     return refund
 
@@ -524,8 +527,8 @@ def _fail_refund(refund: Refund) -> None:
     merchant_txn, customer_txn = refund.merchant_txn, refund.customer_txn
     assert merchant_txn is not None and customer_txn is not None
     for txn in (merchant_txn, customer_txn):
-        _move(txn, Status.FAILED, actor="system:refunds", reason="merchant_funds",
-              failure_reason="merchant_insufficient_funds")
+        transaction_move(txn, Status.FAILED, actor="system:refunds", reason="merchant_funds",
+                         failure_reason="merchant_insufficient_funds")
     notify.send(customer_txn, "failed")
     refund.status = RefundStatus.FAILED
     refund.failure_reason = "merchant_insufficient_funds"

@@ -48,11 +48,16 @@ from okpay.payments.services.core import (  # noqa: F401
     actor_of,
     amount_check,
     biller_account,
+    ledger_post,
     limits_check,
     limits_for,
     mask_email,
     mask_name,
+    payer_lock,
     sender_check,
+    transaction_insert,
+    transaction_move,
+    transaction_void,
     wallet,
 )
 from okpay.payments.services.funding import (  # noqa: F401

@@ -1,5 +1,8 @@
 """What every payments service shares: checks, limits and risk, the wallet accounts, and the one
-way a transaction changes status (``_move``: the state machine, an event, one save)."""
+way a transaction changes status (``transaction_move``: the state machine, an event, one save).
+
+Public for other apps (merchants): ``transaction_insert``, ``transaction_move``, ``transaction_void``,
+``payer_lock``, ``ledger_post``, besides the checks. The ``_``-names are payments' own aliases."""
 
 from __future__ import annotations
 
@@ -98,7 +101,10 @@ def mask_email(email: str) -> str:
     return (local[:1] + "***@" + domain) if local else email
 
 
-def _post(items: list[Any]) -> list[Transfer]:
+def ledger_post(items: list[Any]) -> list[Transfer]:
+    """Post ledger transfers (``TransferSpec``, ``PostPending``, ``VoidPending``) as one linked batch;
+    a ledger refusal becomes the payments error customers see (``InsufficientFunds``…). Public:
+    merchants moves its money through it."""
     try:
         return transfers_post(items)
     except ledger_errors.LedgerError as exc:
@@ -145,8 +151,10 @@ def limits_check(user: User, amount: int) -> None:
         raise LimitExceeded(gettext_noop("This payment would take you over your daily limit."), param="amount")
 
 
-def _lock_user(user: User) -> User:
-    """Serialise one customer's outgoing payments (daily limit, velocity) on their row."""
+def payer_lock(user: User) -> User:
+    """Serialise one customer's outgoing payments (daily limit, velocity) on their row; a frozen
+    account is refused (``AccountFrozen``). Call it before ``limits_check`` in any service that
+    takes money out of a wallet."""
     locked = User.objects.select_for_update(no_key=True).only("pk", "frozen_at", "email_verified_at").get(pk=user.pk)
     if locked.frozen_at is not None:
         raise AccountFrozen()
@@ -179,8 +187,12 @@ def _event(txn: Transaction, *, actor: str, reason: str = "") -> None:
         cache.append(event)
 
 
-def _move(txn: Transaction, status: str, *, actor: str, reason: str = "", pending_reason: str = "",
-          expected_by: datetime | None = None, failure_reason: str = "", fields: tuple[str, ...] = ()) -> None:
+def transaction_move(txn: Transaction, status: str, *, actor: str, reason: str = "", pending_reason: str = "",
+                     expected_by: datetime | None = None, failure_reason: str = "",
+                     fields: tuple[str, ...] = ()) -> None:
+    """The one way a transaction changes status: along ``STATUS_MOVES`` (else ``NotCancellable``),
+    one save of the status fields plus ``fields``, one ``TransactionEvent`` with ``actor`` and
+    ``reason``. The caller holds the row's lock and owns the database transaction."""
     if status not in STATUS_MOVES[txn.status]:
         raise NotCancellable(f"A {txn.status} transaction cannot become {status}.")
     txn.status = status
@@ -193,8 +205,8 @@ def _move(txn: Transaction, status: str, *, actor: str, reason: str = "", pendin
     _event(txn, actor=actor, reason=reason)
 
 
-def _new(*, user: User, type: str, direction: str, amount: int, currency: str, actor: str,
-         done: tuple[str, str] | None = None, **fields: Any) -> Transaction:
+def transaction_insert(*, user: User, type: str, direction: str, amount: int, currency: str, actor: str,
+                       done: tuple[str, str] | None = None, **fields: Any) -> Transaction:
     """Insert a transaction as ``created``; with ``done=(status, reason)`` it is an immediate one
     whose money has already moved: it is inserted in that status, both steps on its timeline."""
     now = _now()
@@ -216,18 +228,31 @@ def _new(*, user: User, type: str, direction: str, amount: int, currency: str, a
 def _credit_peer(sender_txn: Transaction, recipient: User, *, actor: str, sender_wallet_id: str) -> Transaction:
     """The recipient's side of a transfer whose money has reached them (``peer`` names the sender's)."""
     sender = sender_txn.user
-    return _new(user=recipient, type=TxnType.TRANSFER, direction=Direction.CREDIT, amount=sender_txn.amount,
-                currency=sender_txn.currency, actor=actor, done=(Status.SUCCEEDED, "received"),
-                counterparty_name=sender.display_name, counterparty_user=sender,
-                counterparty_wallet_id=sender_wallet_id, note=sender_txn.note, peer=sender_txn)
+    return transaction_insert(user=recipient, type=TxnType.TRANSFER, direction=Direction.CREDIT,
+                              amount=sender_txn.amount, currency=sender_txn.currency, actor=actor,
+                              done=(Status.SUCCEEDED, "received"), counterparty_name=sender.display_name,
+                              counterparty_user=sender, counterparty_wallet_id=sender_wallet_id, note=sender_txn.note,
+                              peer=sender_txn)
 
 
-def _void(txn: Transaction, status: str, *, actor: str, reason: str, failure_reason: str = "") -> None:
+def transaction_void(txn: Transaction, status: str, *, actor: str, reason: str, failure_reason: str = "") -> None:
+    """Release the ledger hold of a pending ``txn`` (the money is available again at once) and move it
+    to ``status`` (``cancelled`` or ``failed``), recording the void as its ``settle_transfer``."""
     hold = txn.hold_transfer
     assert hold is not None
-    (released,) = _post([VoidPending(hold.public_id, id=f"{txn.public_id}-void", actor=actor, note=reason[:255])])
+    (released,) = ledger_post([VoidPending(hold.public_id, id=f"{txn.public_id}-void", actor=actor,
+                                           note=reason[:255])])
     txn.settle_transfer = released
-    _move(txn, status, actor=actor, reason=reason, failure_reason=failure_reason, fields=("settle_transfer",))
+    transaction_move(txn, status, actor=actor, reason=reason, failure_reason=failure_reason,
+                     fields=("settle_transfer",))
+
+
+# The names payments' own modules have always used.
+_post = ledger_post
+_lock_user = payer_lock
+_move = transaction_move
+_new = transaction_insert
+_void = transaction_void
 
 
 def _locked(txn_pk: int, *, skip_locked: bool = False) -> Transaction | None:
