@@ -52,6 +52,19 @@ def thing_slow(request: HttpRequest, payload: ThingIn) -> Status:
     return Status(201, ThingOut(id=job.pk, name=payload.name))
 
 
+raced: dict[str, object] = {}
+
+
+@router.post("/raced", response={201: ThingOut})
+def thing_raced(request: HttpRequest, payload: ThingIn) -> Status:
+    """Runs ``raced["hook"]`` mid-work: a test commits a duplicate's record there."""
+    job = PeriodicJob.objects.create(name=f"raced-{payload.name}", next_run_at="2030-01-01T00:00:00Z")
+    hook = raced.pop("hook", None)
+    if callable(hook):
+        hook()
+    return Status(201, ThingOut(id=job.pk, name=payload.name))
+
+
 @router.post("/boom", response={201: ThingOut})
 def thing_boom(request: HttpRequest, payload: ThingIn) -> Status:
     PeriodicJob.objects.create(name=f"boom-{payload.name}", next_run_at="2030-01-01T00:00:00Z")

@@ -157,3 +157,67 @@ def test_a_concurrent_duplicate_is_told_the_key_is_in_use(live_server, alice) ->
     assert replay.headers["Idempotent-Replayed"] == "true"
     assert replay.json() == results["first"].json()
     assert PeriodicJob.objects.filter(name__startswith="slow-").count() == 1
+
+
+def _fingerprint(path: str, body: dict) -> str:  # type: ignore[type-arg]
+    from django.test import RequestFactory
+
+    from okpay.core.idempotency import fingerprint
+
+    return fingerprint(RequestFactory().post(path, data=json.dumps(body), content_type="application/json"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_claim_work_and_answer_are_one_transaction(alice, api_client) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the one-transaction claim is PostgreSQL's (advisory locks)")
+    client = api_client(alice)
+    post(client, "/api/v1/things", BODY, "k-warm")  # the token's first use touches last_used_at
+    with CaptureQueriesContext(connection) as queries:
+        response = post(client, "/api/v1/things", BODY, "k-one")
+    assert response.status_code == 201
+    assert [q["sql"] for q in queries.captured_queries].count("COMMIT") == 1
+    assert IdempotencyRecord.objects.get(key="k-one").response_status == 201
+    assert post(client, "/api/v1/things", BODY, "k-one")["Idempotent-Replayed"] == "true"
+    assert PeriodicJob.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_duplicate_committed_under_our_feet_rolls_our_work_back_and_replays_it(alice, api_client) -> None:
+    """Should a duplicate's record appear after our read (PostgreSQL: a snapshot taken just before
+    the lock), the unique key stops our insert: our work is rolled back, theirs is answered."""
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.utils import timezone
+
+    if connection.vendor != "postgresql":
+        pytest.skip("on SQLite the write lock serialises the two")
+    client = api_client(alice)
+    theirs = json.dumps({"id": 0, "name": "theirs"}).encode()
+
+    def commit_theirs() -> None:
+        def insert() -> None:
+            from django.db import connection as own
+
+            now = timezone.now()
+            IdempotencyRecord.objects.create(
+                scope=alice.public_id, key="k-race", fingerprint=_fingerprint("/api/v1/raced", BODY), method="POST",
+                path="/api/v1/raced", lease_token="", locked_until=None, response_status=201,
+                response_headers={"Content-Type": "application/json"}, response_body=theirs, created_at=now,
+                completed_at=now, expires_at=now + timedelta(days=1))
+            own.close()
+
+        thread = threading.Thread(target=insert)
+        thread.start()
+        thread.join(timeout=30)
+
+    idem_urls.raced["hook"] = commit_theirs
+    response = post(client, "/api/v1/raced", BODY, "k-race")
+    assert response.status_code == 201
+    assert response.content == theirs
+    assert response["Idempotent-Replayed"] == "true"
+    assert not PeriodicJob.objects.filter(name__startswith="raced-").exists()
