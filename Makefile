@@ -39,6 +39,8 @@ test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
+	@for tool in wrk pgbench; do command -v $$tool >/dev/null 2>&1 || { \
+	  echo "make bench needs $$tool: apt-get install wrk postgresql-client"; exit 1; }; done
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:

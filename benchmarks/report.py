@@ -14,6 +14,7 @@ class Row:
     ratio: str = ""
     target: str = ""
     met: bool | None = None
+    if_missed: str = ""
 
 
 @dataclass
@@ -25,13 +26,14 @@ class Report:
     notes: dict[str, list[str]] = field(default_factory=dict)
 
     def add(self, section: str, name: str, value: str, *, baseline: str = "", ratio: float | None = None,
-            target: float | None = None, higher_is_better: bool = True) -> None:
+            target: float | None = None, higher_is_better: bool = True, if_missed: str = "") -> None:
+        """``if_missed``: why a target may be missed and the plan, printed when it is."""
         met = None
         if ratio is not None and target is not None:
             met = ratio >= target if higher_is_better else ratio <= target
         self.rows.append(Row(section, name, value, baseline, f"{ratio:.2f}" if ratio is not None else "",
                              (f"≥ {target}" if higher_is_better else f"≤ {target}") if target is not None else "",
-                             met))
+                             met, if_missed))
         print(f"  {name}: {value}" + (f" | baseline {baseline}" if baseline else "")
               + (f" | ratio {ratio:.2f}" if ratio is not None else "")
               + ("" if met is None else (" | target met" if met else " | TARGET MISSED")), flush=True)
@@ -51,6 +53,15 @@ class Report:
                "OKPay with a baseline measured in the same run on the same machine.", "",
                f"- Machine: {self.machine}",
                f"- Run time: {self.elapsed:.0f} s" + (" (quick mode)" if self.quick else ""), ""]
+        missed = [row for row in self.rows if row.met is False]
+        out += ["## Targets not met", ""]
+        if not missed:
+            out += ["None: every target was met in this run.", ""]
+        for row in missed:
+            out.append(f"- **{row.section} — {row.name}**: ratio {row.ratio}, target {row.target}. "
+                       + (row.if_missed or "No reason or plan recorded: the benchmark must say why."))
+        if missed:
+            out.append("")
         sections: list[str] = []
         for row in self.rows:
             if row.section not in sections:
