@@ -152,21 +152,30 @@ def refund_requests(user: User, lang: str) -> list[str]:
 
     if not apps.is_installed("okpay.merchants"):
         return []
+    from okpay.merchants.emails import decline_reason_text
     from okpay.merchants.models import RefundRequest
     from okpay.payments.money import format_money
 
     lines = []
-    rows = (RefundRequest.objects.filter(customer=user).select_related("intent__merchant", "intent__customer_txn")
+    rows = (RefundRequest.objects.filter(customer=user)
+            .select_related("intent__merchant", "intent__customer_txn", "refund", "bill_txn", "refund_txn")
             .order_by("-created_at", "-pk")[:5])
     for req in rows:
-        facts = {"amount": format_money(req.amount, req.intent.currency), "merchant": req.intent.merchant.name,
-                 "ref": req.intent.customer_txn.public_id if req.intent.customer_txn is not None else req.public_id,
-                 "when": _date(req.created_at, lang), "reason": req.decline_reason or "—"}
+        if req.intent is None:  # a bill payment's request: the biller decides (merchants.bill_refunds)
+            bill = req.bill_txn
+            assert bill is not None
+            facts = {"amount": format_money(req.amount, bill.currency), "merchant": bill.counterparty_name,
+                     "ref": bill.public_id, "when": _date(req.created_at, lang),
+                     "reason": decline_reason_text(req) or "—"}
+        else:
+            facts = {"amount": format_money(req.amount, req.intent.currency), "merchant": req.intent.merchant.name,
+                     "ref": req.intent.customer_txn.public_id if req.intent.customer_txn is not None
+                     else req.public_id, "when": _date(req.created_at, lang), "reason": req.decline_reason or "—"}
         if req.status == "pending":
             lines.append(_("Your refund request of %(amount)s to %(merchant)s (%(ref)s, sent %(when)s) is waiting "
                            "for the merchant's decision.") % facts)
         elif req.status == "approved":
-            refund = req.intent.refunds.order_by("-pk").first()
+            refund = req.refund if req.intent is not None else None
             if refund is not None and refund.status == "pending":
                 lines.append(_("%(merchant)s approved your refund of %(amount)s (%(ref)s); the money is on its way "
                                "and reaches your wallet as soon as the merchant's account covers it.") % facts)

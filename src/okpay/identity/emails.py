@@ -48,6 +48,12 @@ def _send(user: User, build: object, *, to: str | None = None, **kwargs: object)
     message.send()
 
 
+def mail_user(user: User, build: object, *, to: str | None = None, **kwargs: object) -> None:
+    """For other apps: ``build(user, **kwargs) -> Mail`` is called in the user's language, and the
+    message (text + HTML, with their anti-phishing code) goes to the outbox in the caller's transaction."""
+    _send(user, build, to=to, **kwargs)
+
+
 def _freeze_url(token: str) -> str:
     return absolute(reverse("identity:freeze-link", args=[token]))
 

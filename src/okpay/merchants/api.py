@@ -108,9 +108,13 @@ class RefundRequestIn(Schema):
 
 
 class RefundRequestOut(Schema):
+    """``payment_intent`` is null for a bill payment's request (``biller`` names who decides); a bill
+    request's ``refund_transaction`` is the customer's refund, pending ``awaiting_merchant`` until
+    ``expected_by``, when the biller answers."""
+
     id: str
     object: str
-    payment_intent: str
+    payment_intent: str | None
     status: str
     amount: int
     reason: str
@@ -121,6 +125,10 @@ class RefundRequestOut(Schema):
     merchant: str = ""
     refund_window_days: int = 0
     refund_window_ends: datetime | None = None
+    transaction: str | None = None
+    refund_transaction: str | None = None
+    biller: str | None = None
+    expected_by: datetime | None = None
 
 
 class RefundRequestListOut(Schema):
@@ -183,9 +191,25 @@ def _merchant(request: HttpRequest) -> Merchant:
 def request_out(req: RefundRequest) -> RefundRequestOut:
     data: dict[str, Any] = services.request_data(req)
     intent = req.intent
+    if intent is None:  # a bill payment's request: the biller decides
+        from django.conf import settings
+
+        from okpay.merchants.bill_refunds import bill_window_ends
+
+        bill, refund_txn = req.bill_txn, req.refund_txn
+        assert bill is not None and refund_txn is not None
+        return RefundRequestOut(**data, refund_status=refund_txn.status, merchant=bill.counterparty_name,
+                                refund_window_days=settings.OKPAY_BILL_REFUND_WINDOW_DAYS,
+                                refund_window_ends=bill_window_ends(bill), transaction=bill.public_id,
+                                refund_transaction=refund_txn.public_id,
+                                biller=bill.biller.code if bill.biller else None,
+                                expected_by=req.decide_after if req.status == "pending" else None)
     return RefundRequestOut(**data, refund_status=req.refund.status if req.refund_id else None,
                             merchant=intent.merchant.name, refund_window_days=intent.merchant.refund_window_days,
-                            refund_window_ends=services.refund_expected_by(intent))
+                            refund_window_ends=services.refund_expected_by(intent),
+                            transaction=intent.customer_txn.public_id if intent.customer_txn_id else None,
+                            refund_transaction=req.refund.customer_txn.public_id
+                            if req.refund_id and req.refund.customer_txn_id else None)
 
 
 def endpoint_out(endpoint: WebhookEndpoint, *, secret: bool = False) -> EndpointOut:

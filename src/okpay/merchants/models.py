@@ -205,8 +205,19 @@ class RequestStatus(models.TextChoices):
 
 
 class RefundRequest(models.Model):
+    """A customer asks for money back: of a payment to a merchant (``intent``; the merchant or its
+    policy decides and a :class:`Refund` pays it) or of a confirmed bill payment (``bill_txn``; the
+    sandbox biller decides after ``decide_after``, the customer's ``refund_txn`` waits pending
+    ``awaiting_merchant`` meanwhile, and the biller's ledger account pays it)."""
+
     public_id = models.CharField(max_length=32, unique=True, default=new_refund_request_id, editable=False)
-    intent = models.ForeignKey(PaymentIntent, on_delete=models.PROTECT, related_name="refund_requests")
+    intent = models.ForeignKey(PaymentIntent, null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="refund_requests")
+    bill_txn = models.ForeignKey("payments.Transaction", null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="+")
+    refund_txn = models.OneToOneField("payments.Transaction", null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="+")
+    decide_after = models.DateTimeField(null=True, blank=True)
     customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     amount = models.BigIntegerField()
     reason = models.CharField(max_length=500)
@@ -218,8 +229,15 @@ class RefundRequest(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="merchants_rr_amount_positive")]
-        indexes = [models.Index(fields=["intent", "status"], name="merchants_rr_intent_status")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="merchants_rr_amount_positive"),
+            models.CheckConstraint(condition=Q(intent__isnull=False, bill_txn__isnull=True)
+                                   | Q(intent__isnull=True, bill_txn__isnull=False),
+                                   name="merchants_rr_intent_or_bill"),
+        ]
+        indexes = [models.Index(fields=["intent", "status"], name="merchants_rr_intent_status"),
+                   models.Index(fields=["decide_after"], condition=Q(status="pending", bill_txn__isnull=False),
+                                name="merchants_rr_bill_due")]
 
     def __str__(self) -> str:
         return f"{self.public_id} {self.status} {self.amount}"

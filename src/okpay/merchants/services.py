@@ -30,7 +30,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -39,7 +39,7 @@ from okpay.core.ids import random_token
 from okpay.identity import services as identity
 from okpay.identity.models import User
 from okpay.ledger.services import PostPending, TransferSpec
-from okpay.merchants import webhooks
+from okpay.merchants import bill_refunds, emails, webhooks
 from okpay.merchants.errors import (
     IntentUnexpectedState,
     NotMerchant,
@@ -84,7 +84,7 @@ from okpay.payments.services import (
     wallet,
 )
 
-AWAITING_MERCHANT = "awaiting_merchant"  # a refund waiting for money in the merchant's wallet
+AWAITING_MERCHANT = PendingReason.AWAITING_MERCHANT  # a refund waiting for money in the merchant's wallet
 _KEY_TOUCH_EVERY = timedelta(minutes=1)
 
 
@@ -203,7 +203,8 @@ def refund_data(refund: Refund) -> dict[str, Any]:
 
 
 def request_data(request: RefundRequest) -> dict[str, Any]:
-    return {"id": request.public_id, "object": "refund_request", "payment_intent": request.intent.public_id,
+    return {"id": request.public_id, "object": "refund_request",
+            "payment_intent": request.intent.public_id if request.intent is not None else None,
             "status": request.status, "amount": request.amount, "reason": request.reason,
             "decline_reason": request.decline_reason or None,
             "refund": request.refund.public_id if request.refund is not None else None,
@@ -438,7 +439,7 @@ def refund_expected_by(intent: PaymentIntent) -> Any:
     return intent.succeeded_at + timedelta(days=intent.merchant.refund_window_days) if intent.succeeded_at else None
 
 
-def _try_move_refund(refund: Refund) -> bool:
+def _try_move_refund(refund: Refund, *, email: bool = True) -> bool:
     """Move the refund's money if the merchant's wallet has it; False (nothing moved) if not."""
     intent = refund.intent
     merchant_user, customer = intent.merchant.user, intent.customer
@@ -456,7 +457,7 @@ def _try_move_refund(refund: Refund) -> bool:
     for txn in (merchant_txn, customer_txn):
         txn.settle_transfer = moved
         transaction_move(txn, Status.SUCCEEDED, actor=actor, reason="refunded", fields=("settle_transfer",))
-    notify.send(customer_txn, "settled")
+    notify.send(customer_txn, "settled", email=email)
     refund.status = RefundStatus.SUCCEEDED
     refund.updated_at = _now()
     refund.save(update_fields=["status", "updated_at"])
@@ -482,7 +483,9 @@ def refund_create(*, merchant: Merchant, intent_id: str, amount: int | None = No
     return _refund_locked(intent, amount=amount, reason=reason, check_window=check_window)
 
 
-def _refund_locked(intent: PaymentIntent, *, amount: int | None, reason: str, check_window: bool = True) -> Refund:
+def _refund_locked(intent: PaymentIntent, *, amount: int | None, reason: str, check_window: bool = True,
+                   email: bool = True) -> Refund:
+    """``email=False``: the customer's notices are in-app only (an approved refund request's email says it)."""
     if intent.status != IntentStatus.SUCCEEDED:
         raise NotRefundable()
     if check_window:
@@ -515,11 +518,11 @@ def _refund_locked(intent: PaymentIntent, *, amount: int | None, reason: str, ch
                                    updated_at=now,
                                    fail_after=now + timedelta(hours=settings.OKPAY_REFUND_PENDING_HOURS))
     _emit(merchant, "refund.created", refund_data(refund))
-    if not _try_move_refund(refund):
+    if not _try_move_refund(refund, email=email):
         for txn in (merchant_txn, customer_txn):
             transaction_move(txn, Status.PENDING, actor=actor, reason="merchant_funds",
                              pending_reason=AWAITING_MERCHANT, expected_by=refund.fail_after)
-        notify.send(customer_txn, "pending")
+        notify.send(customer_txn, "pending", email=email)
     return refund
 
 
@@ -574,8 +577,14 @@ def intent_for_customer_txn(txn: Transaction) -> PaymentIntent | None:
 
 @transaction.atomic
 def refund_request_create(*, customer: User, txn_id: str, reason: str, amount: int | None = None) -> RefundRequest:
-    """A customer asks the merchant for their money back; the policy may approve it at once."""
+    """A customer asks the merchant for their money back; the policy may approve it at once. For a
+    bill payment the request goes to the biller (``bill_refunds``), which answers from the worker."""
     txn = access_transaction(customer, txn_id)
+    if txn.type == TxnType.BILL_PAYMENT:
+        reason = (reason or "").strip()
+        if not reason:
+            raise InvalidRequest(gettext_noop("Tell the merchant why you want a refund."), param="reason")
+        return bill_refunds.bill_refund_request_create(customer=customer, txn=txn, reason=reason, amount=amount)
     found = intent_for_customer_txn(txn) if txn.type == TxnType.PAYMENT and txn.direction == Direction.DEBIT else None
     if found is None:
         raise NotRefundable()
@@ -602,24 +611,26 @@ def refund_request_create(*, customer: User, txn_id: str, reason: str, amount: i
     limit = intent.merchant.auto_approve_up_to
     if limit is not None and amount <= limit:
         _approve(intent, request, auto=True)
+    emails.request_created(request)
     return request
 
 
 def _approve(intent: PaymentIntent, request: RefundRequest, *, auto: bool) -> None:
     request.status = RequestStatus.APPROVED  # no longer counted as requested before the refund is made
     request.save(update_fields=["status"])
-    refund = _refund_locked(intent, amount=request.amount, reason=request.reason, check_window=False)
+    refund = _refund_locked(intent, amount=request.amount, reason=request.reason, check_window=False, email=False)
     request.refund = refund
     request.auto_approved = auto
     request.decided_at = _now()
     request.save(update_fields=["refund", "auto_approved", "decided_at"])
     _emit(intent.merchant, "refund_request.approved", request_data(request))
+    emails.request_decided(request)
 
 
 def _locked_request(merchant: Merchant, request_id: str) -> tuple[PaymentIntent, RefundRequest]:
     found = (RefundRequest.objects.select_related("intent").filter(intent__merchant=merchant, public_id=request_id)
              .first()) if isinstance(request_id, str) else None
-    if found is None:
+    if found is None or found.intent is None:
         raise NotFound()
     intent = _locked_intent(found.intent.public_id, merchant=merchant)
     request = RefundRequest.objects.get(pk=found.pk)
@@ -643,12 +654,15 @@ def refund_request_decline(*, merchant: Merchant, request_id: str, reason: str =
     request.decided_at = _now()
     request.save(update_fields=["status", "decline_reason", "decided_at"])
     _emit(merchant, "refund_request.declined", request_data(request))
+    emails.request_decided(request)
     return request
 
 
 def refund_requests_for_txn(customer: User, txn: Transaction) -> list[RefundRequest]:
-    return list(RefundRequest.objects.filter(customer=customer, intent__customer_txn=txn)
-                .select_related("refund").order_by("-id"))
+    """The customer's refund requests of one payment (to a merchant or a biller), newest first."""
+    where = Q(bill_txn=txn) if txn.type == TxnType.BILL_PAYMENT else Q(intent__customer_txn=txn)
+    return list(RefundRequest.objects.filter(where, customer=customer)
+                .select_related("refund", "refund_txn", "intent__merchant", "bill_txn").order_by("-id"))
 
 
 # --- webhook endpoints and delivery --------------------------------------------------------------------
@@ -797,7 +811,8 @@ def webhooks_deliver_due(*, limit: int = 50) -> int:
 
 def merchant_sweep() -> int:
     """The merchants sweep (core.worker.SWEEPS): capture expiry, pending refunds, webhooks."""
-    return intents_expire_due() + refunds_retry_due() + webhooks_deliver_due()
+    return (intents_expire_due() + refunds_retry_due() + bill_refunds.bill_refund_requests_decide_due()
+            + webhooks_deliver_due())
 
 
 def payment_intents_for(merchant: Merchant) -> Any:

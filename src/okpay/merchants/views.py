@@ -7,6 +7,7 @@ import csv
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Sum
@@ -24,6 +25,8 @@ from okpay.identity import services as identity
 from okpay.identity.models import User
 from okpay.ledger.selectors import balances_for_owner
 from okpay.merchants import services
+from okpay.merchants.bill_refunds import bill_refundable, bill_window_ends
+from okpay.merchants.emails import decline_reason_text
 from okpay.merchants.models import (
     EVENT_TYPES,
     ApiKey,
@@ -34,6 +37,7 @@ from okpay.merchants.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from okpay.payments.models import TxnType
 from okpay.payments.money import format_money
 from okpay.payments.services import access_transaction
 
@@ -142,7 +146,7 @@ def refund_request_new(request: HttpRequest, txn_id: str) -> HttpResponse:
     except NotFound as exc:
         raise Http404 from exc
     intent = services.intent_for_customer_txn(txn)
-    if intent is None:
+    if intent is None and txn.type != TxnType.BILL_PAYMENT:
         raise Http404
     error = ""
     if request.method == "POST":
@@ -155,13 +159,26 @@ def refund_request_new(request: HttpRequest, txn_id: str) -> HttpResponse:
         else:
             return redirect("merchants:refund-request-new", txn_id=txn.public_id)
     requests = services.refund_requests_for_txn(user, txn)
-    window_ends = services.refund_expected_by(intent)
+    for req in requests:
+        req.decline_text = decline_reason_text(req)  # type: ignore[attr-defined]
     support_url = f"{reverse('support:new')}?category=payment&transaction={txn.public_id}"
-    return render(request, "merchants/refund_request.html", {
-        "txn": txn, "intent": intent, "merchant": intent.merchant, "requests": requests, "error": error,
-        "window_open": window_ends is not None and timezone.now() <= window_ends, "window_ends": window_ends,
-        "support_url": support_url, "refundable": intent.amount_received - intent.amount_refunded},
-        status=422 if error else 200)
+    context: dict[str, Any] = {"txn": txn, "intent": intent, "requests": requests, "error": error,
+                               "support_url": support_url, "currency": txn.currency}
+    if intent is not None:
+        window_ends = services.refund_expected_by(intent)
+        context.update(who=intent.merchant.name, merchant=intent.merchant, paid=intent.amount_received,
+                       window_days=intent.merchant.refund_window_days, window_ends=window_ends,
+                       refundable=intent.amount_received - intent.amount_refunded,
+                       window_open=window_ends is not None and timezone.now() <= window_ends)
+    else:  # a bill payment: the biller decides
+        window_ends = bill_window_ends(txn)
+        pending = sum(r.amount for r in requests if r.status == "pending")
+        context.update(who=txn.counterparty_name, biller=txn.biller, paid=txn.amount,
+                       window_days=settings.OKPAY_BILL_REFUND_WINDOW_DAYS, window_ends=window_ends,
+                       refundable=txn.amount - txn.refunded_amount - pending if bill_refundable(txn) else 0,
+                       window_open=window_ends is not None and timezone.now() <= window_ends,
+                       answer_minutes=max(1, settings.OKPAY_BILL_REFUND_DECIDE_SECONDS // 60))
+    return render(request, "merchants/refund_request.html", context, status=422 if error else 200)
 
 
 def _parse_amount(raw: str) -> int | None:

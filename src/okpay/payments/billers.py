@@ -63,6 +63,15 @@ def biller_accepts(biller: Biller, reference: str) -> bool:
     return luhn_ok(reference)
 
 
+def biller_refund_decision(biller: Biller, *, amount: int) -> str:
+    """What the sandbox biller answers to a refund request of a confirmed bill payment: ``""`` to
+    approve, or why it declines. Deterministic: a phone top-up was credited to the number at once
+    and cannot be taken back (declined ``top_up_delivered``); a utility credits the overpayment back."""
+    if biller.category == "mobile":
+        return "top_up_delivered"
+    return ""
+
+
 @transaction.atomic
 def billers_seed() -> int:
     """Create or update the sandbox catalogue (``okpay demo`` and the first migration call it)."""

@@ -26,6 +26,9 @@ WHY = {
         "wallet until they confirm."),
     PendingReason.AWAITING_CAPTURE: gettext_lazy(
         "The merchant has not completed the order yet. The money is held in your wallet until they do."),
+    PendingReason.AWAITING_MERCHANT: gettext_lazy(
+        "This refund is waiting for the merchant or biller: they are answering your refund request, or "
+        "their account does not hold the money yet. It reaches your wallet as soon as they pay it."),
 }
 
 IF_NOT = {
@@ -37,6 +40,9 @@ IF_NOT = {
     PendingReason.AWAITING_BILLER: gettext_lazy("If the biller rejects it, the money returns to your wallet at "
                                                 "once, with the reason."),
     PendingReason.AWAITING_CAPTURE: gettext_lazy("If the merchant cancels the order, the hold is released."),
+    PendingReason.AWAITING_MERCHANT: gettext_lazy("If they decline or cannot pay it in time, the refund fails with "
+                                                  "the reason, and customer service can look at the payment with "
+                                                  "you."),
 }
 
 FAILURE = {
@@ -45,6 +51,10 @@ FAILURE = {
                                        "bill; the money is back in your wallet."),
     "declined_by_review": gettext_lazy("Our risk team declined this payment. The money is back in your wallet. "
                                        "Contact customer service if you have questions."),
+    "refund_declined": gettext_lazy("The refund request was declined; the reason is on the payment's refund "
+                                    "page. Contact customer service if you disagree."),
+    "merchant_insufficient_funds": gettext_lazy("The merchant did not have the money for this refund in time. "
+                                                "Contact customer service about the payment."),
 }
 
 EVENT_REASONS = {
@@ -71,6 +81,12 @@ EVENT_REASONS = {
     "cancelled_by_support": gettext_lazy("Cancelled by customer service at your request; money released"),
     "declined_by_support": gettext_lazy("Declined by the risk team"),
     "overdue_flagged_for_support": gettext_lazy("Taking longer than expected; customer service alerted"),
+    "refund_requested": gettext_lazy("Refund requested; waiting for the answer"),
+    "refund_approved": gettext_lazy("Refund request approved"),
+    "refund_declined": gettext_lazy("Refund request declined"),
+    "refunded": gettext_lazy("Refunded"),
+    "refund": gettext_lazy("Refund paid back"),
+    "merchant_funds": gettext_lazy("Waiting for money in the merchant's wallet"),
 }
 
 
@@ -84,6 +100,11 @@ class Explanation:
 def explain(txn: Transaction) -> Explanation | None:
     if not txn.is_pending:
         return None
+    if txn.pending_reason == PendingReason.AWAITING_MERCHANT:
+        actions = [_("Nothing to do: the money reaches your wallet as soon as the refund is paid. We will notify "
+                     "you of the answer."),
+                   _("Contact customer service with this transaction number if it takes longer than expected.")]
+        return Explanation(str(WHY[txn.pending_reason]), str(IF_NOT[txn.pending_reason]), actions)
     actions = [_("Wait: most payments finish before the expected time. We will notify you.")]
     if txn.cancellable:
         actions.append(_("Cancel it, if you changed your mind: the held money is released at once."))

@@ -56,6 +56,8 @@ class PendingReason(models.TextChoices):
     AWAITING_BANK = "awaiting_bank", _("Waiting for the bank")
     AWAITING_CLAIM = "awaiting_claim", _("Waiting for the recipient")
     AWAITING_CAPTURE = "awaiting_capture", _("Waiting for the merchant")
+    # A refund waiting for the merchant or biller: its answer to the refund request, or money in its wallet.
+    AWAITING_MERCHANT = "awaiting_merchant", _("Waiting for the merchant or biller")
 
 
 class Direction(models.TextChoices):

@@ -53,9 +53,12 @@ def title(kind: str, txn: Transaction) -> str:
     }[kind]
 
 
-def send(txn: Transaction, kind: str) -> None:
-    """Notify the owner of ``txn``: the in-app row now, the email from the worker."""
-    Notification.objects.create(user_id=txn.user_id, transaction=txn, kind=kind, created_at=timezone.now())
+def send(txn: Transaction, kind: str, *, email: bool = True) -> None:
+    """Notify the owner of ``txn``: the in-app row now, the email from the worker. ``email=False``
+    when the caller sends its own, fuller email about the same change (merchants' refund requests)."""
+    now = timezone.now()
+    Notification.objects.create(user_id=txn.user_id, transaction=txn, kind=kind, created_at=now,
+                                emailed_at=None if email else now)
 
 
 def _email(notice: Notification) -> None:
