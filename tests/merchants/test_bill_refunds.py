@@ -169,3 +169,38 @@ def test_bill_refund_request_over_api(funded, api_client, mallory) -> None:
     listed = customer.get(url).json()["data"]
     assert [(r["id"], r["status"], r["refund_status"]) for r in listed] == [(body["id"], "approved", "succeeded")]
     assert ledger_check().violations == []
+
+
+def test_transaction_page_offers_a_refund_with_the_policy(merchant, funded, bob) -> None:
+    from okpay.payments.services import transfer_create
+
+    client = Client()
+    client.force_login(funded)
+    services.merchant_policy_update(merchant=merchant, refund_window_days=14, auto_approve_up_to=2_000)
+    intent = services.intent_create(merchant=merchant, amount=5_000, description="龙井")
+    paid = services.intent_confirm(intent_id=intent.public_id, customer=funded)
+    page = client.get(f"/wallet/transactions/{paid.public_id}/").content.decode()
+    assert 'data-testid="ask-refund"' in page
+    assert f'href="/wallet/transactions/{paid.public_id}/refund-request/"' in page
+    assert "付款后 14 天内可退款。" in page and "¥20.00 以内的申请立即批准。" in page
+    bill = paid_bill(funded)
+    page = client.get(f"/wallet/transactions/{bill.public_id}/").content.decode()
+    assert 'data-testid="ask-refund"' in page and "缴费机构约在 60 分钟内答复" in page
+    # A transfer, or a bill payment still waiting for the biller, offers nothing.
+    transfer = transfer_create(sender=funded, to=bob.email, amount=100)
+    waiting = bill_payment_create(user=funded, biller="sh-water", account_reference="12345674", amount=1_000)
+    for txn in (transfer, waiting):
+        assert 'data-testid="refund-offer"' not in client.get(f"/wallet/transactions/{txn.public_id}/").content.decode()
+    # Once the window has closed (and nothing was asked), the page says so and points to support.
+    from okpay.merchants.models import PaymentIntent
+
+    PaymentIntent.objects.filter(pk=intent.pk).update(succeeded_at=timezone.now() - timedelta(days=15))
+    page = client.get(f"/wallet/transactions/{paid.public_id}/").content.decode()
+    assert 'data-testid="ask-refund"' not in page and "退款期限已过。" in page
+    # The pending refund of a bill request explains itself (awaiting_merchant).
+    req = services.refund_request_create(customer=funded, txn_id=bill.public_id, reason="重复缴费", amount=800)
+    page = client.get(f"/wallet/transactions/{req.refund_txn.public_id}/").content.decode()
+    assert "等待商户或缴费机构" in page and "这笔退款正在等待商户或缴费机构" in page
+    assert "您无需操作" in page and 'data-testid="cancel"' not in page
+    page = client.get(f"/wallet/transactions/{bill.public_id}/").content.decode()
+    assert 'data-testid="refund-requests"' in page

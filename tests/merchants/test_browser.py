@@ -52,7 +52,12 @@ def test_demo_shop_purchase_then_refund_request_approved(page, browser, live_ser
     intent = PaymentIntent.objects.get()
     assert intent.status == "succeeded" and available(funded) == 100_000 - 12_800
 
-    page.goto(f"/wallet/transactions/{intent.customer_txn.public_id}/refund-request/")
+    # The transaction page offers the refund, with the merchant's policy.
+    page.goto(f"/wallet/transactions/{intent.customer_txn.public_id}/")
+    assert "商家会审核每一笔申请。" in page.get_by_test_id("refund-offer").inner_text()
+    screenshot(page, "merchants-5a-transaction-refund-offer")
+    page.get_by_test_id("ask-refund").click()
+    page.wait_for_url("**/refund-request/")
     page.fill("#amount", "28.00")
     page.fill("#reason", "杯子有裂纹")
     page.get_by_test_id("refund-request-submit").click()
@@ -80,4 +85,57 @@ def test_demo_shop_purchase_then_refund_request_approved(page, browser, live_ser
     page.goto("/wallet/")
     assert page.get_by_test_id("available-CNY").inner_text() == "¥900.00"
     screenshot(page, "merchants-9-wallet")
+    assert ledger_check().ok
+
+
+def test_bill_payment_refund_request_answered_by_the_biller(page, live_server, funded, settings) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from okpay.merchants.services import merchant_sweep
+    from okpay.payments.billers import billers_seed
+    from okpay.payments.services import bill_payment_create, payments_sweep
+
+    settings.OKPAY_BILL_SUBMIT_SECONDS = settings.OKPAY_BILL_CONFIRM_SECONDS = 0
+    billers_seed()
+    bill = bill_payment_create(user=funded, biller="state-grid-sh", account_reference="1234567897", amount=8_800)
+    top_up = bill_payment_create(user=funded, biller="china-mobile", account_reference="13800138003", amount=5_000)
+    payments_sweep()
+    sign_in_as(page, live_server, funded)
+
+    page.goto(f"/wallet/transactions/{bill.public_id}/")
+    assert "缴费机构约在 60 分钟内答复" in page.get_by_test_id("refund-offer").inner_text()
+    screenshot(page, "merchants-bill-1-refund-offer")
+    page.get_by_test_id("ask-refund").click()
+    page.wait_for_url("**/refund-request/")
+    page.fill("#amount", "30.00")
+    page.fill("#reason", "重复缴费")
+    page.get_by_test_id("refund-request-submit").click()
+    page.wait_for_selector("[data-testid=refund-request-status]")
+    assert "等待缴费机构" in page.get_by_test_id("refund-request-status").inner_text()
+    screenshot(page, "merchants-bill-2-requested")
+    req = RefundRequest.objects.get()
+    page.goto(f"/wallet/transactions/{req.refund_txn.public_id}/")
+    assert page.get_by_test_id("txn-status").inner_text() == "待处理"
+    screenshot(page, "merchants-bill-3-refund-pending")
+
+    RefundRequest.objects.update(decide_after=timezone.now() - timedelta(seconds=1))
+    merchant_sweep()
+    page.goto(f"/wallet/transactions/{bill.public_id}/refund-request/")
+    assert "已批准" in page.get_by_test_id("refund-request-status").inner_text()
+    screenshot(page, "merchants-bill-4-approved")
+    assert available(funded) == 100_000 - 8_800 - 5_000 + 3_000
+
+    page.goto(f"/wallet/transactions/{top_up.public_id}/refund-request/")
+    page.fill("#reason", "充错号码")
+    page.get_by_test_id("refund-request-submit").click()
+    page.wait_for_selector("[data-testid=refund-request-status]")
+    RefundRequest.objects.filter(status="pending").update(decide_after=timezone.now() - timedelta(seconds=1))
+    merchant_sweep()
+    page.reload()
+    assert page.get_by_test_id("decline-reason").inner_text() == "话费已充值到该手机号，无法退回。"
+    assert f"transaction={top_up.public_id}" in page.get_by_test_id("contact-support").get_attribute("href")
+    screenshot(page, "merchants-bill-5-declined")
+    assert available(funded) == 100_000 - 8_800 - 5_000 + 3_000
     assert ledger_check().ok

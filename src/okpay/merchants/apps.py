@@ -5,3 +5,11 @@ class MerchantsConfig(AppConfig):
     name = "okpay.merchants"
     label = "merchants"
     verbose_name = "Merchants"
+
+    def ready(self) -> None:
+        # payments imports no app above it: merchants plugs its refund offer into the transaction page.
+        from okpay.merchants import hooks
+        from okpay.payments import hooks as payments_hooks
+
+        if hooks.refund_offer not in payments_hooks.REFUND_OFFERS:
+            payments_hooks.REFUND_OFFERS.append(hooks.refund_offer)

@@ -87,6 +87,11 @@ EVENT_REASONS = {
     "refunded": gettext_lazy("Refunded"),
     "refund": gettext_lazy("Refund paid back"),
     "merchant_funds": gettext_lazy("Waiting for money in the merchant's wallet"),
+    "paid": gettext_lazy("Paid"),
+    "authorized": gettext_lazy("Authorized; the money is held until the merchant takes it"),
+    "captured": gettext_lazy("Taken by the merchant"),
+    "expired": gettext_lazy("Not taken by the merchant in time; money released"),
+    "requested_by_merchant": gettext_lazy("Cancelled by the merchant; money released"),
 }
 
 

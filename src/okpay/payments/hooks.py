@@ -1,8 +1,12 @@
-"""What payments plugs into identity (identity imports no other app; see its services module)."""
+"""What payments plugs into identity (identity imports no other app; see its services module), and
+what other apps plug into payments (``REFUND_OFFERS``: payments imports no app above it)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from django.db import DatabaseError
 from django.utils.translation import gettext_noop
@@ -12,6 +16,31 @@ from okpay.identity.models import User
 from okpay.ledger.errors import LedgerError
 
 logger = logging.getLogger("okpay.payments")
+
+
+@dataclass(frozen=True)
+class RefundOffer:
+    """What the transaction page shows about getting money back (filled by the app that decides:
+    merchants, for payments to merchants and bill payments)."""
+
+    url: str             # the page where the customer asks, and sees their requests
+    who: str             # the merchant's or biller's name
+    policy: str          # the policy in plain words (translated)
+    open: bool           # a request can be made now (window open, something left to refund)
+    requests: int = 0    # the customer's requests so far
+
+
+# Callables ``(txn) -> RefundOffer | None``, appended by other apps in their AppConfig.ready
+# (payments imports none of them); the first answer that is not None is shown.
+REFUND_OFFERS: list[Callable[[Any], RefundOffer | None]] = []
+
+
+def refund_offer(txn: Any) -> RefundOffer | None:
+    for offer in REFUND_OFFERS:
+        found = offer(txn)
+        if found is not None:
+            return found
+    return None
 
 
 def claim_after_verification(user: User) -> None:
