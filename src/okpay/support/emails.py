@@ -143,3 +143,27 @@ def csat_survey(ticket: Ticket) -> None:
             action_label=_("Rate the answer"),
         )
     _deliver(to=user.email, user=user, lang=lang, mail=mail)
+
+
+def requester_proof(ticket: Ticket, token: str) -> None:
+    """"Is this you?": a signed link to the ticket's address; following it links the ticket to
+    the customer account (see ``services.requester_prove``)."""
+    to = ticket.requester_email
+    if not to:
+        return
+    lang = _lang(ticket, None)
+    with translation.override(lang):
+        mail = Mail(
+            subject=_("Confirm that ticket %(number)s is yours") % {"number": ticket.number},
+            heading=_("Is this you?"),
+            paragraphs=[_("You wrote to OKPay customer service (ticket %(number)s, \"%(subject)s\"). Before an "
+                          "agent looks at your wallet, please confirm that you are the account holder: open the "
+                          "link below and, if asked, sign in to OKPay.")
+                        % {"number": ticket.number, "subject": ticket.subject},
+                        _("The link works for 3 days.")],
+            action_url=absolute(reverse("support:prove", args=[token])),
+            action_label=_("Yes, this is my ticket"),
+            notes=[_("If you did not write to us, ignore this email; nothing will change."),
+                   _("OKPay support will never ask for your password or a verification code.")],
+        )
+    _deliver(to=to, user=None, lang=lang, mail=mail)

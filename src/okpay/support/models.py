@@ -68,6 +68,17 @@ class Priority(models.TextChoices):
 PRIORITY_ORDER = [Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT]
 
 
+class RequesterLink(models.TextChoices):
+    """How a ticket's requester was linked to a customer account ('' = not linked: unverified)."""
+
+    NONE = "", _("Not linked (unverified)")
+    SESSION = "session", _("Signed in")
+    VERIFIED_EMAIL = "verified_email", _("Verified email address")
+    VERIFIED_PHONE = "verified_phone", _("Verified phone number")
+    SOCIAL_LINK = "social_link", _("Linked social account")
+    PROVED_BY_EMAIL = "proved_by_email", _("Proved by a verification email")
+
+
 class Team(models.Model):
     slug = models.SlugField(max_length=40, unique=True)
     name = models.CharField(max_length=100)
@@ -147,6 +158,8 @@ class Ticket(models.Model):
     requester_phone = models.CharField(max_length=32, blank=True, default="")
     requester_handle = models.CharField(max_length=120, blank=True, default="",
                                         help_text=_("A social handle: platform:id"))
+    requester_link = models.CharField(max_length=20, choices=RequesterLink.choices, blank=True, default="",
+                                      help_text=_("How the requester was linked to the customer."))
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.WEB)
     category = models.CharField(max_length=12, choices=Category.choices)
     subject = models.CharField(max_length=200)

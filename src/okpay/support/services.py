@@ -21,6 +21,7 @@ from typing import Any
 
 import nh3
 from django.conf import settings
+from django.core import signing
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Max, Q
@@ -42,6 +43,7 @@ from okpay.support.models import (
     NpsResponse,
     Priority,
     Rating,
+    RequesterLink,
     SlaPolicy,
     Status,
     Tag,
@@ -256,11 +258,54 @@ SLA_FIELDS = ["sla_policy", "first_response_due", "next_response_due", "resoluti
 
 @dataclass(frozen=True)
 class Requester:
+    """Who writes. ``user`` is set only when we know the customer; ``link`` says how we know
+    (``RequesterLink``: '' unlinked, ``session``, ``verified_email``, ``verified_phone``,
+    ``social_link``, ``proved_by_email``); a user given without a link counts as ``session``.
+    ``unverified`` is a reason the channel's own proof failed (e.g. an email whose
+    Authentication-Results said fail): shown to the agent, and such a requester is never linked."""
+
     user: User | None = None
     email: str = ""
     phone: str = ""
     handle: str = ""
     name: str = ""
+    link: str = ""
+    unverified: str = ""
+
+    @property
+    def how(self) -> str:
+        if self.user is None:
+            return RequesterLink.NONE
+        return self.link or RequesterLink.SESSION
+
+
+def requester_for(*, email: str = "", phone: str = "", handle: str = "", name: str = "",
+                  unverified: str = "") -> Requester:
+    """The requester behind a channel address. Linked to a customer only when the email address
+    or phone number is *verified* on that customer's account (an address someone merely typed
+    into a profile, or one that failed the channel's own checks, stays unlinked and unverified).
+    A social ``handle`` (``platform:id``) is linked by the social channel's own account links,
+    which it passes as ``Requester(user=…, link="social_link")``; here it stays unlinked."""
+    email = (email or "").strip().lower()[:254]
+    phone = re.sub(r"[\s().-]", "", phone or "")[:32]
+    handle = (handle or "").strip()[:120]
+    name = " ".join((name or "").split())[:100]
+    base = Requester(email=email, phone=phone, handle=handle, name=name, unverified=unverified[:60])
+    if unverified:
+        return base
+    if email:
+        user = User.objects.filter(email__iexact=email, email_verified_at__isnull=False, is_active=True).first()
+        if user is not None:
+            return Requester(user=user, email=email, phone=phone, handle=handle, name=name,
+                             link=RequesterLink.VERIFIED_EMAIL)
+    if phone:
+        candidates = {phone, phone if phone.startswith("+") else "+" + phone}
+        users = list(User.objects.filter(phone__in=candidates, phone_verified_at__isnull=False,
+                                         is_active=True)[:2])
+        if len(users) == 1:  # a number verified on two accounts proves neither
+            return Requester(user=users[0], email=email, phone=phone, handle=handle, name=name,
+                             link=RequesterLink.VERIFIED_PHONE)
+    return base
 
 
 @transaction.atomic
@@ -297,9 +342,11 @@ def ticket_create(*, requester: Requester, channel: str, category: str, subject:
         requester_name=(requester.name or (user.display_name if user else ""))[:100],
         requester_email=(requester.email or (user.email if user else ""))[:254],
         requester_phone=(requester.phone or (user.phone if user else "") or "")[:32],
-        requester_handle=requester.handle[:120], channel=channel, category=category, subject=subject,
-        priority=priority, created_at=now, updated_at=now, follow_up_of=follow_up_of,
-        meta={**(meta or {}), **({"lang": lang} if lang else {})},
+        requester_handle=requester.handle[:120], requester_link=requester.how, channel=channel,
+        category=category, subject=subject, priority=priority, created_at=now, updated_at=now,
+        follow_up_of=follow_up_of,
+        meta={**(meta or {}), **({"lang": lang} if lang else {}),
+              **({"unverified": requester.unverified} if requester.unverified else {})},
     )
     sla_apply(ticket)
     ticket.save()
@@ -310,6 +357,7 @@ def ticket_create(*, requester: Requester, channel: str, category: str, subject:
     if txn is not None:
         TicketTransaction.objects.create(ticket=ticket, transaction_id=txn.public_id, added_at=now)
     event_add(ticket, "created", actor or user or "system", channel=channel, category=category, priority=priority,
+              link=requester.how or None, unverified=requester.unverified or None,
               transaction=txn.public_id if txn else None, follow_up_of=follow_up_of.number if follow_up_of else None)
     if actor is not None and actor != user:
         audit_record(actor=actor, action="support.ticket_create", target=ticket, detail={"channel": channel})
@@ -340,23 +388,53 @@ def callback_request(*, phone: str, topic: str, preferred_time: str = "", user: 
 
 # --- customer side -----------------------------------------------------------------------------
 
-@transaction.atomic
-def customer_reply(*, ticket: Ticket, user: User, body: str = "", body_html: str | None = None,
-                   attachments: Sequence[UploadedFile] = (), channel: str | None = None) -> TicketMessage:
-    """The customer writes on their ticket. A solved ticket reopens within the reopen window; a
-    closed one, or a solved one past the window, gets a follow-up ticket instead."""
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
-    if ticket.requester_id != user.pk:
+def _same_address(ticket: Ticket, requester: Requester) -> bool:
+    return bool((requester.email and requester.email.lower() == ticket.requester_email.lower())
+                or (requester.phone and requester.phone == ticket.requester_phone)
+                or (requester.handle and requester.handle == ticket.requester_handle))
+
+
+def reply_author(ticket: Ticket, requester: Requester) -> User | None:
+    """Who may write on ``ticket`` as its requester: on a linked ticket only that customer (a
+    sender we could not link never joins a customer's ticket); on an unlinked one the same
+    email address, phone number or handle. Raises ``TicketNotFound`` for anybody else."""
+    if ticket.requester_id is not None:
+        if requester.user is not None and requester.user.pk == ticket.requester_id and not requester.unverified:
+            return requester.user
         raise TicketNotFound(gettext_noop("No such ticket."))
+    if _same_address(ticket, requester):
+        return None
+    raise TicketNotFound(gettext_noop("No such ticket."))
+
+
+@transaction.atomic
+def customer_reply(*, ticket: Ticket, user: User | None = None, requester: Requester | None = None,
+                   body: str = "", body_html: str | None = None, attachments: Sequence[UploadedFile] = (),
+                   channel: str | None = None) -> TicketMessage:
+    """The customer writes on their ticket: a signed-in ``user``, or a channel ``requester``
+    (see ``reply_author``: a requester that does not own the ticket gets ``TicketNotFound``).
+    A solved ticket reopens within the reopen window; a closed one, or a solved one past the
+    window, gets a follow-up ticket instead."""
+    if requester is None:
+        if user is None:
+            raise TicketNotFound(gettext_noop("No such ticket."))
+        requester = Requester(user=user)
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    user = reply_author(ticket, requester)
     now = clock.now()
     window = timedelta(days=settings.OKPAY_SUPPORT_REOPEN_DAYS)
     if ticket.status == Status.CLOSED or (
             ticket.status == Status.SOLVED and ticket.solved_at and now - ticket.solved_at > window):
+        if user is None:  # an unlinked follow-up keeps the address it came from
+            requester = Requester(email=requester.email or ticket.requester_email,
+                                  phone=requester.phone or ticket.requester_phone,
+                                  handle=requester.handle or ticket.requester_handle,
+                                  name=requester.name or ticket.requester_name, unverified=requester.unverified)
         follow_up = ticket_create(
-            requester=Requester(user=user), channel=channel or ticket.channel, category=ticket.category,
+            requester=requester, channel=channel or ticket.channel, category=ticket.category,
             subject=ticket.subject, body=body, body_html=body_html, attachments=attachments,
             follow_up_of=ticket, lang=ticket.meta.get("lang", ""))
-        event_add(ticket, "follow_up_created", user, follow_up=follow_up.number)
+        event_add(ticket, "follow_up_created", user or "requester", follow_up=follow_up.number)
         return follow_up.messages.get()
     clean_html, text = _body(body, body_html)
     message = TicketMessage.objects.create(
@@ -368,10 +446,10 @@ def customer_reply(*, ticket: Ticket, user: User, body: str = "", body_html: str
         ticket.status = Status.OPEN
         ticket.solved_at = None
         fields += ["status", "solved_at"]
-        event_add(ticket, "reopened", user)
+        event_add(ticket, "reopened", user or "requester")
     elif ticket.status in (Status.WAITING, Status.ON_HOLD):
         _sla_resume(ticket, now)
-        event_add(ticket, "status", user, old=ticket.status, new=Status.OPEN)
+        event_add(ticket, "status", user or "requester", old=ticket.status, new=Status.OPEN)
         ticket.status = Status.OPEN
         fields.append("status")
     policy = ticket.sla_policy
@@ -381,8 +459,120 @@ def customer_reply(*, ticket: Ticket, user: User, body: str = "", body_html: str
         fields.append("next_response_breached")
     ticket.updated_at = now
     ticket.save(update_fields=fields)
-    event_add(ticket, "message", user, message=message.public_id, visibility="public")
+    event_add(ticket, "message", user or "requester", message=message.public_id, visibility="public")
     return message
+
+
+# --- proving who the requester is ------------------------------------------------------------------
+
+PROOF_SALT = "okpay.support.requester-proof"
+PROOF_MAX_AGE = timedelta(days=3)
+
+
+class ProofInvalid(InvalidRequest):
+    code = "invalid_token"
+
+
+@transaction.atomic
+def requester_link_set(*, ticket: Ticket, user: User, link: str, actor: User | str) -> Ticket:
+    """Link an unlinked ticket to the customer ``user`` (how: ``link``); an event and an audit
+    record say who did it. A ticket linked to somebody else is never relinked."""
+    if link not in RequesterLink.values or not link:
+        raise InvalidRequest(gettext_noop("Unknown way of linking."), param="link")
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if ticket.requester_id is not None:
+        if ticket.requester_id == user.pk:
+            return ticket
+        raise Conflict(gettext_noop("This ticket belongs to another customer."))
+    ticket.requester = user
+    ticket.requester_link = link
+    if not ticket.requester_name:
+        ticket.requester_name = user.display_name[:100]
+    ticket.updated_at = clock.now()
+    ticket.save(update_fields=["requester", "requester_link", "requester_name", "updated_at"])
+    event_add(ticket, "requester_linked", actor, customer=user.public_id, link=link)
+    audit_record(actor=actor, action="support.requester_linked", target=ticket,
+                 detail={"customer": user.public_id, "link": link, "email": ticket.requester_email or None})
+    return ticket
+
+
+def proof_token(ticket: Ticket) -> str:
+    return signing.dumps({"t": ticket.public_id, "e": ticket.requester_email.lower()}, salt=PROOF_SALT,
+                         compress=True)
+
+
+@transaction.atomic
+def requester_proof_send(*, ticket: Ticket, agent: User) -> Ticket:
+    """"Prove it's you": mail the ticket's address a signed link. Following it (and, when the
+    address is no customer's verified one, signing in) links the ticket to the customer."""
+    require(agent, "reply_ticket")
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if ticket.requester_id is not None:
+        raise Conflict(gettext_noop("This ticket is already linked to a customer."))
+    if not ticket.requester_email:
+        raise InvalidRequest(gettext_noop("This ticket has no email address to write to."), param="ticket")
+    event_add(ticket, "requester_proof_sent", agent, email=ticket.requester_email)
+    audit_record(actor=agent, action="support.requester_proof_sent", target=ticket,
+                 detail={"email": ticket.requester_email})
+    emails.requester_proof(ticket, proof_token(ticket))
+    return ticket
+
+
+def proof_ticket(token: str) -> Ticket:
+    """The ticket a proof link is for; ``ProofInvalid`` when the link is forged, expired, or the
+    ticket's address has changed since."""
+    try:
+        data = signing.loads(token, salt=PROOF_SALT, max_age=PROOF_MAX_AGE)
+    except signing.BadSignature:
+        raise ProofInvalid(gettext_noop("This link is invalid or has expired.")) from None
+    ticket = Ticket.objects.filter(public_id=str(data.get("t", ""))).first()
+    if ticket is None or ticket.requester_email.lower() != data.get("e"):
+        raise ProofInvalid(gettext_noop("This link is invalid or has expired."))
+    return ticket
+
+
+def proof_customer(ticket: Ticket) -> User | None:
+    """The customer whose verified email is the ticket's address, if any."""
+    if not ticket.requester_email:
+        return None
+    return User.objects.filter(email__iexact=ticket.requester_email, email_verified_at__isnull=False,
+                               is_active=True).first()
+
+
+@transaction.atomic
+def requester_prove(*, token: str, user: User | None = None) -> Ticket:
+    """Someone followed a proof link: they can read the ticket's mailbox. Signed in, the ticket
+    links to them; otherwise to the customer whose verified address it is (``proved_by_email``).
+    Neither: ``ProofInvalid`` with param ``login`` (sign in first)."""
+    ticket = proof_ticket(token)
+    if user is not None and user.is_authenticated:
+        customer = user
+        owns_address = user.email.lower() == ticket.requester_email.lower() and user.email_verified_at is not None
+        how = RequesterLink.PROVED_BY_EMAIL if owns_address else RequesterLink.SESSION
+    else:
+        found = proof_customer(ticket)
+        if found is None:
+            raise ProofInvalid(gettext_noop("Sign in to link this ticket to your account."), param="login")
+        customer, how = found, RequesterLink.PROVED_BY_EMAIL
+    return requester_link_set(ticket=ticket, user=customer, link=how, actor=customer)
+
+
+@transaction.atomic
+def ticket_category_set(*, ticket: Ticket, actor: User, category: str) -> Ticket:
+    """Agents correct the category a channel guessed."""
+    require(actor, "reply_ticket")
+    if category not in Category.values:
+        raise InvalidRequest(gettext_noop("Choose a category."), param="category")
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if ticket.category == category:
+        return ticket
+    old = ticket.category
+    ticket.category = category
+    ticket.updated_at = clock.now()
+    ticket.save(update_fields=["category", "updated_at"])
+    event_add(ticket, "category", actor, old=old, new=category)
+    audit_record(actor=actor, action="support.ticket_category", target=ticket, detail={"old": old, "new": category})
+    return ticket
 
 
 @transaction.atomic

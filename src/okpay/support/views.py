@@ -10,6 +10,7 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -251,6 +252,28 @@ def callback(request: HttpRequest) -> HttpResponse:
                                                      "categories": Category.choices}, status=400 if error else 200)
 
 
+def prove(request: HttpRequest, token: str) -> HttpResponse:
+    """The "prove it's you" link of an email ticket. GET only shows a button (mail scanners
+    follow links); the POST links the ticket, asking the person to sign in when the address is
+    no customer's verified one."""
+    try:
+        ticket = services.proof_ticket(token)
+    except OkpayError as exc:
+        return render(request, "support/prove.html", {"error": _msg(exc)}, status=400)
+    if request.method != "POST":
+        return render(request, "support/prove.html", {"ticket": ticket})
+    user = request.user if request.user.is_authenticated else None
+    try:
+        services.requester_prove(token=token, user=user)  # type: ignore[arg-type]
+    except OkpayError as exc:
+        if exc.param == "login":
+            return redirect_to_login(request.get_full_path())
+        return render(request, "support/prove.html", {"ticket": ticket, "error": _msg(exc)}, status=exc.status)
+    if user is not None:
+        return HttpResponseRedirect(reverse("support:ticket", args=[ticket.public_id]))
+    return render(request, "support/prove.html", {"ticket": ticket, "done": True})
+
+
 # --- desk ---------------------------------------------------------------------------------------
 
 QUEUE_LABELS = [("mine", gettext_lazy("Mine")), ("unassigned", gettext_lazy("Unassigned")),
@@ -334,7 +357,8 @@ def _desk_ticket_ctx(request: HttpRequest, public_id: str) -> dict[str, Any]:
             "action_labels": {k: _(v.label) for k, v in actions.KINDS.items()},
             "actions": ticket.actions.select_related("requested_by", "decided_by").order_by("-requested_at"),
             "can_approve": can(user, "approve_action"), "can_context": can(user, "view_customer_context"),
-            "can_act": can(user, "act_on_account")}
+            "can_act": can(user, "act_on_account") and ticket.requester_id is not None,
+            "categories": Category.choices, "unverified": ticket.meta.get("unverified", "")}
 
 
 @desk_required()
@@ -388,6 +412,20 @@ def desk_reply(request: HttpRequest, public_id: str) -> HttpResponse:
     return _desk_post(request, public_id, lambda user, ticket: services.agent_reply(
         ticket=ticket, agent=user, body=request.POST.get("body", ""), internal=request.POST.get("internal") == "1",
         attachments=_uploads(request), status=request.POST.get("status") or None, canned=canned))
+
+
+@desk_required("reply_ticket")
+@require_POST
+def desk_category(request: HttpRequest, public_id: str) -> HttpResponse:
+    return _desk_post(request, public_id, lambda user, ticket: services.ticket_category_set(
+        ticket=ticket, actor=user, category=request.POST.get("category", "")))
+
+
+@desk_required("reply_ticket")
+@require_POST
+def desk_prove(request: HttpRequest, public_id: str) -> HttpResponse:
+    return _desk_post(request, public_id, lambda user, ticket: services.requester_proof_send(
+        ticket=ticket, agent=user))
 
 
 @desk_required("reply_ticket")
