@@ -140,3 +140,52 @@ def test_capture_cancel_decline_accept_an_empty_body_of_any_content_type(merchan
     missing = shop.post("/api/v1/refunds", "", content_type="application/x-www-form-urlencoded")
     assert missing.status_code == 400 and missing.json()["error"]["code"] == "invalid_request"
     assert available(funded) == 97_000 and txn_id is not None
+
+
+def test_publishable_key_reads_public_status_only(merchant, secret_key, funded, api_client, bob) -> None:
+    from okpay.merchants import services
+    from okpay.merchants.models import ApiKey, Refund
+
+    pk = ApiKey.objects.get(merchant=merchant, kind="publishable").hint  # publishable keys are public
+    assert pk.startswith("pk_")
+    shop, browser = merchant_client(secret_key), merchant_client(pk)
+    created = shop.post("/api/v1/payment-intents", {"amount": 4_200, "description": "茶"},
+                        content_type="application/json").json()
+    secret = created["client_secret"]
+    assert secret.startswith(created["id"] + "_secret_")
+    url = f"/api/v1/client/payment-intents/{created['id']}"
+    seen = browser.get(url, {"client_secret": secret})
+    assert seen.status_code == 200, seen.content
+    assert seen.json() == {"id": created["id"], "object": "payment_intent", "status": "requires_confirmation",
+                           "amount": 4_200, "currency": "CNY", "description": "茶", "merchant": "茶叶小店",
+                           "checkout_url": created["checkout_url"], "return_url": None, "cancellation_reason": None,
+                           "created_at": created["created_at"]}
+    api_client(funded).post(f"/api/v1/payment-intents/{created['id']}/confirm")
+    assert browser.get(url, {"client_secret": secret}).json()["status"] == "succeeded"
+    # Without the right client secret, or with another merchant's publishable key: not there.
+    assert browser.get(url).status_code == 404
+    assert browser.get(url, {"client_secret": secret[:-1] + "x"}).status_code == 404
+    other = services.merchant_create(user=bob, name="Other")
+    other_pk = ApiKey.objects.get(merchant=other, kind="publishable").hint
+    assert merchant_client(other_pk).get(url, {"client_secret": secret}).status_code == 404
+    # The client endpoint takes publishable keys only.
+    assert shop.get(url, {"client_secret": secret}).status_code == 401
+    # Everything a secret key does is refused to a publishable key, and nothing changes.
+    refused = [
+        browser.post("/api/v1/payment-intents", {"amount": 100}, content_type="application/json"),
+        browser.get("/api/v1/payment-intents"),
+        browser.get(f"/api/v1/payment-intents/{created['id']}"),
+        browser.post("/api/v1/refunds", {"payment_intent": created["id"]}, content_type="application/json"),
+        browser.get("/api/v1/refund-requests"),
+        browser.post("/api/v1/webhook-endpoints", {"url": "https://shop.example/hook", "events": ["*"]},
+                     content_type="application/json"),
+    ]
+    assert [(r.status_code, r.json()["error"]["code"]) for r in refused] == [(403, "forbidden")] * len(refused)
+    assert PaymentIntent.objects.count() == 1 and not Refund.objects.exists()
+    assert not merchant.endpoints.exists()
+    # Nor is it a customer's token; and a revoked publishable key opens nothing.
+    assert browser.post(f"/api/v1/payment-intents/{created['id']}/confirm").status_code == 401
+    key = ApiKey.objects.get(hint=pk)
+    services.api_key_revoke(merchant=merchant, key_id=key.public_id)
+    assert browser.get(url, {"client_secret": secret}).status_code == 401
+    assert browser.get("/api/v1/payment-intents").status_code == 401

@@ -139,3 +139,25 @@ def test_bill_payment_refund_request_answered_by_the_biller(page, live_server, f
     screenshot(page, "merchants-bill-5-declined")
     assert available(funded) == 100_000 - 8_800 - 5_000 + 3_000
     assert ledger_check().ok
+
+
+def test_demo_shop_order_page_follows_the_payment_with_the_publishable_key(page, funded) -> None:
+    """The order page polls the intent's public status from the browser (pk_… + client secret)."""
+    from playwright.sync_api import expect
+
+    from okpay.merchants import services
+    from okpay.merchants.models import ApiKey
+
+    user_create("shop@okpay.example", name="Demo Shop", role="merchant")
+    merchants_demo()
+    merchant = Merchant.objects.get()
+    intent = services.intent_create(merchant=merchant, amount=8_800, description="西湖龙井 250 g")
+    page.goto(f"/demo-shop/orders/{intent.public_id}/")
+    status = page.get_by_test_id("order-status")
+    expect(status).to_have_text("尚未付款。")
+    services.intent_confirm(intent_id=intent.public_id, customer=funded)  # paid elsewhere (another tab, the app)
+    expect(status).to_have_text("已付款，感谢您的订购！", timeout=10_000)
+    screenshot(page, "merchants-order-status-by-publishable-key")
+    key = ApiKey.objects.get(merchant=merchant, kind="publishable", revoked_at__isnull=True)
+    assert key.last_used_at is not None  # the browser used it
+    assert ledger_check().ok

@@ -16,6 +16,7 @@ from okpay.api.router import OkpayRouter
 from okpay.api.schemas import ERRORS
 from okpay.core.pagination import keyset_page
 from okpay.merchants import services
+from okpay.merchants.errors import PublishableKeyNotAllowed
 from okpay.merchants.models import Merchant, Refund, RefundRequest, WebhookDelivery, WebhookEndpoint
 from okpay.payments.api import TransactionOut, transaction_out
 
@@ -29,13 +30,26 @@ class MerchantKeyAuth(HttpBearer):
 
     def authenticate(self, request: HttpRequest, token: str) -> Merchant | None:
         merchant = services.merchant_for_secret_key(token)
+        if merchant is None and services.merchant_for_publishable_key(token) is not None:
+            raise PublishableKeyNotAllowed()  # a live key of the wrong kind: say so (403), not "who are you?"
         if merchant is not None:
             # Idempotency keys are scoped to the caller (api.auth.caller_scope reads this cache).
             request._okpay_token_user = merchant.user  # type: ignore[attr-defined]
         return merchant
 
 
+class PublishableKeyAuth(HttpBearer):
+    """``Authorization: Bearer pk_…``: safe to ship in a web page or an app. It opens only the public
+    status of a payment intent whose client secret the caller also holds."""
+
+    openapi_scheme = "bearer"
+
+    def authenticate(self, request: HttpRequest, token: str) -> Merchant | None:
+        return services.merchant_for_publishable_key(token)
+
+
 merchant_key = MerchantKeyAuth()
+publishable_key = PublishableKeyAuth()
 
 
 class IntentIn(Schema):
@@ -58,11 +72,28 @@ class IntentOut(Schema):
     amount_refunded: int
     return_url: str | None
     checkout_url: str
+    client_secret: str | None = None
     transaction: str | None
     cancellation_reason: str | None
     capture_before: str | None
     created_at: str
     updated_at: str
+
+
+class IntentPublicOut(Schema):
+    """A payment intent as a publishable key sees it."""
+
+    id: str
+    object: str
+    status: str
+    amount: int
+    currency: str
+    description: str
+    merchant: str
+    checkout_url: str
+    return_url: str | None
+    cancellation_reason: str | None
+    created_at: str
 
 
 class IntentListOut(Schema):
@@ -245,6 +276,13 @@ def intent_list(request: HttpRequest, query: Query[ListQuery]) -> IntentListOut:
 @router.get("/payment-intents/{intent_id}", response={200: IntentOut, **ERRORS}, auth=merchant_key)
 def intent_detail(request: HttpRequest, intent_id: str) -> dict[str, Any]:
     return services.intent_data(services.access_intent(_merchant(request), intent_id))
+
+
+@router.get("/client/payment-intents/{intent_id}", response={200: IntentPublicOut, **ERRORS}, auth=publishable_key)
+def intent_client_status(request: HttpRequest, intent_id: str, client_secret: str = "") -> dict[str, Any]:
+    """With a publishable key (``pk_…``) and the intent's ``client_secret``, from a browser or app:
+    the intent's public status (no customer, no transactions). Anything else is ``404``."""
+    return services.intent_public_data(services.intent_for_client(_merchant(request), intent_id, client_secret))
 
 
 @router.post("/payment-intents/{intent_id}/confirm", response={200: TransactionOut, **ERRORS})

@@ -37,6 +37,12 @@ class NotMerchant(Forbidden):
     default_message = gettext_noop("This account has no merchant profile.")
 
 
+class PublishableKeyNotAllowed(Forbidden):
+    code = "forbidden"
+    default_message = gettext_noop("A publishable key (pk_…) can only read a payment intent's public status with "
+                                   "its client secret; use a secret key (sk_…) on your server for this.")
+
+
 class UnsafeWebhookUrl(InvalidRequest):
     code = "invalid_request"
     default_message = gettext_noop("Webhook URLs must use https and reach a public internet address.")

@@ -143,6 +143,8 @@ class PaymentIntent(models.Model):
     merchant_txn = models.OneToOneField("payments.Transaction", null=True, blank=True, on_delete=models.PROTECT,
                                         related_name="+")
     hold_transfer_id = models.CharField(max_length=64, blank=True, default="")
+    # Given to the merchant's front end: with a publishable key it reads the intent's public status.
+    client_secret = models.CharField(max_length=80, blank=True, default="")
     cancellation_reason = models.CharField(max_length=40, blank=True, default="")
     capture_before = models.DateTimeField(null=True, blank=True)
     succeeded_at = models.DateTimeField(null=True, blank=True)

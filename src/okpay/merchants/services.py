@@ -21,6 +21,7 @@ transaction as the change; the worker sends them (``webhooks_deliver_due``).
 
 from __future__ import annotations
 
+import hmac
 import json
 import random
 from datetime import timedelta
@@ -66,6 +67,7 @@ from okpay.merchants.models import (
     WebhookDelivery,
     WebhookEndpoint,
     WebhookEvent,
+    new_intent_id,
 )
 from okpay.payments import notify
 from okpay.payments.errors import InsufficientFunds
@@ -174,6 +176,45 @@ def merchant_for_secret_key(raw: str) -> Merchant | None:
     return key.merchant
 
 
+def merchant_for_publishable_key(raw: str) -> Merchant | None:
+    """The merchant behind a live publishable key (public: it only reads what a client secret opens)."""
+    if not isinstance(raw, str) or not raw.startswith("pk_"):
+        return None
+    key = (ApiKey.objects.select_related("merchant__user")
+           .filter(key_hash=ApiKey.hash(raw), kind=KeyKind.PUBLISHABLE, revoked_at__isnull=True,
+                   merchant__user__is_active=True).first())
+    if key is None:
+        return None
+    now = _now()
+    if key.last_used_at is None or now - key.last_used_at > _KEY_TOUCH_EVERY:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return key.merchant
+
+
+def intent_for_client(merchant: Merchant, intent_id: str, client_secret: str) -> PaymentIntent:
+    """A payment intent of ``merchant`` read from a browser or app with its client secret; any
+    mismatch (other merchant, wrong or missing secret) is ``404``, the same as a missing intent."""
+    intent = (PaymentIntent.objects.select_related("merchant").filter(merchant=merchant, public_id=intent_id).first()
+              if isinstance(intent_id, str) else None)
+    if (intent is None or not intent.client_secret or not isinstance(client_secret, str)
+            or not hmac.compare_digest(intent.client_secret.encode(), client_secret.encode())):
+        raise NotFound()
+    return intent
+
+
+def intent_public_data(intent: PaymentIntent) -> dict[str, Any]:
+    """What a publishable key may read: no customer, no transactions, no refund details."""
+    from django.urls import reverse
+
+    from okpay.identity.emails import absolute
+
+    return {"id": intent.public_id, "object": "payment_intent", "status": intent.status, "amount": intent.amount,
+            "currency": intent.currency, "description": intent.description, "merchant": intent.merchant.name,
+            "checkout_url": absolute(reverse("merchants:checkout", args=[intent.public_id])),
+            "return_url": intent.return_url or None, "cancellation_reason": intent.cancellation_reason or None,
+            "created_at": intent.created_at.isoformat()}
+
+
 # --- webhook outbox ----------------------------------------------------------------------------------
 
 def intent_data(intent: PaymentIntent) -> dict[str, Any]:
@@ -187,6 +228,7 @@ def intent_data(intent: PaymentIntent) -> dict[str, Any]:
         "amount_received": intent.amount_received, "amount_refunded": intent.amount_refunded,
         "return_url": intent.return_url or None,
         "checkout_url": absolute(reverse("merchants:checkout", args=[intent.public_id])),
+        "client_secret": intent.client_secret or None,
         "transaction": intent.merchant_txn.public_id if intent.merchant_txn is not None else None,
         "cancellation_reason": intent.cancellation_reason or None,
         "capture_before": intent.capture_before.isoformat() if intent.capture_before else None,
@@ -278,9 +320,11 @@ def intent_create(*, merchant: Merchant, amount: int, currency: str = "CNY", des
     if len(description) > 200:
         raise InvalidRequest(gettext_noop("The description is at most 200 characters."), param="description")
     now = _now()
-    intent = PaymentIntent.objects.create(merchant=merchant, amount=amount, currency=currency,
+    public_id = new_intent_id()
+    intent = PaymentIntent.objects.create(public_id=public_id, merchant=merchant, amount=amount, currency=currency,
                                           description=description, return_url=return_url[:500],
-                                          capture_method=capture, created_at=now, updated_at=now)
+                                          capture_method=capture, created_at=now, updated_at=now,
+                                          client_secret=f"{public_id}_secret_{random_token(24)}")
     _emit(merchant, "payment_intent.created", intent_data(intent))
     return intent
 

@@ -131,7 +131,10 @@ def shop_order(request: HttpRequest, intent_id: str) -> HttpResponse:
     intent = PaymentIntent.objects.filter(merchant=merchant, public_id=intent_id).first()
     if intent is None:
         raise Http404
-    return render(request, "merchants/shop_order.html", {"merchant": merchant, "intent": intent})
+    # The page reads the payment's status from the browser with the shop's publishable key (order-status.js).
+    key = ApiKey.objects.filter(merchant=merchant, kind="publishable", revoked_at__isnull=True).first()
+    return render(request, "merchants/shop_order.html", {"merchant": merchant, "intent": intent,
+                                                         "publishable_key": key.hint if key else ""})
 
 
 # --- a customer's refund request --------------------------------------------------------------------------
