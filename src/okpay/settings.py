@@ -363,6 +363,8 @@ OKPAY_METRICS_TOKEN = env_str("OKPAY_METRICS_TOKEN")
 # --- Merchants (okpay.merchants) ---------------------------------------------------------------
 OKPAY_CAPTURE_DAYS = env_int("OKPAY_CAPTURE_DAYS", 7, minimum=1, maximum=30)  # manual capture holds expire
 OKPAY_REFUND_PENDING_HOURS = env_int("OKPAY_REFUND_PENDING_HOURS", 72, minimum=1)  # then the refund fails
+# A refund request's expected answer time (then customer service is alerted, the request stays open).
+OKPAY_REFUND_REQUEST_ANSWER_HOURS = env_int("OKPAY_REFUND_REQUEST_ANSWER_HOURS", 72, minimum=1)
 # Refund requests of bill payments: the sandbox biller answers after this delay, within this window.
 OKPAY_BILL_REFUND_DECIDE_SECONDS = env_int("OKPAY_BILL_REFUND_DECIDE_SECONDS", 3600, minimum=0)
 OKPAY_BILL_REFUND_WINDOW_DAYS = env_int("OKPAY_BILL_REFUND_WINDOW_DAYS", 30, minimum=0, maximum=3650)

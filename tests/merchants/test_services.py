@@ -179,6 +179,11 @@ def test_refund_request_approve_decline_auto(merchant, funded, bob) -> None:
     _intent, txn = pay(merchant, funded)
     req = services.refund_request_create(customer=funded, txn_id=txn.public_id, reason="不想要了", amount=2_000)
     assert req.status == "pending"
+    # The customer sees the refund waiting for the merchant's answer.
+    waiting = req.refund_txn
+    assert (waiting.type, waiting.direction, waiting.status, waiting.pending_reason, waiting.amount) == (
+        "refund", "credit", "pending", "awaiting_merchant", 2_000)
+    assert waiting.expected_by == req.created_at + timedelta(hours=72)  # OKPAY_REFUND_REQUEST_ANSWER_HOURS
     with pytest.raises(NotFound):
         services.refund_request_create(customer=bob, txn_id=txn.public_id, reason="x")
     with pytest.raises(RefundExceedsPayment):
@@ -186,16 +191,23 @@ def test_refund_request_approve_decline_auto(merchant, funded, bob) -> None:
     services.refund_request_approve(merchant=merchant, request_id=req.public_id)
     req.refresh_from_db()
     assert req.status == "approved" and req.refund.status == "succeeded" and available(funded) == 92_000
+    waiting.refresh_from_db()
+    assert req.refund.customer_txn_id == waiting.pk and waiting.status == "succeeded"
+    assert waiting.peer_id == req.refund.merchant_txn_id and waiting.settle_transfer.amount == 2_000
+    assert list(waiting.events.values_list("status", "reason")) == [
+        ("created", "created"), ("pending", "refund_requested"), ("succeeded", "refunded")]
     with pytest.raises(RequestAlreadyDecided):
         services.refund_request_decline(merchant=merchant, request_id=req.public_id)
     req2 = services.refund_request_create(customer=funded, txn_id=txn.public_id, reason="再退一点", amount=1_000)
     services.refund_request_decline(merchant=merchant, request_id=req2.public_id, reason="已使用")
     req2.refresh_from_db()
     assert req2.status == "declined" and req2.refund is None and available(funded) == 92_000
+    assert (req2.refund_txn.status, req2.refund_txn.failure_reason) == ("failed", "refund_declined")
     services.merchant_policy_update(merchant=merchant, refund_window_days=30, auto_approve_up_to=1_500)
     req3 = services.refund_request_create(customer=funded, txn_id=txn.public_id, reason="自动", amount=1_500)
     req3.refresh_from_db()
     assert req3.status == "approved" and req3.auto_approved and available(funded) == 93_500
+    assert req3.refund_txn is None and req3.refund.customer_txn.status == "succeeded"  # never waited
     assert ledger_check().ok
 
 
@@ -212,3 +224,24 @@ def test_refund_request_for_a_transfer_refused(funded, bob) -> None:
     txn = transfer_create(sender=funded, to=bob.email, amount=100)
     with pytest.raises(NotRefundable):
         services.refund_request_create(customer=funded, txn_id=txn.public_id, reason="x")
+
+
+def test_refund_request_approved_while_the_merchant_lacks_money(merchant, funded, bob) -> None:
+    """The waiting refund stays pending (now for the merchant's money), then is paid when it arrives."""
+    from okpay.payments.services import topup_create, transfer_create
+
+    _intent, txn = pay(merchant, funded)
+    req = services.refund_request_create(customer=funded, txn_id=txn.public_id, reason="坏了", amount=4_000)
+    transfer_create(sender=merchant.user, to=bob.email, amount=8_000)  # the merchant spent it
+    services.refund_request_approve(merchant=merchant, request_id=req.public_id)
+    req.refresh_from_db()
+    waiting = req.refund_txn
+    assert req.refund.status == "pending" and req.refund.customer_txn_id == waiting.pk
+    assert (waiting.status, waiting.pending_reason, waiting.expected_by) == (
+        "pending", "awaiting_merchant", req.refund.fail_after)
+    topup_create(user=merchant.user, amount=2_000)
+    assert services.refunds_retry_due() == 1
+    waiting.refresh_from_db()
+    assert waiting.status == "succeeded" and available(funded) == 94_000
+    assert ledger_check().ok
+

@@ -239,8 +239,11 @@ def request_out(req: RefundRequest) -> RefundRequestOut:
                             merchant=intent.merchant.name, refund_window_days=intent.merchant.refund_window_days,
                             refund_window_ends=services.refund_expected_by(intent),
                             transaction=intent.customer_txn.public_id if intent.customer_txn_id else None,
-                            refund_transaction=req.refund.customer_txn.public_id
-                            if req.refund_id and req.refund.customer_txn_id else None)
+                            refund_transaction=req.refund_txn.public_id if req.refund_txn_id else
+                            req.refund.customer_txn.public_id if req.refund_id and req.refund.customer_txn_id
+                            else None,
+                            expected_by=req.refund_txn.expected_by
+                            if req.status == "pending" and req.refund_txn_id else None)
 
 
 def endpoint_out(endpoint: WebhookEndpoint, *, secret: bool = False) -> EndpointOut:

@@ -209,8 +209,9 @@ class RequestStatus(models.TextChoices):
 class RefundRequest(models.Model):
     """A customer asks for money back: of a payment to a merchant (``intent``; the merchant or its
     policy decides and a :class:`Refund` pays it) or of a confirmed bill payment (``bill_txn``; the
-    sandbox biller decides after ``decide_after``, the customer's ``refund_txn`` waits pending
-    ``awaiting_merchant`` meanwhile, and the biller's ledger account pays it)."""
+    sandbox biller decides after ``decide_after`` and the biller's ledger account pays it). While a
+    request waits, the customer's ``refund_txn`` is pending ``awaiting_merchant``; it becomes the
+    refund's transaction on approval and fails (``refund_declined``) on decline."""
 
     public_id = models.CharField(max_length=32, unique=True, default=new_refund_request_id, editable=False)
     intent = models.ForeignKey(PaymentIntent, null=True, blank=True, on_delete=models.PROTECT,

@@ -528,8 +528,10 @@ def refund_create(*, merchant: Merchant, intent_id: str, amount: int | None = No
 
 
 def _refund_locked(intent: PaymentIntent, *, amount: int | None, reason: str, check_window: bool = True,
-                   email: bool = True) -> Refund:
-    """``email=False``: the customer's notices are in-app only (an approved refund request's email says it)."""
+                   email: bool = True, customer_txn: Transaction | None = None) -> Refund:
+    """``email=False``: the customer's notices are in-app only (an approved refund request's email says it).
+    ``customer_txn``: the customer's refund transaction that already waits (pending ``awaiting_merchant``,
+    written when they asked); otherwise one is written now."""
     if intent.status != IntentStatus.SUCCEEDED:
         raise NotRefundable()
     if check_window:
@@ -553,10 +555,15 @@ def _refund_locked(intent: PaymentIntent, *, amount: int | None, reason: str, ch
                                       currency=intent.currency, actor=actor,
                                       counterparty_name=mask_name(customer.display_name), counterparty_user=customer,
                                       note=(reason or intent.description)[:140])
-    customer_txn = transaction_insert(user=customer, type=TxnType.REFUND, direction=Direction.CREDIT, amount=amount,
-                                      currency=intent.currency, actor=actor, counterparty_name=merchant.name,
-                                      counterparty_user=merchant.user, note=(reason or intent.description)[:140],
-                                      peer=merchant_txn)
+    if customer_txn is None:
+        customer_txn = transaction_insert(user=customer, type=TxnType.REFUND, direction=Direction.CREDIT,
+                                          amount=amount, currency=intent.currency, actor=actor,
+                                          counterparty_name=merchant.name, counterparty_user=merchant.user,
+                                          note=(reason or intent.description)[:140], peer=merchant_txn)
+    else:
+        assert customer_txn.amount == amount and customer_txn.status == Status.PENDING
+        customer_txn.peer = merchant_txn
+        customer_txn.save(update_fields=["peer"])
     refund = Refund.objects.create(intent=intent, amount=amount, currency=intent.currency, reason=reason[:200],
                                    customer_txn=customer_txn, merchant_txn=merchant_txn, created_at=now,
                                    updated_at=now,
@@ -655,6 +662,20 @@ def refund_request_create(*, customer: User, txn_id: str, reason: str, amount: i
     limit = intent.merchant.auto_approve_up_to
     if limit is not None and amount <= limit:
         _approve(intent, request, auto=True)
+    else:
+        # The customer sees the refund waiting for the merchant's answer (pending awaiting_merchant);
+        # past expected_by the overdue sweep alerts customer service.
+        merchant = intent.merchant
+        refund_txn = transaction_insert(user=customer, type=TxnType.REFUND, direction=Direction.CREDIT, amount=amount,
+                                        currency=intent.currency, actor=customer.public_id,
+                                        counterparty_name=merchant.name, counterparty_user=merchant.user,
+                                        note=reason[:140])
+        transaction_move(refund_txn, Status.PENDING, actor=customer.public_id, reason="refund_requested",
+                         pending_reason=PendingReason.AWAITING_MERCHANT,
+                         expected_by=request.created_at
+                         + timedelta(hours=settings.OKPAY_REFUND_REQUEST_ANSWER_HOURS))
+        request.refund_txn = refund_txn
+        request.save(update_fields=["refund_txn"])
     emails.request_created(request)
     return request
 
@@ -662,7 +683,10 @@ def refund_request_create(*, customer: User, txn_id: str, reason: str, amount: i
 def _approve(intent: PaymentIntent, request: RefundRequest, *, auto: bool) -> None:
     request.status = RequestStatus.APPROVED  # no longer counted as requested before the refund is made
     request.save(update_fields=["status"])
-    refund = _refund_locked(intent, amount=request.amount, reason=request.reason, check_window=False, email=False)
+    waiting = (Transaction.objects.select_for_update(of=("self",)).get(pk=request.refund_txn_id)
+               if request.refund_txn_id is not None else None)
+    refund = _refund_locked(intent, amount=request.amount, reason=request.reason, check_window=False, email=False,
+                            customer_txn=waiting)
     request.refund = refund
     request.auto_approved = auto
     request.decided_at = _now()
@@ -693,6 +717,11 @@ def refund_request_approve(*, merchant: Merchant, request_id: str) -> RefundRequ
 @transaction.atomic
 def refund_request_decline(*, merchant: Merchant, request_id: str, reason: str = "") -> RefundRequest:
     _intent, request = _locked_request(merchant, request_id)
+    if request.refund_txn_id is not None:  # the customer's waiting refund fails, with the reason on the request
+        waiting = Transaction.objects.select_for_update(of=("self",)).get(pk=request.refund_txn_id)
+        transaction_move(waiting, Status.FAILED, actor=merchant.user.public_id, reason="refund_declined",
+                         failure_reason="refund_declined")
+        notify.send(waiting, "failed", email=False)  # the decline email says it, with the reason
     request.status = RequestStatus.DECLINED
     request.decline_reason = (reason or "").strip()[:500]
     request.decided_at = _now()
