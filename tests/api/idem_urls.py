@@ -17,6 +17,7 @@ from okpay.core.models import PeriodicJob
 
 gate = threading.Event()
 entered = threading.Event()
+lose_commit_answer = threading.Event()  # set by /lost-commit: the test's patched COMMIT then "loses" its answer
 
 router = OkpayRouter()
 
@@ -62,6 +63,13 @@ def thing_raced(request: HttpRequest, payload: ThingIn) -> Status:
     hook = raced.pop("hook", None)
     if callable(hook):
         hook()
+    return Status(201, ThingOut(id=job.pk, name=payload.name))
+
+
+@router.post("/lost-commit", response={201: ThingOut})
+def thing_lost_commit(request: HttpRequest, payload: ThingIn) -> Status:
+    job = PeriodicJob.objects.create(name=f"lost-{payload.name}", next_run_at="2030-01-01T00:00:00Z")
+    lose_commit_answer.set()
     return Status(201, ThingOut(id=job.pk, name=payload.name))
 
 

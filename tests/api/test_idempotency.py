@@ -83,6 +83,36 @@ def test_a_crash_releases_the_key_and_rolls_back(alice, api_client) -> None:
     assert not IdempotencyRecord.objects.exists()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_commit_whose_answer_was_lost_is_not_run_again(alice, monkeypatch) -> None:
+    """Found by the bank fault test (tests/fault): the database crashed after it had committed the
+    work but before the COMMIT's answer arrived. The wrapper then released the key, deleting the
+    record with the stored response, and the client's retry made the transfer a second time. (The
+    claim-then-work path, SQLite's; PostgreSQL's one-transaction path has no claim to release.)"""
+    from django.db import OperationalError, connection
+
+    real_commit = connection._commit
+
+    def commit_then_lose_the_answer():  # type: ignore[no-untyped-def]
+        real_commit()
+        if idem_urls.lose_commit_answer.is_set():
+            idem_urls.lose_commit_answer.clear()
+            raise OperationalError("consuming input failed: server closed the connection unexpectedly")
+
+    from django.test import Client
+
+    monkeypatch.setattr(connection, "_commit", commit_then_lose_the_answer)
+    raw, _ = api_token_create(user=alice)
+    client = Client(headers={"Authorization": f"Bearer {raw}"}, raise_request_exception=False)
+    first = post(client, "/api/v1/lost-commit", BODY, "k-lost")
+    assert first.status_code >= 500  # the server cannot know whether the work committed
+    retry = post(client, "/api/v1/lost-commit", BODY, "k-lost")
+    assert retry.status_code == 201
+    assert retry["Idempotent-Replayed"] == "true"
+    assert PeriodicJob.objects.filter(name="lost-lamp").count() == 1
+    assert retry.json() == {"id": PeriodicJob.objects.get(name="lost-lamp").pk, "name": "lamp"}
+
+
 @pytest.mark.parametrize("key", ["", "x" * 256, "bad\nkey"])
 def test_malformed_keys_are_refused(alice, api_client, key) -> None:
     response = post(api_client(alice), "/api/v1/things", BODY, key)

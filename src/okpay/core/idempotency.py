@@ -129,7 +129,11 @@ def _store(claim_: Claim, response: HttpResponse) -> bool:
 
 
 def _release(claim_: Claim) -> None:
-    IdempotencyRecord.objects.filter(pk=claim_.record_id, lease_token=claim_.lease_token).delete()
+    """Forget a claim whose work did not happen, so that a retry runs it. Never a completed record:
+    when the connection is lost during COMMIT the work may well have committed (with its stored
+    response), and deleting that record would let the retry do the work a second time."""
+    IdempotencyRecord.objects.filter(pk=claim_.record_id, lease_token=claim_.lease_token,
+                                     locked_until__isnull=False).delete()
 
 
 class _LeaseLost(Exception):
