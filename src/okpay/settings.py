@@ -105,7 +105,9 @@ _database_url = env_url("OKPAY_DATABASE_URL", schemes=("postgres", "postgresql",
 if _database_url.startswith(("postgres://", "postgresql://")):
     _db = dj_database_url.parse(_database_url)
     _db["CONN_MAX_AGE"] = 0  # the pool below keeps connections; see PERFORMANCE.md
-    _db["CONN_HEALTH_CHECKS"] = False
+    # With the pool this makes psycopg_pool check a connection before handing it out: after a
+    # database restart the dead ones are replaced instead of failing a request (tests/fault).
+    _db["CONN_HEALTH_CHECKS"] = True
     _db["OPTIONS"] = {
         "pool": {
             "min_size": env_int("OKPAY_DB_POOL_MIN", 1, minimum=0, maximum=100),

@@ -73,6 +73,17 @@ def thing_lost_commit(request: HttpRequest, payload: ThingIn) -> Status:
     return Status(201, ThingOut(id=job.pk, name=payload.name))
 
 
+@router.post("/db-down", response={201: ThingOut})
+def thing_db_down(request: HttpRequest, payload: ThingIn) -> Status:
+    """The database went away mid-request (what psycopg raises when the server was restarted)."""
+    import psycopg
+    from django.db import OperationalError
+
+    PeriodicJob.objects.create(name=f"down-{payload.name}", next_run_at="2030-01-01T00:00:00Z")
+    raise OperationalError("server closed the connection unexpectedly") from psycopg.OperationalError(
+        "server closed the connection unexpectedly")
+
+
 @router.post("/boom", response={201: ThingOut})
 def thing_boom(request: HttpRequest, payload: ThingIn) -> Status:
     PeriodicJob.objects.create(name=f"boom-{payload.name}", next_run_at="2030-01-01T00:00:00Z")

@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled, ValidationError
 
-from okpay.core.db import is_transient
+from okpay.core.db import is_transient, is_unavailable
 from okpay.core.errors import OkpayError, error_body
 from okpay.ledger.errors import AccountFrozen, LedgerBusy, LedgerError
 
@@ -43,6 +43,14 @@ def _param_of(error: dict[str, Any]) -> str | None:
 def internal_error(request: HttpRequest) -> JsonResponse:
     reference = getattr(request, "request_id", "-")
     return envelope(500, "internal_error", f"An unexpected error occurred. Reference: {reference}.")
+
+
+def unavailable() -> JsonResponse:
+    """The database cannot be reached right now (restarting, failing over): a retry with the same
+    ``Idempotency-Key`` is safe and answers what really happened."""
+    return envelope(503, "service_unavailable", "The service is briefly unavailable. Retry shortly; "
+                    "a retried POST with the same Idempotency-Key is never applied twice.",
+                    headers={"Retry-After": "2"})
 
 
 def install(api: NinjaAPI) -> None:
@@ -110,6 +118,9 @@ def install(api: NinjaAPI) -> None:
     def database_error(request: HttpRequest, exc: OperationalError) -> HttpResponse:
         if is_transient(exc):
             raise exc  # the POST wrapper (core.idempotency) runs the request again
+        if is_unavailable(exc):
+            logger.warning("database unavailable", extra={"path": request.path, "error": str(exc)})
+            return unavailable()
         logger.error("database error", exc_info=exc, extra={"path": request.path})
         return internal_error(request)
 
@@ -125,6 +136,13 @@ class ApiEnvelopeMiddleware:
 
     def __init__(self, get_response: Any) -> None:
         self.get_response = get_response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """A view that lost the database (outside django-ninja's handlers): 503, not 500."""
+        if request.path.startswith("/api/") and is_unavailable(exception):
+            logger.warning("database unavailable", extra={"path": request.path, "error": str(exception)})
+            return unavailable()
+        return None
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not request.path.startswith("/api/"):

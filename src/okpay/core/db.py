@@ -29,6 +29,30 @@ def is_transient(exc: BaseException) -> bool:
     return "database is locked" in text or "database table is locked" in text or "deadlock" in text
 
 
+# PostgreSQL SQLSTATEs that mean "the server is not there right now": class 08 (connection
+# exception), admin_shutdown, crash_shutdown, cannot_connect_now (starting up or shutting down).
+_UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03"}
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """The database cannot be reached (down, restarting, connection lost, pool exhausted): the
+    request may be retried later; nothing is known about work whose COMMIT got no answer."""
+    if not isinstance(exc, OperationalError) or is_transient(exc):
+        return False
+    cause = exc.__cause__
+    try:
+        import psycopg
+        import psycopg_pool
+    except ImportError:  # SQLite only
+        return False
+    if isinstance(cause, psycopg_pool.PoolTimeout):
+        return True
+    if not isinstance(cause, psycopg.OperationalError):
+        return False
+    sqlstate = getattr(cause, "sqlstate", None)
+    return sqlstate is None or sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES
+
+
 def retry_transient(work: Callable[[], T], *, attempts: int = 4) -> T:
     """Run ``work`` (which owns its transaction) again after a transient error, a few times.
 
