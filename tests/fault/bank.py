@@ -263,13 +263,19 @@ class Cluster:
         for proc in self.webs:
             proc.wait_ready()
 
-    def ensure_up(self) -> None:
+    def ensure_up(self) -> list[str]:
+        """Start any process that is not running; returns those that had died by themselves (the
+        fault thread restarts its own victims at once), with the end of their log."""
+        died = []
         with self.lock:
             for proc in self.procs:
                 if proc.popen is None or proc.popen.poll() is not None:
+                    died.append(f"{proc.name} exited with {proc.popen and proc.popen.returncode}: "
+                                f"{proc.log_tail(800)}")
                     proc.start()
             for proc in self.webs:
                 proc.wait_ready()
+        return died
 
     def stop(self) -> None:
         for proc in self.procs:
@@ -343,6 +349,7 @@ class Op:
 class Book:
     ops: list[Op] = field(default_factory=list)
     server_errors: list[str] = field(default_factory=list)
+    died: list[str] = field(default_factory=list)  # processes that exited without being killed
     negative_reads: list[str] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -535,17 +542,17 @@ def bank_run(cluster: Cluster, customers: list[dict[str, str]], *, seed: int, se
         if thread.error is not None:
             raise RuntimeError(f"{thread.name} failed (seed {seed})") from thread.error
     lap("traffic")
-    cluster.ensure_up()
+    book.died += cluster.ensure_up()
     resolve_ambiguous(book, urls, seed)
     lap("resolve")
-    facts = settled_facts(cluster)
+    facts = settled_facts(cluster, book.died)
     lap("settle")
     ledger = okpay("ledger", "check", env=cluster.env)
     lap("ledger_check")
     return Result(seed, book, fault.done, facts, ledger, seconds_of)
 
 
-def settled_facts(cluster: Cluster, *, wait: float = 45.0) -> dict[str, Any]:
+def settled_facts(cluster: Cluster, died: list[str], *, wait: float = 45.0) -> dict[str, Any]:
     """The database's facts once the workers have run their sweeps (nothing pending is overdue),
     or after ``wait`` seconds, whichever comes first."""
     give_up = time.monotonic() + wait
@@ -553,7 +560,7 @@ def settled_facts(cluster: Cluster, *, wait: float = 45.0) -> dict[str, Any]:
         facts: dict[str, Any] = module("bank_db", "facts", env=cluster.env)
         if (not facts["overdue"] and not facts["holds_overdue"]) or time.monotonic() > give_up:
             return facts
-        cluster.ensure_up()
+        died += cluster.ensure_up()
         time.sleep(2)
 
 
@@ -608,6 +615,8 @@ def check(result: Result, *, allow_unavailable: bool = False) -> list[str]:
     if result.ledger_check.returncode != 0 or "ledger check passed" not in result.ledger_check.stdout:
         output = result.ledger_check.stdout + result.ledger_check.stderr
         problems.append("okpay ledger check failed: " + output[-2000:])
+    if book.died:
+        problems.append(f"processes died without being killed: {book.died}")
     if book.negative_reads:
         problems.append(f"negative balances read: {book.negative_reads[:5]}")
     errors = [e for e in book.server_errors if not (allow_unavailable and e.startswith("503 "))]
