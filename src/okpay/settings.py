@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "okpay.payments",
     "okpay.merchants",
     "okpay.support",
+    "okpay.mailbox",
     "okpay.chat",
     "okpay.api",
     "okpay.web",
@@ -227,6 +228,17 @@ OKPAY_SUPPORT_ATTACHMENT_MAX_BYTES = env_int("OKPAY_SUPPORT_ATTACHMENT_MAX_BYTES
 OKPAY_SUPPORT_REOPEN_DAYS = env_int("OKPAY_SUPPORT_REOPEN_DAYS", 7, minimum=1, maximum=90)
 # The complaint rule: a complaint is resolved within these hours at the latest.
 OKPAY_SUPPORT_COMPLAINT_RESOLUTION_HOURS = env_int("OKPAY_SUPPORT_COMPLAINT_RESOLUTION_HOURS", 72, minimum=1)
+
+# --- Support mailbox (okpay.mailbox: `okpay smtpd`, `okpay ingest-email`) -------------------------
+# The addresses whose mail becomes tickets (smtpd refuses other recipients); the server's address;
+# the largest message (refused at SMTP level above it); messages one sender may send an hour; the
+# authserv-id of the receiving MTA whose Authentication-Results we trust (empty: any such header).
+OKPAY_MAIL_ADDRESSES = env_list("OKPAY_MAIL_ADDRESSES", [OKPAY_SUPPORT_EMAIL])
+OKPAY_SMTPD_HOST = env_str("OKPAY_SMTPD_HOST") or "127.0.0.1"
+OKPAY_SMTPD_PORT = env_int("OKPAY_SMTPD_PORT", 2525, minimum=1, maximum=65535)
+OKPAY_MAIL_MAX_BYTES = env_int("OKPAY_MAIL_MAX_BYTES", 20 * 1024 * 1024, minimum=10 * 1024)
+OKPAY_MAIL_SENDER_LIMIT = env_int("OKPAY_MAIL_SENDER_LIMIT", 30, minimum=1, maximum=100_000)
+OKPAY_MAIL_AUTHSERV_ID = env_str("OKPAY_MAIL_AUTHSERV_ID")
 
 # --- Live chat (okpay.chat) ------------------------------------------------------------------
 # Per WebSocket connection: the longest message (characters) and how many frames a minute.

@@ -232,8 +232,8 @@ def test_email_only_requester_gets_acknowledgement_and_replies_by_email(agent, f
                         category="technical", subject="App crashes", body="on start", lang="en")
     s.agent_reply(ticket=t, agent=agent, body="Please update to the latest version.")
     mails = [m for m in OutboundEmail.objects.order_by("pk") if m.to == ["visitor@example.org"]]
-    assert [m.subject for m in mails] == [f"OKPay · We received your request {t.number}",
-                                          f"OKPay · New reply on your ticket {t.number}"]
+    assert [m.subject for m in mails] == [f"OKPay · We received your request [{t.number}]",
+                                          f"OKPay · New reply on your ticket [{t.number}]"]
     assert "Please update to the latest version." in mails[1].body_text
     s.agent_reply(ticket=t, agent=agent, body="internal only", internal=True)
     assert len([m for m in OutboundEmail.objects.all() if m.to == ["visitor@example.org"]]) == 2

@@ -4,6 +4,8 @@ in the transaction that causes them (identity's OutboxBackend)."""
 
 from __future__ import annotations
 
+from email.utils import make_msgid, parseaddr
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
@@ -14,7 +16,8 @@ from django.utils.translation import gettext as _
 
 from okpay.identity.emails import Mail, absolute
 from okpay.identity.models import User
-from okpay.support.models import Ticket
+from okpay.support import clock
+from okpay.support.models import EmailMessageId, Ticket, UndeliverableAddress
 
 
 def _lang(ticket: Ticket, user: User | None) -> str:
@@ -23,7 +26,54 @@ def _lang(ticket: Ticket, user: User | None) -> str:
     return str(ticket.meta.get("lang") or settings.LANGUAGE_CODE)
 
 
-def _deliver(*, to: str, user: User | None, lang: str, mail: Mail) -> None:
+def mail_domain() -> str:
+    """The domain of our Message-IDs: the support address's."""
+    return parseaddr(settings.OKPAY_SUPPORT_EMAIL)[1].rpartition("@")[2] or "okpay.example"
+
+
+def ticket_tag(number: str) -> str:
+    return f"[{number}]"
+
+
+def _tagged(subject: str, number: str) -> str:
+    """``[OK-YYYY-NNNNNN]`` in the subject, so that a reply finds its ticket even without headers."""
+    if ticket_tag(number) in subject:
+        return subject
+    if number in subject:
+        return subject.replace(number, ticket_tag(number), 1)
+    return f"{subject} {ticket_tag(number)}"
+
+
+def address_undeliverable(address: str) -> bool:
+    return UndeliverableAddress.objects.filter(address=address.strip().lower()).exists()
+
+
+def _thread_headers(ticket: Ticket, to: str, automatic: str) -> dict[str, str]:
+    """Message-ID (recorded on the ticket), In-Reply-To / References to the ticket's thread,
+    Reply-To our support address, X-Loop, and Auto-Submitted on automatic mail (RFC 3834)."""
+    message_id = make_msgid(idstring=ticket.number, domain=mail_domain())
+    ids = list(ticket.email_ids.order_by("created_at", "pk").values_list("message_id", "direction"))
+    headers = {"Message-ID": message_id, "Reply-To": settings.OKPAY_SUPPORT_EMAIL,
+               "X-Loop": parseaddr(settings.OKPAY_SUPPORT_EMAIL)[1], "X-OKPay-Ticket": ticket.number}
+    if ids:
+        refs = [i for i, _d in ids]
+        refs = refs[:1] + refs[-9:] if len(refs) > 10 else refs
+        inbound = [i for i, d in ids if d == EmailMessageId.Direction.IN]
+        headers["In-Reply-To"] = inbound[-1] if inbound else refs[-1]
+        headers["References"] = " ".join(refs)
+    if automatic:
+        headers["Auto-Submitted"] = automatic
+    EmailMessageId.objects.create(message_id=message_id[:255], ticket=ticket, direction=EmailMessageId.Direction.OUT,
+                                  address=to.lower()[:254], created_at=clock.now())
+    return headers
+
+
+def _deliver(*, to: str, user: User | None, lang: str, mail: Mail, ticket: Ticket | None = None,
+             automatic: str = "") -> None:
+    """Render and queue one mail. With ``ticket`` it is a mail to the ticket's requester: threaded
+    (``_thread_headers``), tagged with the ticket number, and not sent to an address that bounced."""
+    if ticket is not None and address_undeliverable(to):
+        return
     with translation.override(lang):
         context = {"mail": mail, "user": user, "code": user.anti_phishing_code if user else "",
                    "support_email": settings.OKPAY_SUPPORT_EMAIL,
@@ -32,7 +82,11 @@ def _deliver(*, to: str, user: User | None, lang: str, mail: Mail) -> None:
         text = render_to_string("identity/email/message.txt", context)
         html = render_to_string("identity/email/message.html", context)
         subject = f"OKPay · {mail.subject}"
-    message = EmailMultiAlternatives(subject=subject, body=text, to=[to])
+    headers: dict[str, str] = {}
+    if ticket is not None:
+        subject = _tagged(subject, ticket.number)
+        headers = _thread_headers(ticket, to, automatic)
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[to], headers=headers)
     message.attach_alternative(html, "text/html")
     message.send()
 
@@ -61,9 +115,16 @@ def acknowledgement(ticket: Ticket) -> None:
             _("We have received your request \"%(subject)s\". Your ticket number is %(number)s; please "
               "quote it whenever you contact us.") % {"subject": ticket.subject, "number": ticket.number},
         ]
+        policy = ticket.sla_policy
+        if policy is not None and policy.first_response_minutes >= 60 and policy.first_response_minutes % 60 == 0:
+            paragraphs.append(_("You will usually get an answer within %(hours)s hours.")
+                              % {"hours": policy.first_response_minutes // 60})
         if ticket.first_response_due:
             due = _when(ticket.first_response_due)
             paragraphs.append(_("An agent will answer by %(due)s at the latest.") % {"due": due})
+        if ticket.channel == "email":
+            paragraphs.append(_("To add something, reply to this email and keep %(tag)s in the subject.")
+                              % {"tag": ticket_tag(ticket.number)})
         mail = Mail(
             subject=_("We received your request %(number)s") % {"number": ticket.number},
             heading=_("Your ticket %(number)s") % {"number": ticket.number},
@@ -72,7 +133,7 @@ def acknowledgement(ticket: Ticket) -> None:
             action_label=_("See my ticket") if user else "",
             notes=[_("OKPay support will never ask for your password or a verification code.")],
         )
-    _deliver(to=to, user=user, lang=lang, mail=mail)
+    _deliver(to=to, user=user, lang=lang, mail=mail, ticket=ticket, automatic="auto-replied")
 
 
 def agent_replied(ticket: Ticket, body_text: str) -> None:
@@ -89,7 +150,7 @@ def agent_replied(ticket: Ticket, body_text: str) -> None:
             action_label=_("Reply or rate the answer") if user else "",
             notes=[_("You can answer this email or reply on the ticket page.")],
         )
-    _deliver(to=to, user=user, lang=lang, mail=mail)
+    _deliver(to=to, user=user, lang=lang, mail=mail, ticket=ticket)
 
 
 def supervisors_alert(ticket: Ticket, *, reason: str) -> None:
@@ -142,7 +203,7 @@ def csat_survey(ticket: Ticket) -> None:
             action_url=_ticket_url(ticket) + "#rating",
             action_label=_("Rate the answer"),
         )
-    _deliver(to=user.email, user=user, lang=lang, mail=mail)
+    _deliver(to=user.email, user=user, lang=lang, mail=mail, ticket=ticket, automatic="auto-generated")
 
 
 def requester_proof(ticket: Ticket, token: str) -> None:
@@ -166,4 +227,4 @@ def requester_proof(ticket: Ticket, token: str) -> None:
             notes=[_("If you did not write to us, ignore this email; nothing will change."),
                    _("OKPay support will never ask for your password or a verification code.")],
         )
-    _deliver(to=to, user=None, lang=lang, mail=mail)
+    _deliver(to=to, user=None, lang=lang, mail=mail, ticket=ticket, automatic="auto-generated")

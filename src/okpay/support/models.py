@@ -225,6 +225,40 @@ class Ticket(models.Model):
         return self.status in ACTIVE_STATUSES
 
 
+class EmailMessageId(models.Model):
+    """The Message-ID of a mail on a ticket, sent or received: a reply finds its ticket through
+    its In-Reply-To / References, and a bounce the message (and address) it bounced."""
+
+    class Direction(models.TextChoices):
+        IN = "in", _("Received")
+        OUT = "out", _("Sent")
+
+    message_id = models.CharField(max_length=255, unique=True)
+    ticket = models.ForeignKey("Ticket", on_delete=models.CASCADE, related_name="email_ids")
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    address = models.CharField(max_length=254, help_text=_("Sender of a received mail, recipient of a sent one."))
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["ticket", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.message_id
+
+
+class UndeliverableAddress(models.Model):
+    """An address a mail of ours bounced from (a DSN matched to the message we sent): the desk
+    mails it no more until an agent clears it."""
+
+    address = models.CharField(max_length=254, unique=True)
+    reason = models.CharField(max_length=200, blank=True, default="")
+    bounced_message_id = models.CharField(max_length=255, blank=True, default="")
+    since = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.address
+
+
 class TicketTransaction(models.Model):
     """A transaction (``txn_…`` of payments) the ticket is about."""
 

@@ -25,7 +25,7 @@ from django.core import signing
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Max, Q
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from okpay.audit.services import audit_record
 from okpay.core.errors import Conflict, InvalidRequest, NotFound
@@ -39,6 +39,7 @@ from okpay.support.models import (
     CannedReply,
     Category,
     Channel,
+    EmailMessageId,
     Feedback,
     NpsResponse,
     Priority,
@@ -54,6 +55,7 @@ from okpay.support.models import (
     TicketMessage,
     TicketPresence,
     TicketTransaction,
+    UndeliverableAddress,
 )
 from okpay.support.permissions import can, require
 from okpay.support.sla import Calendar
@@ -308,12 +310,21 @@ def requester_for(*, email: str = "", phone: str = "", handle: str = "", name: s
     return base
 
 
+def _email_id_record(ticket: Ticket, message_id: str, address: str) -> None:
+    """Remember the Message-ID of a received mail, for threading the replies."""
+    if message_id:
+        EmailMessageId.objects.create(message_id=message_id[:255], ticket=ticket, direction=EmailMessageId.Direction.IN,
+                                      address=address.lower()[:254], created_at=clock.now())
+
+
 @transaction.atomic
 def ticket_create(*, requester: Requester, channel: str, category: str, subject: str, body: str = "",
                   body_html: str | None = None, transaction_id: str | None = None, priority: str | None = None,
                   attachments: Sequence[UploadedFile] = (), actor: User | None = None, lang: str = "",
-                  meta: dict[str, Any] | None = None, follow_up_of: Ticket | None = None) -> Ticket:
-    """A new ticket from any channel, with its first message; acknowledged by email at once."""
+                  meta: dict[str, Any] | None = None, follow_up_of: Ticket | None = None,
+                  acknowledge: bool = True, email_message_id: str = "") -> Ticket:
+    """A new ticket from any channel, with its first message; acknowledged by email at once
+    (``acknowledge=False``: not, e.g. for an automatic mail that must get no automatic answer)."""
     if channel not in Channel.values:
         raise InvalidRequest(gettext_noop("Unknown channel."), param="channel")
     if category not in Category.values:
@@ -354,6 +365,7 @@ def ticket_create(*, requester: Requester, channel: str, category: str, subject:
         ticket=ticket, author=user, author_kind=TicketMessage.AuthorKind.CUSTOMER, channel=channel,
         body_html=clean_html, body_text=text, created_at=now)
     _attachments_save(message, attachments)
+    _email_id_record(ticket, email_message_id, requester.email or ticket.requester_email)
     if txn is not None:
         TicketTransaction.objects.create(ticket=ticket, transaction_id=txn.public_id, added_at=now)
     event_add(ticket, "created", actor or user or "system", channel=channel, category=category, priority=priority,
@@ -361,7 +373,8 @@ def ticket_create(*, requester: Requester, channel: str, category: str, subject:
               transaction=txn.public_id if txn else None, follow_up_of=follow_up_of.number if follow_up_of else None)
     if actor is not None and actor != user:
         audit_record(actor=actor, action="support.ticket_create", target=ticket, detail={"channel": channel})
-    emails.acknowledgement(ticket)
+    if acknowledge:
+        emails.acknowledgement(ticket)
     if category == Category.COMPLAINT:
         event_add(ticket, "complaint_rule", "system", priority=priority)
         emails.supervisors_alert(ticket, reason=gettext_noop("A complaint was filed"))
@@ -410,7 +423,7 @@ def reply_author(ticket: Ticket, requester: Requester) -> User | None:
 @transaction.atomic
 def customer_reply(*, ticket: Ticket, user: User | None = None, requester: Requester | None = None,
                    body: str = "", body_html: str | None = None, attachments: Sequence[UploadedFile] = (),
-                   channel: str | None = None) -> TicketMessage:
+                   channel: str | None = None, email_message_id: str = "") -> TicketMessage:
     """The customer writes on their ticket: a signed-in ``user``, or a channel ``requester``
     (see ``reply_author``: a requester that does not own the ticket gets ``TicketNotFound``).
     A solved ticket reopens within the reopen window; a closed one, or a solved one past the
@@ -433,7 +446,7 @@ def customer_reply(*, ticket: Ticket, user: User | None = None, requester: Reque
         follow_up = ticket_create(
             requester=requester, channel=channel or ticket.channel, category=ticket.category,
             subject=ticket.subject, body=body, body_html=body_html, attachments=attachments,
-            follow_up_of=ticket, lang=ticket.meta.get("lang", ""))
+            follow_up_of=ticket, lang=ticket.meta.get("lang", ""), email_message_id=email_message_id)
         event_add(ticket, "follow_up_created", user or "requester", follow_up=follow_up.number)
         return follow_up.messages.get()
     clean_html, text = _body(body, body_html)
@@ -441,6 +454,7 @@ def customer_reply(*, ticket: Ticket, user: User | None = None, requester: Reque
         ticket=ticket, author=user, author_kind=TicketMessage.AuthorKind.CUSTOMER,
         channel=channel or ticket.channel, body_html=clean_html, body_text=text, created_at=now)
     _attachments_save(message, attachments)
+    _email_id_record(ticket, email_message_id, requester.email or ticket.requester_email)
     fields = ["updated_at", *SLA_FIELDS]
     if ticket.status == Status.SOLVED:
         ticket.status = Status.OPEN
@@ -555,6 +569,42 @@ def requester_prove(*, token: str, user: User | None = None) -> Ticket:
             raise ProofInvalid(gettext_noop("Sign in to link this ticket to your account."), param="login")
         customer, how = found, RequesterLink.PROVED_BY_EMAIL
     return requester_link_set(ticket=ticket, user=customer, link=how, actor=customer)
+
+
+# --- email addresses that bounce ----------------------------------------------------------------
+
+@transaction.atomic
+def email_bounce_record(*, message_id: str, address: str, reason: str = "") -> Ticket | None:
+    """A delivery-status notification says our mail ``message_id`` could not be delivered to
+    ``address``. Only a bounce of a mail we really sent (its Message-ID is on a ticket, to that
+    address) counts: the address is marked undeliverable, the ticket gets an event and a note.
+    Returns the ticket, or None for a bounce we cannot match (ignored)."""
+    address = (address or "").strip().lower()
+    sent = (EmailMessageId.objects.select_related("ticket")
+            .filter(message_id=message_id, direction=EmailMessageId.Direction.OUT).first())
+    if sent is None or not address or sent.address != address:
+        return None
+    ticket = sent.ticket
+    _, created = UndeliverableAddress.objects.get_or_create(address=address, defaults={
+        "reason": reason[:200], "bounced_message_id": message_id[:255], "since": clock.now()})
+    if created:
+        event_add(ticket, "email_bounced", "system", address=address, reason=reason[:200] or None)
+        system_note(ticket, gettext("Mail to %(address)s bounced (%(reason)s); no more mail goes there until an "
+                                    "agent marks the address as working again.")
+                    % {"address": address, "reason": reason[:200] or gettext("undeliverable")})
+    return ticket
+
+
+@transaction.atomic
+def undeliverable_clear(*, ticket: Ticket, actor: User) -> int:
+    """The agent fixed the address (or the customer did): mail it again."""
+    require(actor, "reply_ticket")
+    address = ticket.requester_email.lower()
+    deleted, _ = UndeliverableAddress.objects.filter(address=address).delete()
+    if deleted:
+        event_add(ticket, "email_deliverable", actor, address=address)
+        audit_record(actor=actor, action="support.undeliverable_clear", target=ticket, detail={"address": address})
+    return deleted
 
 
 @transaction.atomic

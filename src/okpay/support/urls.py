@@ -31,6 +31,7 @@ urlpatterns = [
     path("desk/t/<str:public_id>/status/", views.desk_status, name="desk-status"),
     path("desk/t/<str:public_id>/category/", views.desk_category, name="desk-category"),
     path("desk/t/<str:public_id>/prove/", views.desk_prove, name="desk-prove"),
+    path("desk/t/<str:public_id>/deliverable/", views.desk_deliverable, name="desk-deliverable"),
     path("desk/t/<str:public_id>/assign/", views.desk_assign, name="desk-assign"),
     path("desk/t/<str:public_id>/tags/", views.desk_tags, name="desk-tags"),
     path("desk/t/<str:public_id>/action/", views.desk_action, name="desk-action"),

@@ -24,7 +24,7 @@ from okpay.core.errors import NotFound, OkpayError, RateLimited
 from okpay.core.ratelimit import RateLimit
 from okpay.identity.auth import client_ip
 from okpay.identity.models import User
-from okpay.support import actions, selectors, services, wallet
+from okpay.support import actions, emails, selectors, services, wallet
 from okpay.support.models import (
     ActionRequest,
     AgentProfile,
@@ -358,7 +358,8 @@ def _desk_ticket_ctx(request: HttpRequest, public_id: str) -> dict[str, Any]:
             "actions": ticket.actions.select_related("requested_by", "decided_by").order_by("-requested_at"),
             "can_approve": can(user, "approve_action"), "can_context": can(user, "view_customer_context"),
             "can_act": can(user, "act_on_account") and ticket.requester_id is not None,
-            "categories": Category.choices, "unverified": ticket.meta.get("unverified", "")}
+            "categories": Category.choices, "unverified": ticket.meta.get("unverified", ""),
+            "undeliverable": bool(ticket.requester_email) and emails.address_undeliverable(ticket.requester_email)}
 
 
 @desk_required()
@@ -426,6 +427,13 @@ def desk_category(request: HttpRequest, public_id: str) -> HttpResponse:
 def desk_prove(request: HttpRequest, public_id: str) -> HttpResponse:
     return _desk_post(request, public_id, lambda user, ticket: services.requester_proof_send(
         ticket=ticket, agent=user))
+
+
+@desk_required("reply_ticket")
+@require_POST
+def desk_deliverable(request: HttpRequest, public_id: str) -> HttpResponse:
+    return _desk_post(request, public_id, lambda user, ticket: services.undeliverable_clear(
+        ticket=ticket, actor=user))
 
 
 @desk_required("reply_ticket")

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class MailboxConfig(AppConfig):
+    name = "okpay.mailbox"
+    label = "mailbox"
+    verbose_name = "Support mailbox (inbound email)"
+    default_auto_field = "django.db.models.BigAutoField"
