@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import smtplib
 import subprocess
 import sys
 from datetime import timedelta
@@ -95,3 +96,29 @@ def test_email_tickets_follow_the_email_sla_policy(db, fake_clock, priority, hou
     assert s.sla_sweep()["breached"] == 2
     t.refresh_from_db()
     assert t.first_response_breached
+
+
+def test_okpay_smtpd_command_listens_and_refuses_strangers(tmp_path):
+    """The command itself, as an operator starts it: it says where it listens, announces SIZE and
+    refuses recipients that are not support addresses (no message is stored, so no database)."""
+    from tests.smtp import free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env.update(OKPAY_HOME=str(tmp_path), PYTHONPATH=f"{ROOT / 'src'}{os.pathsep}{ROOT}",
+               OKPAY_MAIL_ADDRESSES=SUPPORT, OKPAY_MAIL_MAX_BYTES="123456")
+    proc = subprocess.Popen([sys.executable, "-m", "okpay", "smtpd", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().decode()
+        assert line.strip() == f"okpay smtpd: listening on 127.0.0.1:{port} for {SUPPORT}"
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            client.ehlo()
+            assert client.esmtp_features["size"] == "123456"
+            client.mail("someone@example.org")
+            assert client.rcpt("ceo@okpay.example")[0] == 550
+            assert client.rcpt(SUPPORT)[0] == 250
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=20) == 0
