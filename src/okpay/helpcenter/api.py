@@ -14,6 +14,7 @@ from ninja import Field, Schema, Status
 
 from okpay.api.auth import bearer_of, client_ip, user_for_token
 from okpay.api.router import OkpayRouter
+from okpay.api.schemas import ERRORS
 from okpay.core.errors import InvalidRequest
 from okpay.core.pagination import check_limit, keyset_page
 from okpay.helpcenter import ratelimit, registry, selectors, services
@@ -130,7 +131,8 @@ def _lang(request: HttpRequest, lang: str | None) -> str:
     return selectors.lang_of(lang or getattr(request, "LANGUAGE_CODE", None))
 
 
-@router.get("/help/articles", response=ArticleListOut, auth=None, summary="List or search help articles")
+@router.get("/help/articles", response={200: ArticleListOut, **ERRORS}, auth=None,
+            summary="List or search help articles")
 def list_articles(request: HttpRequest, q: str = "", lang: str | None = None, category: str | None = None,
                   limit: int | None = None, cursor: str | None = None) -> dict[str, object]:
     """Without ``q``: newest first, keyset paged. With ``q``: the best matches first (one page);
@@ -156,7 +158,7 @@ def _ref(article: Article) -> dict[str, str]:
     return {"slug": article.slug, "title": fill(article.title, html=False), "lang": article.lang}
 
 
-@router.get("/help/articles/{slug}", response=ArticleOut, auth=None, summary="One help article")
+@router.get("/help/articles/{slug}", response={200: ArticleOut, **ERRORS}, auth=None, summary="One help article")
 def get_article(request: HttpRequest, slug: str, lang: str | None = None) -> dict[str, object]:
     """The article in ``lang`` (default: the request's language); if it has no such translation,
     the other language's version."""
@@ -167,7 +169,7 @@ def get_article(request: HttpRequest, slug: str, lang: str | None = None) -> dic
             "helpful_yes": article.helpful_yes, "helpful_no": article.helpful_no}
 
 
-@router.post("/help/articles/{slug}/votes", response={201: VoteOut}, auth=None, summary="Was this helpful?")
+@router.post("/help/articles/{slug}/votes", response={201: VoteOut, **ERRORS}, auth=None, summary="Was this helpful?")
 def vote_article(request: HttpRequest, slug: str, payload: VoteIn, lang: str | None = None) -> Status:
     """One vote per reader (the bearer token's user, else the caller's address); voting again changes it."""
     ratelimit.hit("help-vote", client_ip(request), limit=60, window=3600)
@@ -180,12 +182,14 @@ def vote_article(request: HttpRequest, slug: str, payload: VoteIn, lang: str | N
     return Status(201, {"helpful": vote.helpful, "helpful_yes": article.helpful_yes, "helpful_no": article.helpful_no})
 
 
-@router.get("/support/channels", response=ChannelListOut, auth=None, summary="OKPay's official channels")
+@router.get("/support/channels", response={200: ChannelListOut, **ERRORS}, auth=None,
+            summary="OKPay's official channels")
 def list_channels(request: HttpRequest) -> dict[str, object]:
     return {"data": [channel.as_dict() for channel in registry.channels()]}
 
 
-@router.post("/support/verify-channel", response=VerifyOut, auth=None, summary="Is this channel really OKPay?")
+@router.post("/support/verify-channel", response={200: VerifyOut, **ERRORS}, auth=None,
+             summary="Is this channel really OKPay?")
 def verify_channel(request: HttpRequest, payload: VerifyIn) -> dict[str, object]:
     """Paste a URL, domain, email address, phone number or social handle. Rate-limited per client."""
     ratelimit.hit("verify", client_ip(request), limit=settings.OKPAY_VERIFY_RATE_PER_MINUTE, window=60)
@@ -194,7 +198,7 @@ def verify_channel(request: HttpRequest, payload: VerifyIn) -> dict[str, object]
     return verify(payload.value).as_dict()
 
 
-@router.post("/support/phishing-reports", response={201: ReportOut}, auth=None,
+@router.post("/support/phishing-reports", response={201: ReportOut, **ERRORS}, auth=None,
              summary="Report a link, address, number or account pretending to be OKPay")
 def report_phishing(request: HttpRequest, payload: ReportIn) -> Status:
     ratelimit.hit("phishing-report", client_ip(request), limit=10, window=3600)

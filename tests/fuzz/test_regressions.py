@@ -1,0 +1,41 @@
+"""Anomalies the API fuzzer found, each pinned by a plain test."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.test import Client
+
+from okpay.api.api import api
+
+
+@pytest.mark.parametrize("body", ["false", "0", '"x"', "[]", "null"])
+def test_a_body_that_is_not_a_json_object_is_refused(db, alice, api_client, body: str) -> None:
+    """POST /api/v1/support/nps (every field optional) answered 201 to the body ``false``."""
+    client = api_client(alice)
+    before = client.get("/api/v1/support/nps").json()
+    response = client.post("/api/v1/support/nps", body, content_type="application/json",
+                           headers={"Idempotency-Key": uuid.uuid4().hex})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_request"
+    assert client.get("/api/v1/support/nps").json() == before  # nothing was answered or dismissed
+
+
+def test_help_centre_operations_document_their_errors() -> None:
+    """The help-centre endpoints answered 400, 404 and 429 that their schema did not list."""
+    paths = api.get_openapi_schema()["paths"]
+    for path, method in [("/api/v1/help/articles", "get"), ("/api/v1/help/articles/{slug}", "get"),
+                         ("/api/v1/help/articles/{slug}/votes", "post"), ("/api/v1/support/verify-channel", "post"),
+                         ("/api/v1/support/phishing-reports", "post"), ("/api/v1/support/channels", "get")]:
+        responses = paths[path][method]["responses"]
+        for status in (400, 404, 429):
+            assert status in responses, (path, status)
+            assert responses[status]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorOut"}
+
+
+def test_unknown_help_article_is_the_error_object(db) -> None:
+    response = Client().get("/api/v1/help/articles/no-such-article")
+    assert response.status_code == 404
+    assert response.json() == {"error": {"code": "not_found", "message": "No help article with this slug.",
+                                         "param": "slug"}}
