@@ -31,7 +31,8 @@ def test_help_centre_operations_document_their_errors() -> None:
         responses = paths[path][method]["responses"]
         for status in (400, 404, 429):
             assert status in responses, (path, status)
-            assert responses[status]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorOut"}
+            schema = responses[status]["content"]["application/json"]["schema"]
+            assert schema == {"$ref": "#/components/schemas/ErrorOut"}
 
 
 def test_unknown_help_article_is_the_error_object(db) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
-import subprocess
+import subprocess  # argument lists, never a shell  # nosec B404
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -67,7 +67,7 @@ def backup(path: Path) -> Path:
             target.close()
             source.close()
     else:
-        result = subprocess.run([_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(path)],  # noqa: S603
+        result = subprocess.run([_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(path)],  # noqa: S603  # nosec B603
                                 env=_pg_env(), capture_output=True, text=True, check=False)
         if result.returncode != 0:
             path.unlink(missing_ok=True)
@@ -94,7 +94,7 @@ def restore(path: Path) -> None:
             target.close()
             source.close()
     else:
-        result = subprocess.run(  # noqa: S603
+        result = subprocess.run(  # noqa: S603  # nosec B603
             [_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--single-transaction",
              "--dbname", str(_database()["NAME"]), str(path)],
             env=_pg_env(), capture_output=True, text=True, check=False,

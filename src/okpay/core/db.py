@@ -65,5 +65,5 @@ def retry_transient(work: Callable[[], T], *, attempts: int = 4) -> T:
             if connection.in_atomic_block or not is_transient(exc) or attempt == attempts:
                 raise
             logger.warning("transient database error; retrying", extra={"attempt": attempt, "error": str(exc)})
-            time.sleep(random.uniform(0.005, 0.02) * attempt)  # noqa: S311 - jitter, not security
+            time.sleep(random.uniform(0.005, 0.02) * attempt)  # noqa: S311 - jitter, not security  # nosec B311
     raise AssertionError("unreachable")

@@ -40,7 +40,7 @@ def client_ip(request: HttpRequest | None) -> str | None:
 
 
 def axes_client_ip(request: HttpRequest) -> str:
-    return client_ip(request) or "0.0.0.0"  # noqa: S104 - a placeholder address, not a bind
+    return client_ip(request) or "0.0.0.0"  # noqa: S104 - a placeholder address, not a bind  # nosec B104
 
 
 def user_agent(request: HttpRequest | None) -> str:

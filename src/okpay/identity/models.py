@@ -233,7 +233,7 @@ class EmailToken(models.Model):
 
     class Purpose(models.TextChoices):
         VERIFY_EMAIL = "verify_email"
-        PASSWORD_RESET = "password_reset"  # noqa: S105 - a purpose name
+        PASSWORD_RESET = "password_reset"  # noqa: S105 - a purpose name  # nosec B105
         EMAIL_CHANGE = "email_change"
         FREEZE = "freeze"
 

@@ -53,7 +53,7 @@ from okpay.identity.models import (
     UserSession,
 )
 
-TOKEN_PREFIX = "okp_"  # noqa: S105 - a prefix, not a secret
+TOKEN_PREFIX = "okp_"  # noqa: S105 - a prefix, not a secret  # nosec B105
 ROLES = ("customer", "merchant", "agent", "supervisor", "admin")
 STAFF_ROLES = {"agent", "supervisor", "admin"}
 RECOVERY_CODE_COUNT = 10

@@ -32,7 +32,7 @@ from okpay.identity.models import OutboundSms, User
 
 DEVICE_COOKIE = "okpay_device"
 PRE_2FA = "okpay_pre_2fa"
-RESET_TOKEN = "okpay_reset_token"  # noqa: S105 - a session key name
+RESET_TOKEN = "okpay_reset_token"  # noqa: S105 - a session key name  # nosec B105
 PRE_2FA_SECONDS = 300
 REAUTH_WINDOW = 600  # seconds after typing the password in which sessions can be ended
 
@@ -275,7 +275,7 @@ def password_reset_new_view(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         user = _attempt(form, lambda: services.password_reset_confirm(
             token=token, new_password=data["new_password"], new_password_confirm=data["new_password_confirm"],
-            **_ctx(request)), field_map={"password": "new_password"})
+            **_ctx(request)), field_map={"password": "new_password"})  # a field name, not a secret  # nosec B105
         if user is not None:
             request.session.pop(RESET_TOKEN, None)
             if request.user.is_authenticated:
@@ -336,7 +336,7 @@ def sessions_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and "confirm_password" in request.POST:
         if confirm.is_valid() and _attempt(confirm, lambda: services.password_check(
                 user=user, password=confirm.cleaned_data["password"]) or True,
-                field_map={"current_password": "password"}) is not None:
+                field_map={"current_password": "password"}) is not None:  # a field name, not a secret  # nosec B105
             request.session[REAUTH_AT] = int(services._now().timestamp())
             return redirect("identity:sessions")
     elif request.method == "POST" and not _recently_authenticated(request):
@@ -373,7 +373,7 @@ def password_change_view(request: HttpRequest) -> HttpResponse:
             done = _attempt(form, lambda: services.password_change(
                 user=user, current_password=data["current_password"], new_password=data["new_password"],
                 otp_code=data["otp_code"], current_session=_session_id(request), **_ctx(request)) or True,
-                field_map={"password": "new_password"})
+                field_map={"password": "new_password"})  # a field name, not a secret  # nosec B105
             if done is not None:
                 update_session_auth_hash(request, user)
                 messages.success(request, _("Your password was changed. Other devices were signed out."))
@@ -392,7 +392,7 @@ def two_factor_view(request: HttpRequest) -> HttpResponse:
     form = forms.PasswordConfirmForm(request.POST or None)
     if request.method == "POST" and not enabled and form.is_valid():
         done = _attempt(form, lambda: services.password_check(user=user, password=form.cleaned_data["password"])
-                        or True, field_map={"current_password": "password"})
+                        or True, field_map={"current_password": "password"})  # a field name, not a secret  # nosec B105
         if done is not None:
             services.totp_setup_start(user=user)
             return redirect("identity:2fa-setup")
@@ -501,7 +501,7 @@ def email_change_view(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         done = _attempt(form, lambda: services.email_change_request(
             user=user, new_email=data["new_email"], password=data["password"], otp_code=data["otp_code"],
-            **_ctx(request)) or True, field_map={"current_password": "password"})
+            **_ctx(request)) or True, field_map={"current_password": "password"})  # a field name, not a secret  # nosec B105
         if done is not None:
             messages.success(request, _("We sent a confirmation link to %(email)s. Your address changes when you "
                                         "open it.") % {"email": data["new_email"]})
@@ -602,7 +602,7 @@ def close_view(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         done = _attempt(form, lambda: services.account_close(user=user, password=data["password"],
                                                              otp_code=data["otp_code"], **_ctx(request)) or True,
-                        field_map={"current_password": "password"})
+                        field_map={"current_password": "password"})  # a field name, not a secret  # nosec B105
         if done is not None:
             logout(request)
             return render(request, "identity/closed.html")

@@ -70,11 +70,11 @@ def ledger_check(*, max_violations: int = 100) -> CheckReport:
 
     expected: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for side, slot in (("debit_account_id", 0), ("credit_account_id", 1)):
-        for pk, total in _rows(f"SELECT {side}, SUM(amount) FROM ledger_transfer "  # noqa: S608
+        for pk, total in _rows(f"SELECT {side}, SUM(amount) FROM ledger_transfer "  # noqa: S608  # nosec B608
                                f"WHERE kind IN ('single', 'post_pending') GROUP BY {side}"):
             expected[pk][slot] = int(total)
         for pk, total in _rows(
-                f"SELECT p.{side}, SUM(p.amount) FROM ledger_transfer p WHERE p.kind = 'pending' AND NOT EXISTS "  # noqa: S608
+                f"SELECT p.{side}, SUM(p.amount) FROM ledger_transfer p WHERE p.kind = 'pending' AND NOT EXISTS "  # noqa: S608  # nosec B608
                 f"(SELECT 1 FROM ledger_transfer r WHERE r.pending_id = p.id) GROUP BY p.{side}"):
             expected[pk][slot + 2] = int(total)
     names = ("debits_posted", "credits_posted", "debits_pending", "credits_pending")

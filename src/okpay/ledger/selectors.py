@@ -33,7 +33,7 @@ class Balance:
 
 
 _COUNTERS = ("id", "currency", "debits_posted", "credits_posted", "debits_pending", "credits_pending")
-_BALANCE_SQL = f"SELECT {', '.join(_COUNTERS)} FROM ledger_account WHERE id = %s"  # noqa: S608
+_BALANCE_SQL = f"SELECT {', '.join(_COUNTERS)} FROM ledger_account WHERE id = %s"  # noqa: S608  # nosec B608
 
 
 def account_balance(account: Account | int) -> Balance:
@@ -63,7 +63,7 @@ def account_history(account: Account | int, *, limit: int = 20, before: int | No
     one = [pk] + ([before] if before is not None else [])
     # The newest ids from each side come from the (account, id) indexes alone; only the page's
     # own rows are then read from the table, so a page costs the same at any table size.
-    sql = (f"SELECT {TRANSFER_COLUMNS} FROM ledger_transfer WHERE id IN (SELECT id FROM ("  # noqa: S608
+    sql = (f"SELECT {TRANSFER_COLUMNS} FROM ledger_transfer WHERE id IN (SELECT id FROM ("  # noqa: S608  # nosec B608
            f"SELECT id FROM (SELECT id FROM ledger_transfer WHERE debit_account_id = %s{condition} "
            f"ORDER BY id DESC LIMIT %s) AS d UNION ALL "
            f"SELECT id FROM (SELECT id FROM ledger_transfer WHERE credit_account_id = %s{condition} "

@@ -275,7 +275,7 @@ def run_in_transaction(fn: Callable[[], T]) -> T:
                 raise
             last = exc
             # Jitter, not security: spread the retries of colliding writers.
-            time.sleep(random.uniform(0, min(0.25, 0.002 * 2**attempt)))  # noqa: S311
+            time.sleep(random.uniform(0, min(0.25, 0.002 * 2**attempt)))  # noqa: S311  # nosec B311
     raise LedgerBusy() from last
 
 
@@ -392,8 +392,9 @@ def _normalize(items: Sequence[BatchItem]) -> list[_Op]:
 
 _TRANSFER_COLUMNS = TRANSFER_COLUMNS
 # _Engine._built lists a transfer's values in this order.
-assert TRANSFER_COLUMNS == ("id, public_id, kind, debit_account_id, credit_account_id, amount, currency, code, "
-                            "pending_id, expires_at, reference, actor, note, created_at")
+if TRANSFER_COLUMNS != ("id, public_id, kind, debit_account_id, credit_account_id, amount, currency, code, "
+                        "pending_id, expires_at, reference, actor, note, created_at"):
+    raise ImportError("ledger.selectors.TRANSFER_COLUMNS no longer matches _Engine._built")
 
 
 def _placeholders(n: int) -> str:
@@ -480,7 +481,7 @@ class _Engine:
             if values:
                 clauses.append(f"{column} IN ({_placeholders(len(values))})")
                 params += values
-        cur.execute(f"SELECT {_TRANSFER_COLUMNS} FROM ledger_transfer WHERE {' OR '.join(clauses)}", params)  # noqa: S608
+        cur.execute(f"SELECT {_TRANSFER_COLUMNS} FROM ledger_transfer WHERE {' OR '.join(clauses)}", params)  # noqa: S608  # nosec B608
         rows = [transfer_from_row(row) for row in cur.fetchall()]
         by_public_id = {row.public_id: row for row in rows}
         by_id = {row.pk: row for row in rows}
@@ -517,7 +518,7 @@ class _Engine:
                 elif op.kind == _POST and deadline is not None and deadline <= self.now:
                     op.error = PendingAlreadyExpired(index=op.index, param="pending_id")
                 continue
-            cur.execute(f"SELECT {_TRANSFER_COLUMNS} FROM ledger_transfer WHERE pending_id = %s", [op.pending_pk])  # noqa: S608
+            cur.execute(f"SELECT {_TRANSFER_COLUMNS} FROM ledger_transfer WHERE pending_id = %s", [op.pending_pk])  # noqa: S608  # nosec B608
             row = cur.fetchone()
             if row is None:
                 op.error = PendingNotFound("The pending transfer has no open hold.", index=op.index, param="pending_id")
@@ -542,7 +543,7 @@ class _Engine:
                        self.adapt(op.expires_at) if op.expires_at else None, op.reference, op.actor, op.note, now_db]
         rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(ops))
         self.cursor.execute(
-            "INSERT INTO ledger_transfer (public_id, kind, debit_account_id, credit_account_id, amount, currency, "  # noqa: S608
+            "INSERT INTO ledger_transfer (public_id, kind, debit_account_id, credit_account_id, amount, currency, "  # noqa: S608  # nosec B608
             "code, pending_id, expires_at, reference, actor, note, created_at) VALUES " + rows
             + " ON CONFLICT (public_id) DO NOTHING RETURNING id, public_id", values)
         ids = dict((public_id, pk) for pk, public_id in self.cursor.fetchall())  # noqa: C402
@@ -552,7 +553,7 @@ class _Engine:
             if op.pk is None:
                 missing.append(op)
         if missing:
-            self.cursor.execute(f"SELECT {_TRANSFER_COLUMNS} FROM ledger_transfer WHERE public_id IN "  # noqa: S608
+            self.cursor.execute(f"SELECT {_TRANSFER_COLUMNS} FROM ledger_transfer WHERE public_id IN "  # noqa: S608  # nosec B608
                                 f"({_placeholders(len(missing))})", [op.public_id for op in missing])
             found = {row[1]: transfer_from_row(row) for row in self.cursor.fetchall()}
             for op in missing:
@@ -569,7 +570,7 @@ class _Engine:
             for op in holds:
                 params += [op.pk, op.debit, op.amount, self.adapt(op.expires_at) if op.expires_at else None]
             self.cursor.execute(
-                "INSERT INTO ledger_pendinghold (transfer_id, debit_account_id, amount, expires_at) VALUES "  # noqa: S608
+                "INSERT INTO ledger_pendinghold (transfer_id, debit_account_id, amount, expires_at) VALUES "  # noqa: S608  # nosec B608
                 + ", ".join(["(%s, %s, %s, %s)"] * len(holds)), params)
 
     # Step 3: lock the accounts in id order, check every item in order, apply the net deltas.
@@ -579,7 +580,7 @@ class _Engine:
         cur = self.cursor
         ids = sorted({op.debit for op in ops} | {op.credit for op in ops})
         cur.execute(
-            "SELECT id, currency, frozen, debits_must_not_exceed_credits, credits_must_not_exceed_debits, "  # noqa: S608
+            "SELECT id, currency, frozen, debits_must_not_exceed_credits, credits_must_not_exceed_debits, "  # noqa: S608  # nosec B608
             "debits_posted, credits_posted, debits_pending, credits_pending FROM ledger_account "
             f"WHERE id IN ({_placeholders(len(ids))}) ORDER BY id" + (" FOR NO KEY UPDATE" if self.pg else ""), ids)
         accounts = {row[0]: list(row) for row in cur.fetchall()}
@@ -634,7 +635,7 @@ class _Engine:
                 sets.append(f"{column} = {column} + CASE id {' '.join(cases)} ELSE 0 END")
         params.append(self.adapt(self.now))
         params += [pk for pk, _ in changed]
-        cur.execute(f"UPDATE ledger_account SET {', '.join(sets)}, updated_at = %s "  # noqa: S608
+        cur.execute(f"UPDATE ledger_account SET {', '.join(sets)}, updated_at = %s "  # noqa: S608  # nosec B608
                     f"WHERE id IN ({_placeholders(len(changed))})", params)
 
     def _apply_one(self, op: _Op) -> None:

@@ -1,7 +1,7 @@
 """Full-text backends behind one interface: SQLite FTS5 and PostgreSQL ``tsvector('simple')``.
 
-Their tables are created by migration 0002; the table names interpolated into SQL below are
-constants of this module (every value goes through query parameters).
+Their tables are created by migration 0002. The SQL below names its tables literally (nothing is
+interpolated into it) and every value goes through query parameters.
 
 Both index the same pre-segmented tokens (see :mod:`.text`), so Chinese works without a
 database extension: jieba does the segmentation, the database only matches words. Title words
@@ -9,7 +9,6 @@ weigh most (SQLite ``bm25`` column weights; PostgreSQL ``setweight`` A/B/C and `
 weights), then summary and tags, then the body.
 """
 
-# ruff: noqa: S608 - table names are module constants; values are always bound parameters
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -66,11 +65,11 @@ class SqliteFts5Backend:
     def upsert(self, articles: Iterable[Article]) -> None:
         with connection.cursor() as cursor:
             for article in articles:
-                cursor.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid = %s", [article.pk])
+                cursor.execute("DELETE FROM helpcenter_article_fts WHERE rowid = %s", [article.pk])
                 if article.is_published:
                     title, summary, body = article_columns(article)
                     cursor.execute(
-                        f"INSERT INTO {FTS_TABLE} (rowid, title, summary, body, lang, category) "
+                        "INSERT INTO helpcenter_article_fts (rowid, title, summary, body, lang, category) "
                         "VALUES (%s, %s, %s, %s, %s, %s)",
                         [article.pk, title, summary, body, article.lang, article.category],
                     )
@@ -78,16 +77,16 @@ class SqliteFts5Backend:
     def remove(self, article_ids: Sequence[int]) -> None:
         with connection.cursor() as cursor:
             for pk in article_ids:
-                cursor.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid = %s", [pk])
+                cursor.execute("DELETE FROM helpcenter_article_fts WHERE rowid = %s", [pk])
 
     def clear(self) -> None:
         with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {FTS_TABLE}")
+            cursor.execute("DELETE FROM helpcenter_article_fts")
 
     def prune(self) -> int:
         """Drop index rows whose article is gone (a table flush does not know this table)."""
         with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid NOT IN (SELECT id FROM helpcenter_article)")
+            cursor.execute("DELETE FROM helpcenter_article_fts WHERE rowid NOT IN (SELECT id FROM helpcenter_article)")
             return cursor.rowcount
 
     def match(self, terms: Sequence[str], *, lang: str, category: str | None, limit: int,
@@ -95,8 +94,8 @@ class SqliteFts5Backend:
         if not terms:
             return []
         sql = (
-            f"SELECT rowid, bm25({FTS_TABLE}, %s, %s, %s, 0, 0) AS score FROM {FTS_TABLE} "
-            f"WHERE {FTS_TABLE} MATCH %s AND lang = %s"
+            "SELECT rowid, bm25(helpcenter_article_fts, %s, %s, %s, 0, 0) AS score FROM helpcenter_article_fts "
+            "WHERE helpcenter_article_fts MATCH %s AND lang = %s"
         )
         params: list[Any] = [TITLE_WEIGHT, SUMMARY_WEIGHT, BODY_WEIGHT, self.expression(terms, prefix_last), lang]
         if category:
@@ -127,11 +126,11 @@ class PostgresTsvectorBackend:
         with connection.cursor() as cursor:
             for article in articles:
                 if not article.is_published:
-                    cursor.execute(f"DELETE FROM {TSV_TABLE} WHERE article_id = %s", [article.pk])
+                    cursor.execute("DELETE FROM helpcenter_article_tsv WHERE article_id = %s", [article.pk])
                     continue
                 title, summary, body = article_columns(article)
                 cursor.execute(
-                    f"INSERT INTO {TSV_TABLE} (article_id, lang, category, document) VALUES (%s, %s, %s, "
+                    "INSERT INTO helpcenter_article_tsv (article_id, lang, category, document) VALUES (%s, %s, %s, "
                     "setweight(to_tsvector('simple', %s), 'A') || setweight(to_tsvector('simple', %s), 'B') "
                     "|| setweight(to_tsvector('simple', %s), 'C')) "
                     "ON CONFLICT (article_id) DO UPDATE SET lang = EXCLUDED.lang, category = EXCLUDED.category, "
@@ -142,17 +141,17 @@ class PostgresTsvectorBackend:
     def remove(self, article_ids: Sequence[int]) -> None:
         if article_ids:
             with connection.cursor() as cursor:
-                cursor.execute(f"DELETE FROM {TSV_TABLE} WHERE article_id = ANY(%s)", [list(article_ids)])
+                cursor.execute("DELETE FROM helpcenter_article_tsv WHERE article_id = ANY(%s)", [list(article_ids)])
 
     def clear(self) -> None:
         with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {TSV_TABLE}")
+            cursor.execute("DELETE FROM helpcenter_article_tsv")
 
     def prune(self) -> int:
         """Drop index rows whose article is gone. No foreign key on purpose: a test-suite flush
         (TRUNCATE of the known tables) must not trip over this table."""
         with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {TSV_TABLE} t WHERE NOT EXISTS "
+            cursor.execute("DELETE FROM helpcenter_article_tsv t WHERE NOT EXISTS "
                            "(SELECT 1 FROM helpcenter_article a WHERE a.id = t.article_id)")
             return cursor.rowcount
 
@@ -161,8 +160,8 @@ class PostgresTsvectorBackend:
         if not terms:
             return []
         sql = (
-            f"SELECT article_id, ts_rank(%s::float4[], document, q) AS score "
-            f"FROM {TSV_TABLE}, to_tsquery('simple', %s) AS q WHERE document @@ q AND lang = %s"
+            "SELECT article_id, ts_rank(%s::float4[], document, q) AS score "
+            "FROM helpcenter_article_tsv, to_tsquery('simple', %s) AS q WHERE document @@ q AND lang = %s"
         )
         params: list[Any] = [self.WEIGHTS, self.expression(terms, prefix_last), lang]
         if category:

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from okpay.identity.models import User
 
-DEMO_PASSWORD = "OKPay-demo-2026!"  # noqa: S105 - printed for the demo cast, on purpose
+DEMO_PASSWORD = "OKPay-demo-2026!"  # noqa: S105 - printed for the demo cast, on purpose  # nosec B105
 ROLES = ("customer", "merchant", "agent", "supervisor", "admin")
 
 
