@@ -40,3 +40,25 @@ def test_unknown_help_article_is_the_error_object(db) -> None:
     assert response.status_code == 404
     assert response.json() == {"error": {"code": "not_found", "message": "No help article with this slug.",
                                          "param": "slug"}}
+
+
+def test_a_nul_character_in_a_body_is_refused_on_every_database(db, alice) -> None:
+    """POST /api/v1/auth/password-reset with a NUL in the email answered 500 on PostgreSQL."""
+    response = Client().post("/api/v1/auth/password-reset", {"email": "a\x00@example.com"},
+                             content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"error": {"code": "invalid_request",
+                                         "message": "Text must not contain NUL (U+0000) characters.",
+                                         "param": "email"}}
+    response = Client().post("/api/v1/support/verify-channel", {"value": ["ok", {"x\x00": 1}]},
+                             content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "value.1.x\x00"
+
+
+def test_a_value_the_database_cannot_store_is_a_400_not_a_500(db) -> None:
+    """The backstop behind validation: a NUL in a query parameter reaches no 5xx on PostgreSQL."""
+    response = Client().get("/api/v1/help/articles", {"q": "转账\x00"})
+    assert response.status_code in (200, 400)
+    if response.status_code == 400:
+        assert response.json()["error"]["code"] == "invalid_request"

@@ -6,11 +6,12 @@ import logging
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig
-from django.db import OperationalError
+from django.db import DataError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled, ValidationError
 
+from okpay.api.parser import BodyRefused
 from okpay.core.db import is_transient, is_unavailable
 from okpay.core.errors import OkpayError, error_body
 from okpay.ledger.errors import AccountFrozen, LedgerBusy, LedgerError
@@ -86,6 +87,8 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        if isinstance(exc.__cause__, BodyRefused):  # valid JSON, but not an acceptable body
+            return envelope(400, "invalid_request", exc.__cause__.message, exc.__cause__.param)
         status = exc.status_code if exc.status_code in _CODES_BY_STATUS else 400
         message = str(exc.message)
         if status == 400 and "parse" in message.lower():
@@ -113,6 +116,13 @@ def install(api: NinjaAPI) -> None:
         if isinstance(exc, AccountFrozen):
             return envelope(403, "account_frozen", str(exc), exc.param)
         return envelope(422, exc.code, str(exc), exc.param)
+
+    @api.exception_handler(DataError)
+    def data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
+        """A value the database cannot store (a NUL in a query parameter, a number out of range):
+        bad input that slipped past validation. Refused as such, and logged to be validated earlier."""
+        logger.warning("database refused a value", extra={"path": request.path, "error": str(exc)[:200]})
+        return envelope(400, "invalid_request", "The request contains a value that cannot be stored.")
 
     @api.exception_handler(OperationalError)
     def database_error(request: HttpRequest, exc: OperationalError) -> HttpResponse:
