@@ -51,7 +51,7 @@ PUBLIC = {
 EXCLUDED_CHECKS = [positive_data_acceptance]
 
 # Examples per operation: bounded and derandomized so CI sees the same cases every run.
-MAX_EXAMPLES = {GenerationMode.POSITIVE: 8, GenerationMode.NEGATIVE: 6}
+MAX_EXAMPLES = {GenerationMode.POSITIVE: 6, GenerationMode.NEGATIVE: 4}
 
 
 def _document() -> dict:
