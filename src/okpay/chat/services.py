@@ -147,7 +147,7 @@ def _append(conv: Conversation, *, kind: str, body: str, client_id: str = "", au
     """Append under the conversation's row lock (taken here): ``seq`` is gap-free and ordered."""
     now = _now()
     updated = Conversation.objects.filter(pk=conv.pk).update(last_seq=F("last_seq") + 1, updated_at=now)
-    assert updated == 1  # type narrowing for mypy  # nosec B101
+    assert updated == 1
     seq = Conversation.objects.filter(pk=conv.pk).values_list("last_seq", flat=True).get()
     conv.last_seq, conv.updated_at = seq, now
     message = Message.objects.create(conversation=conv, seq=seq, client_id=client_id, kind=kind, author=author,

@@ -282,7 +282,8 @@ def intent_detail(request: HttpRequest, intent_id: str) -> dict[str, Any]:
 
 
 @router.get("/client/payment-intents/{intent_id}", response={200: IntentPublicOut, **ERRORS}, auth=publishable_key)
-def intent_client_status(request: HttpRequest, intent_id: str, client_secret: str = "") -> dict[str, Any]:
+def intent_client_status(request: HttpRequest, intent_id: str,
+                         client_secret: str = "") -> dict[str, Any]:  # nosec B107 - a query parameter's default
     """With a publishable key (``pk_…``) and the intent's ``client_secret``, from a browser or app:
     the intent's public status (no customer, no transactions). Anything else is ``404``."""
     return services.intent_public_data(services.intent_for_client(_merchant(request), intent_id, client_secret))

@@ -409,7 +409,7 @@ def intent_capture(*, merchant: Merchant, intent_id: str, amount: int | None = N
     if type(amount) is not int or not 0 < amount <= intent.amount:
         raise InvalidRequest(gettext_noop("The capture amount is between 1 and the authorized amount."),
                              param="amount")
-    assert intent.customer_txn_id is not None  # type narrowing for mypy  # nosec B101
+    assert intent.customer_txn_id is not None
     txn = Transaction.objects.select_for_update(of=("self",)).get(pk=intent.customer_txn_id)
     actor = merchant.user.public_id
     (posted,) = ledger_post([PostPending(intent.hold_transfer_id, amount=amount, id=f"{intent.public_id}-capture",
@@ -428,7 +428,7 @@ def intent_capture(*, merchant: Merchant, intent_id: str, amount: int | None = N
 
 def _cancel(intent: PaymentIntent, *, actor: str, reason: str) -> None:
     if intent.status == IntentStatus.REQUIRES_CAPTURE:
-        assert intent.customer_txn_id is not None  # type narrowing for mypy  # nosec B101
+        assert intent.customer_txn_id is not None
         txn = Transaction.objects.select_for_update(of=("self",)).select_related("hold_transfer").get(
             pk=intent.customer_txn_id)
         transaction_void(txn, Status.CANCELLED, actor=actor, reason=reason)
@@ -488,7 +488,7 @@ def _try_move_refund(refund: Refund, *, email: bool = True) -> bool:
     intent = refund.intent
     merchant_user, customer = intent.merchant.user, intent.customer
     merchant_txn, customer_txn = refund.merchant_txn, refund.customer_txn
-    assert customer is not None and merchant_txn is not None and customer_txn is not None  # type narrowing for mypy  # nosec B101
+    assert customer is not None and merchant_txn is not None and customer_txn is not None
     try:
         with transaction.atomic():
             (moved,) = ledger_post([TransferSpec(wallet(merchant_user, refund.currency),
@@ -509,7 +509,7 @@ def _try_move_refund(refund: Refund, *, email: bool = True) -> bool:
     intent.updated_at = _now()
     intent.save(update_fields=["amount_refunded", "updated_at"])
     for pk in (intent.customer_txn_id, intent.merchant_txn_id):
-        assert pk is not None  # type narrowing for mypy  # nosec B101
+        assert pk is not None
         original = Transaction.objects.select_for_update(of=("self",)).get(pk=pk)
         original.refunded_amount = intent.amount_refunded
         target = Status.REFUNDED if original.refunded_amount >= original.amount else Status.PARTIALLY_REFUNDED
@@ -548,7 +548,7 @@ def _refund_locked(intent: PaymentIntent, *, amount: int | None, reason: str, ch
         raise RefundExceedsPayment(param="amount")
     merchant = intent.merchant
     customer = intent.customer
-    assert customer is not None  # type narrowing for mypy  # nosec B101
+    assert customer is not None
     now = _now()
     actor = merchant.user.public_id
     merchant_txn = transaction_insert(user=merchant.user, type=TxnType.REFUND, direction=Direction.DEBIT, amount=amount,
@@ -579,7 +579,7 @@ def _refund_locked(intent: PaymentIntent, *, amount: int | None, reason: str, ch
 
 def _fail_refund(refund: Refund) -> None:
     merchant_txn, customer_txn = refund.merchant_txn, refund.customer_txn
-    assert merchant_txn is not None and customer_txn is not None  # type narrowing for mypy  # nosec B101
+    assert merchant_txn is not None and customer_txn is not None
     for txn in (merchant_txn, customer_txn):
         transaction_move(txn, Status.FAILED, actor="system:refunds", reason="merchant_funds",
                          failure_reason="merchant_insufficient_funds")

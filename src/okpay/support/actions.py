@@ -162,7 +162,7 @@ def _note(ticket: Ticket, text: str) -> None:
 def _execute(action: ActionRequest, executor: User) -> ActionRequest:
     kind = KINDS[action.kind]
     customer = action.ticket.requester
-    assert customer is not None  # type narrowing for mypy  # nosec B101
+    assert customer is not None
     try:
         with transaction.atomic():
             result = kind.run(action, customer, executor)

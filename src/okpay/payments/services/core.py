@@ -239,7 +239,7 @@ def transaction_void(txn: Transaction, status: str, *, actor: str, reason: str, 
     """Release the ledger hold of a pending ``txn`` (the money is available again at once) and move it
     to ``status`` (``cancelled`` or ``failed``), recording the void as its ``settle_transfer``."""
     hold = txn.hold_transfer
-    assert hold is not None  # type narrowing for mypy  # nosec B101
+    assert hold is not None
     (released,) = ledger_post([VoidPending(hold.public_id, id=f"{txn.public_id}-void", actor=actor,
                                            note=reason[:255])])
     txn.settle_transfer = released

@@ -148,7 +148,7 @@ def bill_payment_retry(*, user: User, txn_id: str, actor: User | None = None,
     failed = access_transaction(user, txn_id)
     if failed.type != TxnType.BILL_PAYMENT or failed.status != Status.FAILED or failed.biller_id is None:
         raise NotRetryable(param="transaction_id")
-    assert failed.biller is not None  # type narrowing for mypy  # nosec B101
+    assert failed.biller is not None
     return bill_payment_create(user=user, biller=failed.biller.code, account_reference=failed.account_reference,
                                amount=failed.amount, currency=failed.currency, otp_code=otp_code,
                                step_up=actor is None or actor.pk == user.pk)
@@ -161,7 +161,7 @@ def transaction_cancel(*, user: User, txn_id: str, actor: User | None = None) ->
     timeline records them."""
     found = access_transaction(user, txn_id)
     txn = _locked(found.pk)
-    assert txn is not None  # type narrowing for mypy  # nosec B101
+    assert txn is not None
     if not txn.cancellable:
         if txn.status != Status.PENDING:
             raise NotCancellable(gettext_noop("Only a pending transaction can be cancelled; this one is %(status)s.")

@@ -51,7 +51,7 @@ def complete_one(txn: Transaction, *, actor: str) -> bool:
     if txn.status != Status.PENDING or txn.submitted_at is None:
         return False
     hold = txn.hold_transfer
-    assert hold is not None  # type narrowing for mypy  # nosec B101
+    assert hold is not None
     if txn.pending_reason == PendingReason.AWAITING_BANK:
         refused = _bank_refuses(txn)
         failure = "bank_refused"

@@ -172,7 +172,7 @@ def transfer_create(*, sender: User, to: str, amount: int, currency: str = "CNY"
 def _settle_held_transfer(txn: Transaction, recipient: User, *, actor: str, reason: str) -> None:
     """Post the hold into suspense and pay the recipient from it, in one linked batch."""
     hold = txn.hold_transfer
-    assert hold is not None  # type narrowing for mypy  # nosec B101
+    assert hold is not None
     _, moved = _post([PostPending(hold.public_id, id=f"{txn.public_id}-post", actor=actor),
                       TransferSpec(hold.credit_account_id, wallet(recipient, txn.currency), txn.amount, txn.currency,
                                    id=f"{txn.public_id}-pay", code="transfer", reference=txn.public_id, actor=actor)])
