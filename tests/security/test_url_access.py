@@ -89,6 +89,7 @@ RULES: dict[str, str] = {
     "support/tickets/<str:public_id>/rate/": "customer",
     "support/tickets/<str:public_id>/files/<str:attachment_id>": "customer",
     "support/nps/": "customer",
+    "support/prove/<str:token>/": "public",  # the signed "prove it's you" link from an email
     "support/feedback/": "public",
     "support/callback/": "public",
     # support desk
@@ -108,6 +109,8 @@ RULES: dict[str, str] = {
     "desk/t/<str:public_id>/tags/": "agent",
     "desk/t/<str:public_id>/action/": "agent",
     "desk/t/<str:public_id>/link/": "agent",
+    "desk/t/<str:public_id>/category/": "agent",
+    "desk/t/<str:public_id>/prove/": "agent",
     "desk/t/<str:public_id>/canned/<int:pk>/": "agent",
     "desk/chat/": "agent",
     # wallet
