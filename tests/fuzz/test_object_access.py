@@ -31,6 +31,7 @@ RULES: dict[str, tuple[str, dict | None, int]] = {
     "POST /api/v1/payment-intents/{intent_id}/capture": ("intent_id", {}, 401),
     "POST /api/v1/payment-intents/{intent_id}/cancel": ("intent_id", {}, 401),
     "GET /api/v1/refunds/{refund_id}": ("request_id", None, 401),
+    "GET /api/v1/client/payment-intents/{intent_id}": ("intent_id", None, 401),  # a publishable key's
     "POST /api/v1/refund-requests/{request_id}/approve": ("request_id", {}, 401),
     "POST /api/v1/refund-requests/{request_id}/decline": ("request_id", {}, 401),
     "POST /api/v1/webhook-endpoints/{endpoint_id}/rotate-secret": ("request_id", {}, 401),
