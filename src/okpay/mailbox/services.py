@@ -196,7 +196,7 @@ def _store(parsed: parse.Parsed, uploads: list[SimpleUploadedFile], dropped: lis
         try:
             message = support.customer_reply(ticket=ticket, requester=requester, body=text, body_html=html,
                                               attachments=uploads, channel=Channel.EMAIL,
-                                              email_message_id=parsed.message_id)
+                                              email_message_id=parsed.message_id, acknowledge=not parsed.automatic)
         except support.TicketNotFound:  # not the requester of that ticket: a ticket of their own
             message = None
     if message is None:

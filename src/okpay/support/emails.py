@@ -75,7 +75,9 @@ def _deliver(*, to: str, user: User | None, lang: str, mail: Mail, ticket: Ticke
     if ticket is not None and address_undeliverable(to):
         return
     with translation.override(lang):
+        # a requester who is no customer (yet) has no anti-phishing code: no code block at all
         context = {"mail": mail, "user": user, "code": user.anti_phishing_code if user else "",
+                   "anonymous": user is None,
                    "support_email": settings.OKPAY_SUPPORT_EMAIL,
                    "security_url": absolute(reverse("identity:security")),
                    "lang": "zh-Hans" if lang.startswith("zh") else "en"}

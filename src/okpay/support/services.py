@@ -423,11 +423,11 @@ def reply_author(ticket: Ticket, requester: Requester) -> User | None:
 @transaction.atomic
 def customer_reply(*, ticket: Ticket, user: User | None = None, requester: Requester | None = None,
                    body: str = "", body_html: str | None = None, attachments: Sequence[UploadedFile] = (),
-                   channel: str | None = None, email_message_id: str = "") -> TicketMessage:
+                   channel: str | None = None, email_message_id: str = "", acknowledge: bool = True) -> TicketMessage:
     """The customer writes on their ticket: a signed-in ``user``, or a channel ``requester``
     (see ``reply_author``: a requester that does not own the ticket gets ``TicketNotFound``).
     A solved ticket reopens within the reopen window; a closed one, or a solved one past the
-    window, gets a follow-up ticket instead."""
+    window, gets a follow-up ticket instead (acknowledged unless ``acknowledge=False``)."""
     if requester is None:
         if user is None:
             raise TicketNotFound(gettext_noop("No such ticket."))
@@ -446,7 +446,8 @@ def customer_reply(*, ticket: Ticket, user: User | None = None, requester: Reque
         follow_up = ticket_create(
             requester=requester, channel=channel or ticket.channel, category=ticket.category,
             subject=ticket.subject, body=body, body_html=body_html, attachments=attachments,
-            follow_up_of=ticket, lang=ticket.meta.get("lang", ""), email_message_id=email_message_id)
+            follow_up_of=ticket, lang=ticket.meta.get("lang", ""), email_message_id=email_message_id,
+            acknowledge=acknowledge)
         event_add(ticket, "follow_up_created", user or "requester", follow_up=follow_up.number)
         return follow_up.messages.get()
     clean_html, text = _body(body, body_html)
