@@ -111,6 +111,7 @@ RULES: dict[str, str] = {
     "desk/t/<str:public_id>/link/": "agent",
     "desk/t/<str:public_id>/category/": "agent",
     "desk/t/<str:public_id>/prove/": "agent",
+    "desk/t/<str:public_id>/deliverable/": "agent",
     "desk/t/<str:public_id>/canned/<int:pk>/": "agent",
     "desk/chat/": "agent",
     # wallet
