@@ -58,6 +58,8 @@ class SupportMailHandler:
 
 def controller(host: str | None = None, port: int | None = None) -> Controller:
     """The SMTP server (not yet started): ``.start()`` runs it in a thread, ``.stop()`` ends it."""
+    # aiosmtpd logs every command (with the addresses) at INFO: keep our JSON logs to what matters
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     return Controller(SupportMailHandler(), hostname=host or settings.OKPAY_SMTPD_HOST,
                       port=port or settings.OKPAY_SMTPD_PORT, data_size_limit=settings.OKPAY_MAIL_MAX_BYTES,
                       server_hostname=mail_domain(), ident="OKPay support mail")
