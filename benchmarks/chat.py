@@ -2,7 +2,10 @@
 
 1. Idle connections held: chat connections that said ``hello`` (a conversation row and the
    assistant's greeting each), opened in waves until the target; then every one is pinged to
-   prove it is still alive. Peak RSS of the server process.
+   prove it is still alive. The server's RSS after 500, 1,000, 2,000 and 5,000 connections, the
+   same for bare echo connections (``/ws/ping/``) in a fresh server process, and how many chat
+   connections fit the rule that one web process stays under 200 MB (from the measured steps:
+   the last step under the limit, and the line through the last two steps).
 2. Round trip at 500 connections: each connection sends messages one after another and waits for
    the answer; all 500 at once. Against the bare echo consumer ``/ws/ping/`` in the same run, same
    client, same load (ratio = chat p50 / echo p50, lower is better).
@@ -27,10 +30,11 @@ import time
 from typing import Any
 
 from benchmarks.report import Report
-from benchmarks.util import BIN, okpay, peak_rss_mb, server
+from benchmarks.util import BIN, okpay, peak_rss_mb, rss_mb, server
 
 SECTION = "Live chat (okpay.chat)"
 PACE = 10.0  # seconds between one person's messages
+RSS_LIMIT_MB = 200.0  # one web process under benchmark load (PERFORMANCE rule)
 
 
 def port_in_range() -> int:
@@ -138,6 +142,53 @@ async def close_all(conns: list[Any]) -> None:
     await asyncio.gather(*[c.close() for c in conns], return_exceptions=True)
 
 
+async def idle_steps(base: str, path: str, steps: list[int],
+                     pid: int) -> tuple[dict[int, float], int, int, int, float]:
+    """Open idle connections up to each step (chat ones say hello) and read the server's RSS at
+    each; then ping every one. Returns ({step: RSS MB}, opened, failed, alive, seconds)."""
+    chat = path == "/ws/chat/"
+    rss: dict[int, float] = {0: rss_mb(pid)}
+    conns: list[Any] = []
+    failed = 0
+    t0 = time.perf_counter()
+    for step in steps:
+        more, bad = await open_many(base, path, step - len(conns), hello=chat)
+        conns.extend(more)
+        failed += bad
+        await asyncio.sleep(1)  # let the hellos' database work settle
+        rss[step] = rss_mb(pid)
+    seconds = time.perf_counter() - t0
+    live = await alive(conns, chat=chat)
+    await close_all(conns)
+    return rss, len(conns), failed, live, seconds
+
+
+def fits(rss: dict[int, float], limit: float = RSS_LIMIT_MB) -> tuple[int, int]:
+    """(the largest measured step under ``limit``, the count the line through the last two steps
+    reaches at ``limit``)."""
+    under = max((n for n, mb in rss.items() if mb <= limit), default=0)
+    (n1, r1), (n2, r2) = sorted(rss.items())[-2:]
+    per = (r2 - r1) / (n2 - n1) if n2 > n1 else 0.0
+    return under, int(n2 + (limit - r2) / per) if per > 0 else n2
+
+
+def idle_rows(report: Report, chat: dict[int, float], echo: dict[int, float]) -> None:
+    steps = sorted(n for n in chat if n)
+    for n in steps:
+        per = (chat[n] - chat[0]) / n * 1024
+        eper = (echo[n] - echo[0]) / n * 1024 if n in echo else 0.0
+        report.add(SECTION, f"server RSS with {n} idle chat connections",
+                   f"{chat[n]:.0f} MB ({per:.1f} KB per connection over {chat[0]:.0f} MB at rest)",
+                   baseline=f"echo {echo.get(n, 0):.0f} MB ({eper:.1f} KB per connection)",
+                   ratio=(chat[n] - chat[0]) / (echo[n] - echo[0]) if echo.get(n, 0) > echo[0] else None,
+                   higher_is_better=False)
+    under, line = fits(chat)
+    eunder, eline = fits(echo)
+    report.add(SECTION, f"idle chat connections one process holds under {RSS_LIMIT_MB:.0f} MB RSS",
+               f"{under} measured, ~{line} by the line through the last two steps",
+               baseline=f"echo {eunder} measured, ~{eline} by the line")
+
+
 def main(report: Report) -> None:
     idle_target = 1000 if report.quick else 5000
     load = 500
@@ -151,22 +202,18 @@ def main(report: Report) -> None:
     okpay("migrate", "--no-input", "-v", "0", env=env)
     port = port_in_range()
     argv = [str(BIN / "okpay"), "serve", "--no-worker", "--no-migrate", "--port", str(port)]
+    steps = [n for n in (500, 1000, 2000, 5000) if n <= idle_target]
+    with server(argv, env=env, port=port) as srv:  # bare echo connections: the stack's own cost
+        echo_rss = asyncio.run(idle_steps(f"ws://127.0.0.1:{port}", "/ws/ping/", steps, srv.process.pid))[0]
     with server(argv, env=env, port=port) as srv:
         base = f"ws://127.0.0.1:{port}"
-
-        async def idle() -> tuple[int, int, int, float]:
-            t0 = time.perf_counter()
-            conns, failed = await open_many(base, "/ws/chat/", idle_target, hello=True)
-            seconds = time.perf_counter() - t0
-            live = await alive(conns, chat=True)
-            await close_all(conns)
-            return len(conns), failed, live, seconds
-
-        opened, failed, live, seconds = asyncio.run(idle())
+        chat_rss, opened, failed, live, seconds = asyncio.run(
+            idle_steps(base, "/ws/chat/", steps, srv.process.pid))
         rss = peak_rss_mb(srv.process.pid)
         report.add(SECTION, f"idle chat connections held by one process (target {idle_target})",
                    f"{live} alive of {opened} opened ({failed} failed), peak RSS {rss:.0f} MB, "
                    f"{opened / seconds:.0f} hellos/s")
+        idle_rows(report, chat_rss, echo_rss)
 
         async def loaded() -> dict[str, list[float]]:
             out = {}

@@ -51,6 +51,13 @@ def peak_rss_mb(pid: int) -> float:
     return total / 1024
 
 
+def rss_mb(pid: int) -> float:
+    """Current resident set size (VmRSS) of one process, in MB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    match = re.search(r"VmRSS:\s+(\d+) kB", status)
+    return int(match.group(1)) / 1024 if match else 0.0
+
+
 def children(pid: int) -> list[int]:
     out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True, check=False)
     return [int(line) for line in out.stdout.split()]

@@ -165,6 +165,10 @@ def test_agent_socket_end_to_end(alice, agent, supervisor) -> None:  # type: ign
     assert (ticket.channel, ticket.status, ticket.assignee) == ("chat", "solved", supervisor)
     assert (ticket.rating.score, ticket.rating.comment) == (5, "很快")  # the desk's CSAT counts chats
     assert ticket.first_responded_at is not None
+    # The first reply went on the ticket through support's reply service, without an email.
+    public = TicketMessage.objects.filter(ticket=ticket, visibility="public", author_kind="agent")
+    assert [(m.author, m.body_text) for m in public] == [(agent, "您好，我来帮您查看")]
+    assert not OutboundEmail.objects.filter(subject__contains=f"您的工单 {ticket.number} 有新回复").exists()
     transcript = TicketMessage.objects.filter(ticket=ticket, visibility="internal").last().body_text
     assert "您好，我来帮您查看" in transcript and "客户很着急" in transcript and "已为您处理" in transcript
     mails = OutboundEmail.objects.filter(to__icontains="alice@example.com", subject__contains="OKPay")

@@ -117,3 +117,16 @@ def test_bulk_update_all_or_nothing(alice, agent, fake_clock):
     s.tickets_bulk_update(actor=agent, tickets=[t1], status="open", tag="vip", assignee=agent)
     t1.refresh_from_db()
     assert (t1.status, t1.assignee, list(t1.tags.values_list("name", flat=True))) == ("open", agent, ["vip"])
+
+
+def test_auto_assign_sweep_leaves_chat_tickets_to_the_chat_queue(alice, agents, fake_clock):
+    a, _, _ = agents
+    chat = web_ticket(alice, channel="chat")
+    fake_clock.advance(minutes=1)
+    web = web_ticket(alice)
+    s.agent_duty_set(user=a, on_duty=True, capacity=5)
+    assert s.tickets_auto_assign() == 1
+    chat.refresh_from_db()
+    web.refresh_from_db()
+    assert (chat.assignee, web.assignee) == (None, a)
+    assert s.tickets_auto_assign() == 0

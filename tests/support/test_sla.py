@@ -150,3 +150,18 @@ def test_resolution_breach_when_solved_late(alice, agent, fake_clock):
     s.ticket_status_set(ticket=t, actor=agent, status="solved")
     t.refresh_from_db()
     assert t.resolution_breached and Ticket.objects.filter(resolution_breached=True).count() == 1
+
+
+def test_reply_without_email_still_records_the_first_response(alice, agent, fake_clock):
+    t = web_ticket(alice, channel="chat")
+    before = OutboundEmail.objects.count()
+    fake_clock.advance(minutes=3)
+    s.agent_reply(ticket=t, agent=agent, body="您好，我来帮您看看", notify=False)
+    t.refresh_from_db()
+    assert t.first_responded_at == fake_clock.now
+    assert not t.first_response_breached
+    assert (t.status, t.assignee) == ("open", agent)
+    assert OutboundEmail.objects.count() == before  # the customer read it in the chat
+    assert t.messages.filter(visibility="public", body_text="您好，我来帮您看看").count() == 1
+    s.agent_reply(ticket=t, agent=agent, body="还在吗？")
+    assert OutboundEmail.objects.count() == before + 1  # the default still mails the customer

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from okpay.chat import push, services
 from okpay.chat.models import Conversation, Message
+from okpay.core import sockets
 from okpay.core.errors import OkpayError
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,10 @@ class BaseChatConsumer(AsyncWebsocketConsumer):
             await self.close(code=4403)
             return
         await self.accept()
+        if self.user is not None:  # signing out elsewhere (or everywhere) closes this socket
+            session = self.scope.get("session")
+            self.session = sockets.session_tag(getattr(session, "session_key", None))
+            await self.join(sockets.user_group(self.user.public_id))
 
     async def allowed(self) -> bool:
         return True
@@ -123,6 +128,11 @@ class BaseChatConsumer(AsyncWebsocketConsumer):
 
     async def on_ping(self, frame: dict[str, Any]) -> None:
         await self.send_json({"type": "pong"})
+
+    async def session_ended(self, event: dict[str, Any]) -> None:
+        """The session this socket was opened with was revoked, expired or signed out everywhere."""
+        if getattr(self, "session", None) in event["sessions"]:
+            await self.close(code=sockets.SIGNED_OUT)
 
 
 class CustomerConsumer(BaseChatConsumer):

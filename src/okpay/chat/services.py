@@ -325,6 +325,31 @@ def _queue() -> list[Conversation]:
     return sorted(queued, key=_rank)
 
 
+def _team_of(conv: Conversation) -> int | None:
+    """The team whose queue a waiting chat is in (its ticket's team); None: the general queue."""
+    return conv.ticket.team_id if conv.ticket is not None else None
+
+
+def _serves(profile: Any, team_id: int | None) -> bool:
+    """Whether an agent (their desk profile) takes chats of ``team_id``'s queue: everyone takes the
+    general queue; a team's queue goes to its members, agents allowed every team and supervisors."""
+    from okpay.support.permissions import can
+
+    return (team_id is None or profile.all_teams or profile.team_id == team_id
+            or can(profile.user, "view_all_teams"))
+
+
+def _agent_profile(agent: User) -> Any:
+    from okpay.support.models import AgentProfile
+
+    return AgentProfile.objects.filter(user=agent).first() or AgentProfile(user=agent)
+
+
+def _queue_for(agent: User) -> list[Conversation]:
+    profile = _agent_profile(agent)
+    return [c for c in _queue() if _serves(profile, _team_of(c))]
+
+
 def _on_duty() -> list[Any]:
     from okpay.support.models import AgentProfile
     from okpay.support.permissions import can
@@ -352,8 +377,11 @@ def state_of(conv: Conversation, *, queue: list[Conversation] | None = None,
                              "rating": conv.rating, "category": conv.category or None}
     if conv.state == Conversation.State.QUEUED:
         queue = _queue() if queue is None else queue
-        ids = [c.pk for c in queue]
+        team = _team_of(conv)
+        ids = [c.pk for c in queue if _team_of(c) == team]  # the position in its own (team's) queue
         position = ids.index(conv.pk) + 1 if conv.pk in ids else 1
+        if team is not None:
+            agents = len([p for p in _on_duty() if _serves(p, team)])
         agents = len(_on_duty()) if agents is None else agents
         minutes = handle_minutes() if minutes is None else minutes
         state.update(position=position, wait_minutes=math.ceil(math.ceil(position / max(1, agents)) * minutes))
@@ -465,6 +493,9 @@ def queue_assign() -> int:
             free = [p for p in profiles if counts.get(p.user_id, 0) < p.capacity]
             if not free:
                 break
+            free = [p for p in free if _serves(p, _team_of(conv))]
+            if not free:  # nobody of this chat's team has room; another team's chat may still go
+                continue
             preferred = [p for p in free if conv.ticket is not None and p.user_id == conv.ticket.assignee_id]
             epoch = datetime.min.replace(tzinfo=_now().tzinfo)
             chosen = preferred[0] if preferred else min(
@@ -487,11 +518,16 @@ def _require_agent(agent: User) -> None:
 
 
 def agent_conversation(*, agent: User, public_id: str) -> Conversation:
-    """The desk's door: agents see every chat that reached a person (queued, active, ended)."""
+    """The desk's door: a chat that reached a person (queued, active, ended) whose ticket the agent
+    may see on the desk (their team's, the general queue's, their own; every team's for
+    supervisors), or that is theirs."""
+    from okpay.support.permissions import desk_tickets
+
     _require_agent(agent)
     conv = (Conversation.objects.filter(public_id=str(public_id or "")).exclude(state=Conversation.State.BOT)
             .select_related("user", "agent", "ticket").first())
-    if conv is None:
+    if conv is None or (conv.agent_id != agent.pk and conv.ticket_id is not None
+                        and not desk_tickets(agent).filter(pk=conv.ticket_id).exists()):
         raise NotFound()
     return conv
 
@@ -503,6 +539,8 @@ def agent_pick(*, agent: User, public_id: str) -> Conversation:
     conv = _locked().select_related("ticket").get(pk=conv.pk)
     if conv.state != Conversation.State.QUEUED:
         raise BusinessRuleError(gettext_noop("Somebody else already has this chat."), code="chat_taken")
+    if not _serves(_agent_profile(agent), _team_of(conv)):
+        raise NotFound()  # another team's queue
     _assign(conv, agent, how="picked", actor=agent)
     _queue_changed()
     return conv
@@ -511,8 +549,11 @@ def agent_pick(*, agent: User, public_id: str) -> Conversation:
 def agent_says(*, agent: User, conversation: Conversation, body: Any, client_id: Any,
                internal: bool = False) -> tuple[Message, bool]:
     """A reply (shown to the customer) or an internal note (never sent to them). The first reply
-    stamps the ticket's first response, for the SLA."""
+    also goes on the ticket through support's own reply service, without an email (the customer
+    read it in the chat): the SLA's first response, the ticket's status and the audit record
+    are support's. The rest of the chat reaches the ticket as the transcript when it ends."""
     from okpay.support.models import Ticket
+    from okpay.support.services import agent_reply
 
     _require_agent(agent)
     if (conversation.state != Conversation.State.ACTIVE or conversation.agent_id != agent.pk) and not internal:
@@ -520,15 +561,17 @@ def agent_says(*, agent: User, conversation: Conversation, body: Any, client_id:
     message, created = message_post(conversation=conversation, body=body, client_id=client_id, author=agent,
                                     kind=Message.Kind.NOTE if internal else Message.Kind.AGENT)
     if created and not internal and conversation.ticket_id:
-        now = _now()
-        Ticket.objects.filter(pk=conversation.ticket_id, first_responded_at__isnull=True).update(
-            first_responded_at=now, updated_at=now)
+        ticket = Ticket.objects.filter(pk=conversation.ticket_id, first_responded_at__isnull=True).first()
+        if ticket is not None:
+            agent_reply(ticket=ticket, agent=agent, body=message.body, notify=False)
     return message, created
 
 
 @transaction.atomic
 def conversation_transfer(*, agent: User, conversation: Conversation, to: str) -> Conversation:
-    """Hand an active chat to another agent (``usr_…``) or back to the queue of a team (``team:<slug>``)."""
+    """Hand an active chat to another agent (``usr_…``) or to the queue of a team (``team:<slug>``):
+    the ticket moves to that team, and only its agents (and those allowed every team) see the chat
+    waiting and are offered it."""
     from okpay.support.models import Team
     from okpay.support.permissions import can
     from okpay.support.services import ticket_assign
@@ -551,6 +594,7 @@ def conversation_transfer(*, agent: User, conversation: Conversation, to: str) -
         with translation.override(conv.lang):
             _append(conv, kind=Message.Kind.SYSTEM, body=_("You are being transferred to a colleague. Please wait."))
         _queue_changed()
+        queue_assign()  # a free agent of that team takes it now
     else:
         target = User.objects.filter(public_id=to, is_active=True).first()
         if target is None or not can(target, "reply_ticket"):
@@ -687,7 +731,7 @@ def agent_overview(*, agent: User) -> dict[str, Any]:
     mine = (Conversation.objects.filter(agent=agent, state=Conversation.State.ACTIVE)
             .select_related("user", "ticket").order_by("assigned_at"))
     return {"mine": [_brief(c) for c in mine],
-            "queue": [_brief(c) for c in _queue()[:50]]}
+            "queue": [_brief(c) for c in _queue_for(agent)[:50]]}
 
 
 def agent_detail(*, agent: User, conversation: Conversation) -> dict[str, Any]:

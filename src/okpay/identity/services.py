@@ -31,6 +31,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tasks import task
 
 from okpay.audit.services import audit_record
+from okpay.core import sockets
 from okpay.core.errors import (
     BusinessRuleError,
     Conflict,
@@ -489,12 +490,13 @@ def session_touch(*, public_id: str, ip: str | None) -> bool:
 
 
 def session_end(*, public_id: str, reason: str) -> None:
-    rows = list(UserSession.objects.filter(public_id=public_id, ended_at__isnull=True).values_list("session_key",
-                                                                                                    flat=True))
+    rows = list(UserSession.objects.filter(public_id=public_id, ended_at__isnull=True)
+                .values_list("session_key", "user__public_id"))
     UserSession.objects.filter(public_id=public_id, ended_at__isnull=True).update(ended_at=_now(), end_reason=reason)
     store = _session_store()
-    for key in rows:
+    for key, user_public_id in rows:
         store(session_key=key).delete()
+        sockets.sessions_ended(user_public_id=user_public_id, session_keys=[key])  # its open sockets close
 
 
 @transaction.atomic
@@ -521,6 +523,7 @@ def _revoke_all(*, user: User, except_session: str | None = None, except_token: 
     store = _session_store()
     for key in keys:
         store(session_key=key).delete()
+    sockets.sessions_ended(user_public_id=user.public_id, session_keys=keys)  # e.g. live chats close
     return count
 
 

@@ -777,8 +777,10 @@ def canned_render(reply: CannedReply, *, ticket: Ticket, agent: User) -> str:
 @transaction.atomic
 def agent_reply(*, ticket: Ticket, agent: User, body: str = "", body_html: str | None = None, internal: bool = False,
                 attachments: Sequence[UploadedFile] = (), status: str | None = None,
-                canned: CannedReply | None = None) -> TicketMessage:
-    """A public reply (mailed to the customer) or an internal note (never shown to them)."""
+                canned: CannedReply | None = None, notify: bool = True) -> TicketMessage:
+    """A public reply (mailed to the customer) or an internal note (never shown to them).
+    ``notify=False``: the customer already has the reply where it was written (a live chat's
+    socket), so no email; the ticket, its SLA timers and the audit record are the same."""
     require(agent, "reply_ticket")
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
     if ticket.status == Status.CLOSED:
@@ -820,7 +822,7 @@ def agent_reply(*, ticket: Ticket, agent: User, body: str = "", body_html: str |
         status = Status.OPEN
     if status and status != ticket.status:
         _status_set(ticket, status, agent)
-    if not internal:
+    if not internal and notify:
         emails.agent_replied(ticket, text)
     return message
 
@@ -893,11 +895,13 @@ def ticket_assign_round_robin(*, ticket: Ticket, actor: User | str = "system") -
 
 
 def tickets_auto_assign() -> int:
-    """Sweep: hand unassigned active tickets to on-duty agents, oldest first."""
+    """Sweep: hand unassigned active tickets to on-duty agents, oldest first. Chat tickets are
+    left to the chat's own queue (``chat.services.queue_assign``), which knows who is free to chat."""
     done = 0
     with transaction.atomic():
         ids = list(Ticket.objects.select_for_update(skip_locked=True)
                    .filter(assignee__isnull=True, status__in=[Status.NEW, Status.OPEN])
+                   .exclude(channel=Channel.CHAT)
                    .order_by("created_at").values_list("pk", flat=True)[:100])
         for pk in ids:
             if ticket_assign_round_robin(ticket=Ticket.objects.get(pk=pk)) is None:

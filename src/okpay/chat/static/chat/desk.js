@@ -90,7 +90,7 @@
       else if (f.type === "error") { $("desk-chat-status").textContent = f.message; }
     };
     ws.onclose = function (ev) {
-      if (ev.code === 4403) { return; }
+      if (ev.code === 4403 || ev.code === 4401) { return; }
       $("desk-chat-status").textContent = L("offline");
       setTimeout(connect, backoff); backoff = Math.min(backoff * 2, 15000);
     };

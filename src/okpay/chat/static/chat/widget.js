@@ -218,7 +218,7 @@
     };
     ws.onclose = function (ev) {
       welcomed = false;
-      if (ev.code === 4403 || ev.code === 1008) { return; }
+      if (ev.code === 4403 || ev.code === 4401 || ev.code === 1008) { return; }
       status.textContent = T.offline; status.classList.add("chat-offline");
       clearTimeout(retryTimer);
       retryTimer = setTimeout(connect, backoff);
