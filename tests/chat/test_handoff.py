@@ -8,8 +8,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
+from okpay.audit.models import AuditRecord
 from okpay.chat import services
 from okpay.chat.models import Conversation, Message
 from okpay.identity.models import OutboundEmail
@@ -147,8 +149,17 @@ def test_agent_socket_end_to_end(alice, agent, supervisor) -> None:  # type: ign
     detail = out["detail"]
     assert [m["kind"] for m in detail["messages"]][:3] == ["bot", "customer", "bot"]
     assert txn.public_id in detail["messages"][2]["body"]
-    assert detail["wallet"]["signed_in"] is True and detail["wallet"]["email"] == "al***@example.com"
-    assert txn.public_id in [t["id"] for t in detail["wallet"]["transactions"]]
+    # The wallet panel is support's own context for the ticket: same page, same audit record.
+    ticket = Conversation.objects.get(public_id=out["conv_id"]).ticket
+    assert detail["wallet"] == {"signed_in": True, "linked": True,
+                                "context": f"/desk/t/{ticket.public_id}/context/"}
+    desk_client = Client()
+    desk_client.force_login(agent)
+    panel = desk_client.get(detail["wallet"]["context"])
+    assert panel.status_code == 200
+    assert txn.public_id in panel.content.decode() and "al***@example.com" in panel.content.decode()
+    assert AuditRecord.objects.filter(action="support.view.customer_context", actor=agent.public_id,
+                                      target_id=ticket.public_id).count() == 1
     assert out["typing"] == {"type": "typing", "side": "agent", "typing": True}
     assert out["canned"]["body"] == f"Alice您好，我是Agent，工单 {Conversation.objects.get().ticket.number}。"
     assert out["reply"]["message"]["kind"] == "agent" and out["reply"]["message"]["author"] == "Agent"
@@ -200,3 +211,14 @@ def test_agent_picks_from_the_queue(alice, agent) -> None:  # type: ignore[no-un
     with pytest.raises(services.BusinessRuleError):
         services.agent_pick(agent=agent, public_id=conv.public_id)
     assert other.pk
+
+
+def test_a_guests_chat_shows_no_wallet_context(alice, agent) -> None:  # type: ignore[no-untyped-def]
+    """A guest who types a customer's email address does not get that customer's wallet shown."""
+    agent_duty_set(user=agent, on_duty=True, capacity=1)
+    opened = services.conversation_open(user=None, guest_email="alice@example.com", ip="203.0.113.5")
+    services.handoff_request(conversation=opened.conversation, category="payment")
+    conv = Conversation.objects.select_related("ticket", "user", "agent").get(pk=opened.conversation.pk)
+    assert conv.state == "active" and conv.ticket.requester is None
+    detail = services.agent_detail(agent=agent, conversation=conv)
+    assert detail["wallet"] == {"signed_in": False, "linked": False}

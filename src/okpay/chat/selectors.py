@@ -19,3 +19,10 @@ def desk_page(agent: User, *, lang: str) -> dict[str, Any]:
               .exclude(pk=agent.pk).distinct().order_by("display_name") if can(u, "reply_ticket")]
     return {"canned": canned, "agents": agents, "teams": list(Team.objects.order_by("name")),
             "profile": AgentProfile.objects.filter(user=agent).first()}
+
+
+def waiting_count(agent: User) -> int:
+    """How many chats wait in the queues this agent takes (the general one and their team's)."""
+    from okpay.chat.services import _queue_for
+
+    return len(_queue_for(agent))

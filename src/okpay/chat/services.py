@@ -735,25 +735,24 @@ def agent_overview(*, agent: User) -> dict[str, Any]:
 
 
 def agent_detail(*, agent: User, conversation: Conversation) -> dict[str, Any]:
-    """What the agent sees of a chat: the whole transcript (bot part included, with notes) and the
-    wallet context the desk shows for the ticket."""
-    from okpay.payments.money import format_money
-    from okpay.support import wallet
+    """What the agent sees of a chat: the whole transcript (bot part included, with notes) and,
+    for a customer signed in to their account (whose account the chat ticket is linked to), the
+    address of support's own wallet context for the ticket (``/desk/t/<ticket>/context/``: the same
+    panel, permission and audit record as the desk). A guest's chat gets none: an email address
+    typed into the widget proves nothing."""
+    from django.urls import reverse
+
+    from okpay.support.permissions import can
 
     _require_agent(agent)
-    context: dict[str, Any] = {"signed_in": conversation.user_id is not None}
-    user = conversation.user
-    if user is not None:
-        context.update(
-            email=wallet.mask_email(user.email), frozen=user.frozen, level=str(wallet.verification_level(user)),
-            balances=[{"currency": b.currency, "available": format_money(b.available, b.currency)}
-                      for b in wallet.balances_of(user)] if hasattr(wallet, "balances_of") else [],
-            transactions=[{"id": t.public_id, "type": t.type, "status": t.status, "pending_reason": t.pending_reason,
-                           "amount": format_money(t.amount, t.currency)} for t in wallet.transactions_of(user)],
-        )
+    ticket = conversation.ticket
+    linked = conversation.user_id is not None and ticket is not None and ticket.requester_id == conversation.user_id
+    wallet: dict[str, Any] = {"signed_in": conversation.user_id is not None, "linked": linked}
+    if ticket is not None and linked and can(agent, "view_customer_context"):
+        wallet["context"] = reverse("support:desk-context", args=[ticket.public_id])
     return {**_brief(conversation), "agent": conversation.agent.public_id if conversation.agent is not None else None,
             "messages": [serialize(m) for m in messages_after(conversation, 0, include_notes=True, limit=2000)],
-            "wallet": context}
+            "wallet": wallet}
 
 
 def canned_for(*, agent: User, conversation: Conversation, canned_id: Any) -> str:

@@ -18,3 +18,13 @@ def desk_chat(request: HttpRequest) -> HttpResponse:
     if not can(request.user, "reply_ticket"):  # type: ignore[arg-type]
         raise PermissionDenied
     return render(request, "chat/desk.html", selectors.desk_page(request.user, lang=get_language() or "zh-hans"))
+
+
+@login_required
+def desk_waiting(request: HttpRequest) -> HttpResponse:
+    """The desk's navigation polls this: the count of chats waiting for this agent."""
+    from okpay.support.permissions import can
+
+    if not can(request.user, "reply_ticket"):  # type: ignore[arg-type]
+        raise PermissionDenied
+    return render(request, "chat/_waiting.html", {"waiting": selectors.waiting_count(request.user)})  # type: ignore[arg-type]

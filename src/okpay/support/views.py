@@ -14,7 +14,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
@@ -309,7 +309,17 @@ def desk_home(request: HttpRequest) -> HttpResponse:
     ctx.update(profile=profile, pending_actions=actions.pending_actions() if approver else [])
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "support/desk/_queue.html", ctx)
+    ctx.update(_chat_links())
     return render(request, "support/desk/home.html", ctx)
+
+
+def _chat_links() -> dict[str, str]:
+    """The live-chat console and its waiting count, when the chat app is installed (support does not
+    import chat; the navigation only links to it)."""
+    try:
+        return {"chat_url": reverse("chat:desk"), "chat_waiting_url": reverse("chat:desk-waiting")}
+    except NoReverseMatch:
+        return {}
 
 
 @desk_required()

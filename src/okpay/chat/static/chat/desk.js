@@ -49,21 +49,14 @@
     lastSeq[current] = Math.max(lastSeq[current] || 0, m.seq);
   }
   function renderWallet(w) {
-    var box = $("desk-chat-wallet"); box.textContent = "";
-    var dl = el("dl");
-    function row(k, v) { dl.appendChild(el("dt", {}, k)); dl.appendChild(el("dd", {}, v)); }
-    row(L("customer"), w.signed_in ? L("signed-in") + " · " + (w.email || "") : L("guest"));
-    if (w.signed_in) {
-      row(L("level"), w.level || "");
-      if (w.frozen) { row(L("frozen"), "✓"); }
-      (w.balances || []).forEach(function (b) { row(L("balance") + " " + b.currency, b.available); });
-    }
-    box.appendChild(dl);
-    if (w.transactions && w.transactions.length) {
-      var ul = el("ul", {"class": "plain small"});
-      w.transactions.forEach(function (t) { ul.appendChild(el("li", {}, t.id + " · " + t.type + " · " + t.amount + " · " + t.status + (t.pending_reason ? " (" + t.pending_reason + ")" : ""))); });
-      box.appendChild(ul);
-    }
+    // A signed-in customer's wallet is support's own context panel for the ticket (the same
+    // permission and audit record as the desk); a guest's chat shows none.
+    var box = $("desk-chat-wallet"), asked = current; box.textContent = "";
+    if (!w.context) { box.appendChild(el("p", {"class": "muted"}, w.signed_in ? L("signed-in") : L("guest"))); return; }
+    fetch(w.context, {credentials: "same-origin", headers: {"HX-Request": "true"}})
+      .then(function (r) { return r.ok ? r.text() : ""; })
+      .then(function (html) { if (current === asked) { box.innerHTML = html; } })
+      .catch(function () { box.textContent = ""; });
   }
   function openChat(id) { current = id; unread[id] = false; send({type: "open", conversation: id}); }
 
