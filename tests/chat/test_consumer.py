@@ -34,6 +34,7 @@ def test_guest_needs_an_email_then_chats_and_resumes_with_the_token(db) -> None:
         await comm.send_json_to({"type": "message", "client_id": "c1", "body": "hello there"})
         ack = await receive_until(comm, "ack")
         assert (ack["client_id"], ack["seq"], ack["duplicate"]) == ("c1", 2, False)
+        await receive_until(comm, "message")  # the assistant's answer is stored (no race with the resume)
         await comm.disconnect()
         # Another connection: the wrong token finds nothing, the right one resumes after seq 1.
         comm2 = communicator()
