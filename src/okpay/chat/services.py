@@ -746,7 +746,8 @@ def agent_detail(*, agent: User, conversation: Conversation) -> dict[str, Any]:
 
     _require_agent(agent)
     ticket = conversation.ticket
-    linked = conversation.user_id is not None and ticket is not None and ticket.requester_id == conversation.user_id
+    linked = (conversation.user_id is not None and ticket is not None and ticket.requester_id == conversation.user_id
+              and bool(ticket.requester_link))  # support's own word that the requester is this customer
     wallet: dict[str, Any] = {"signed_in": conversation.user_id is not None, "linked": linked}
     if ticket is not None and linked and can(agent, "view_customer_context"):
         wallet["context"] = reverse("support:desk-context", args=[ticket.public_id])
