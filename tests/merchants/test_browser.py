@@ -62,6 +62,8 @@ def test_demo_shop_purchase_then_refund_request_approved(page, browser, live_ser
     page.fill("#reason", "杯子有裂纹")
     page.get_by_test_id("refund-request-submit").click()
     page.wait_for_selector("[data-testid=refund-request-status]")
+    assert "预计" in page.get_by_test_id("refund-request-status").inner_text()  # the expected answer time
+    assert page.get_attribute("#amount", "placeholder") == "¥100.00"  # what is left to ask for
     screenshot(page, "merchants-5-refund-requested")
     req = RefundRequest.objects.get()
     assert req.status == "pending" and req.amount == 2_800

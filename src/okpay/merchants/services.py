@@ -622,6 +622,11 @@ def _requested(intent: PaymentIntent) -> int:
     return int(total or 0)
 
 
+def refundable_left(intent: PaymentIntent) -> int:
+    """What a customer may still ask back: received, less refunds made or pending, less open requests."""
+    return max(0, intent.amount_received - _reserved(intent) - _requested(intent))
+
+
 def intent_for_customer_txn(txn: Transaction) -> PaymentIntent | None:
     return PaymentIntent.objects.select_related("merchant").filter(customer_txn=txn).first()
 

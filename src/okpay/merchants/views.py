@@ -171,7 +171,7 @@ def refund_request_new(request: HttpRequest, txn_id: str) -> HttpResponse:
         window_ends = services.refund_expected_by(intent)
         context.update(who=intent.merchant.name, merchant=intent.merchant, paid=intent.amount_received,
                        window_days=intent.merchant.refund_window_days, window_ends=window_ends,
-                       refundable=intent.amount_received - intent.amount_refunded,
+                       refundable=services.refundable_left(intent),
                        window_open=window_ends is not None and timezone.now() <= window_ends)
     else:  # a bill payment: the biller decides
         window_ends = bill_window_ends(txn)
