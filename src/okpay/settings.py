@@ -319,7 +319,8 @@ if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "okpay.core.logging.RequestIdFilter"}},
+    "filters": {"request_id": {"()": "okpay.core.logging.RequestIdFilter"},
+                "redact": {"()": "okpay.core.logging.RedactingFilter"}},  # no secrets or personal data in logs
     "formatters": {
         "json": {"()": "okpay.core.logging.JsonFormatter"},
         "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
@@ -327,7 +328,7 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "filters": ["request_id"],
+            "filters": ["request_id", "redact"],
             "formatter": "plain" if (DEBUG or env_bool("OKPAY_LOG_PLAIN")) else "json",
         }
     },
