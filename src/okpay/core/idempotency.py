@@ -229,7 +229,8 @@ def _run_locked(request: HttpRequest, *, scope: str, key: str, view: Callable[[]
     def new_record(response: HttpResponse, now: Any) -> IdempotencyRecord:
         return IdempotencyRecord(
             scope=scope, key=key, fingerprint=print_, method=request.method or "POST", path=request.path[:500],
-            lease_token="", created_at=now,  # nosec B106 - an empty lease, not a password expires_at=now + timedelta(hours=settings.OKPAY_IDEMPOTENCY_TTL_HOURS),
+            lease_token="",  # nosec B106 - an empty lease, not a password
+            created_at=now, expires_at=now + timedelta(hours=settings.OKPAY_IDEMPOTENCY_TTL_HOURS),
             **_record_fields(response, now))
 
     def work() -> tuple[HttpResponse, bool]:
