@@ -7,6 +7,7 @@ comparison. WebSockets go to Channels consumers.
 """
 
 import os
+from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "okpay.settings")
 
@@ -27,8 +28,45 @@ HTTP_MODE = os.environ.get("OKPAY_HTTP_MODE", "wsgi")
 if HTTP_MODE not in {"wsgi", "asgi"}:
     raise RuntimeError(f"OKPAY_HTTP_MODE={HTTP_MODE!r} must be wsgi or asgi")
 
+
+
+class ClientDisconnected(OSError):
+    """The client went away before its request body had arrived in full."""
+
+
+class WholeBodyOrNothing:
+    """Between uvicorn and a2wsgi: a request whose client disconnected before the body was read
+    must not reach Django as a request with an empty body. uvicorn answers ``receive()`` with
+    ``http.disconnect`` once the client is gone, even when the body was already buffered, and
+    a2wsgi reads that as the end of the body; a client that timed out while the server was busy
+    then had, e.g., its cancel run with an empty body, stored under its Idempotency-Key with
+    another fingerprint, and its retry refused as ``idempotency_key_reused`` (found by the bank
+    fault test). Now reading such a body raises (Django: ``UnreadablePostError``) and the view
+    never runs, as with Django's own ASGI handler."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        complete = False
+
+        async def whole_body_receive() -> Any:
+            nonlocal complete
+            message = await receive()
+            if message["type"] == "http.request":
+                complete = complete or not message.get("more_body", False)
+            elif message["type"] == "http.disconnect" and not complete:
+                raise ClientDisconnected("the client disconnected before its request body was complete")
+            return message
+
+        await self.app(scope, whole_body_receive, send)
+
+
 http_app = (
-    WSGIMiddleware(get_wsgi_application(), workers=settings.OKPAY_HTTP_THREADS)  # type: ignore[arg-type]
+    WholeBodyOrNothing(WSGIMiddleware(get_wsgi_application(), workers=settings.OKPAY_HTTP_THREADS))  # type: ignore[arg-type]
     if HTTP_MODE == "wsgi"
     else django_asgi
 )

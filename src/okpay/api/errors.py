@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig
 from django.db import DataError, OperationalError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled, ValidationError
 
@@ -103,6 +103,11 @@ def install(api: NinjaAPI) -> None:
     def object_missing(request: HttpRequest, exc: Exception) -> HttpResponse:
         return envelope(404, "not_found", "Not found.")
 
+    @api.exception_handler(UnreadablePostError)
+    def body_incomplete(request: HttpRequest, exc: Exception) -> HttpResponse:
+        logger.info("request body incomplete; client gone", extra={"path": request.path})
+        return envelope(400, "invalid_request", "The request body was not received completely.")
+
     @api.exception_handler(RequestDataTooBig)
     def too_big(request: HttpRequest, exc: Exception) -> HttpResponse:
         return envelope(400, "invalid_request", "The request body is too large.")
@@ -148,7 +153,11 @@ class ApiEnvelopeMiddleware:
         self.get_response = get_response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        """A view that lost the database (outside django-ninja's handlers): 503, not 500."""
+        """A view that lost the database (outside django-ninja's handlers): 503, not 500. A body
+        that never arrived in full (the client went away): 400, and nothing ran."""
+        if request.path.startswith("/api/") and isinstance(exception, UnreadablePostError):
+            logger.info("request body incomplete; client gone", extra={"path": request.path})
+            return envelope(400, "invalid_request", "The request body was not received completely.")
         if request.path.startswith("/api/") and is_unavailable(exception):
             logger.warning("database unavailable", extra={"path": request.path, "error": str(exception)})
             return unavailable()
