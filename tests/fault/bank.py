@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
 import itertools
 import json
 import os
@@ -343,6 +344,7 @@ class Op:
     code: str = ""
     txn_id: str = ""
     txn_status: str = ""
+    attempts: list[str] = field(default_factory=list)  # what each try got, for the failure message
 
 
 @dataclass
@@ -384,7 +386,8 @@ class Client(threading.Thread):
             url = self.rng.choice(self.urls)
             try:
                 response = self.http.post(url + path, json=body, headers=headers)
-            except RETRYABLE:
+            except RETRYABLE as exc:
+                op.attempts.append(f"{url[-5:]} {type(exc).__name__}")
                 self.book.note("transport_error")
                 time.sleep(self.rng.uniform(0.1, 0.4))
                 continue
@@ -394,6 +397,7 @@ class Client(threading.Thread):
             except ValueError:
                 payload = {}
             code = (payload.get("error") or {}).get("code", "") if isinstance(payload, dict) else ""
+            op.attempts.append(f"{url[-5:]} {status} {code} replayed={response.headers.get('Idempotent-Replayed')}")
             if status >= 500:
                 with self.book.lock:
                     self.book.server_errors.append(f"{status} POST {path} {response.text[:300]}")
@@ -575,7 +579,15 @@ def check(result: Result, *, allow_unavailable: bool = False) -> list[str]:
     by_bill = Counter(t["amount"] for t in debit if t["type"] == "bill_payment")
     status_of = {t["id"]: t["status"] for t in txns}
     keys = set()
+    expected_refusals = {"insufficient_funds", "not_cancellable"}
     for op in book.ops:
+        if op.outcome == "refused" and op.code not in expected_refusals:
+            _customer, path, body = op_paths[op.key]
+            sent = json.dumps(body, separators=(",", ":")).encode()
+            expected = hashlib.sha256(b"POST\0" + path.encode() + b"\0" + sent).hexdigest()
+            problems.append(f"{op.kind} {op.key} ({op.target}) refused with {op.status} {op.code!r}, which this run "
+                            f"never asks for; attempts: {op.attempts}; its key's record: "
+                            f"{facts.get('keys', {}).get(op.key)}; this request's fingerprint: {expected}")
         if op.kind == "cancel":
             if op.outcome == "ok" and status_of.get(op.target) != "cancelled":
                 problems.append(f"cancel {op.key} of {op.target} answered 200 but it is {status_of.get(op.target)}")
@@ -583,7 +595,8 @@ def check(result: Result, *, allow_unavailable: bool = False) -> list[str]:
         found = by_note[op.key] if op.kind in {"transfer", "invite"} else by_bill[op.amount]
         keys.add(op.key)
         if op.outcome == "ok" and found != 1:
-            problems.append(f"{op.kind} {op.key} acknowledged ({op.status} {op.txn_id}) but stored {found} times")
+            problems.append(f"{op.kind} {op.key} acknowledged ({op.status} {op.txn_id}) but stored {found} times; "
+                            f"attempts: {op.attempts}")
         elif op.outcome == "ok" and op.txn_id not in status_of:
             problems.append(f"{op.kind} {op.key} acknowledged as {op.txn_id}, which does not exist")
         elif op.outcome == "refused" and found != 0:

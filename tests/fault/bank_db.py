@@ -80,7 +80,15 @@ def facts() -> dict[str, object]:
     overdue = list(Transaction.objects.filter(status=Status.PENDING, expected_by__lt=now)
                    .values_list("public_id", "pending_reason", "expected_by"))
     holds_overdue = PendingHold.objects.filter(expires_at__lt=now).count()
-    return {"transactions": txns, "wallets": wallets, "money": money,
+    from okpay.core.models import IdempotencyRecord
+
+    keys = {r["key"]: {**r, "created_at": str(r["created_at"]), "completed_at": str(r["completed_at"]),
+                       "locked_until": str(r["locked_until"]), "response_body": bytes(r["response_body"] or b"")
+                       .decode(errors="replace")[:200]}
+            for r in IdempotencyRecord.objects.filter(key__startswith="bank-").values(
+                "key", "scope", "fingerprint", "method", "path", "response_status", "response_body", "created_at",
+                "completed_at", "locked_until")}
+    return {"transactions": txns, "wallets": wallets, "money": money, "keys": keys,
             "overdue": [[a, b, c.isoformat()] for a, b, c in overdue], "holds_overdue": holds_overdue}
 
 
