@@ -255,3 +255,21 @@ def test_a_duplicate_committed_under_our_feet_rolls_our_work_back_and_replays_it
     assert response.content == theirs
     assert response["Idempotent-Replayed"] == "true"
     assert not PeriodicJob.objects.filter(name__startswith="raced-").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_record_that_cannot_be_stored_is_a_bug_not_a_key_in_use(alice, api_client, monkeypatch) -> None:
+    """Only a duplicate's record turns a failed insert into a replay; any other refusal of the
+    insert is raised (a 500 and a log entry), never disguised as ``409 idempotency_key_in_use``."""
+    from django.db import IntegrityError, connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the one-transaction claim is PostgreSQL's")
+
+    def refuse(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise IntegrityError('null value in column "expires_at"')
+
+    monkeypatch.setattr(IdempotencyRecord, "save", refuse)
+    with pytest.raises(IntegrityError):
+        post(api_client(alice), "/api/v1/things", BODY, "k-bug")
+    assert not PeriodicJob.objects.exists()

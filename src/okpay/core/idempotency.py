@@ -266,8 +266,11 @@ def _run_locked(request: HttpRequest, *, scope: str, key: str, view: Callable[[]
 
     try:
         response, from_view = retry_transient(work)
-    except _KeyRaced:
-        return _answer_now(scope, key, print_)
+    except _KeyRaced as raced:
+        record = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
+        if record is None:  # not a duplicate's record: the insert itself is wrong, which is a bug
+            raise raced.__cause__ from None  # type: ignore[misc]
+        return _answer_from(record, print_, timezone.now()) or _in_use()
     except OperationalError as exc:
         if is_transient(exc):
             return _busy()
@@ -282,11 +285,6 @@ def _run_locked(request: HttpRequest, *, scope: str, key: str, view: Callable[[]
                 return _answer_from(record, print_, timezone.now()) or _in_use()
             new_record(response, timezone.now()).save(force_insert=True)
     return response
-
-
-def _answer_now(scope: str, key: str, print_: str) -> HttpResponse:
-    record = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
-    return (_answer_from(record, print_, timezone.now()) if record is not None else None) or _in_use()
 
 
 def _in_use() -> JsonResponse:
