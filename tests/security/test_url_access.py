@@ -114,6 +114,7 @@ RULES: dict[str, str] = {
     "desk/t/<str:public_id>/deliverable/": "agent",
     "desk/t/<str:public_id>/canned/<int:pk>/": "agent",
     "desk/chat/": "agent",
+    "desk/chat/waiting/": "agent",
     # wallet
     "wallet/": "customer",
     "wallet/send/": "customer",
