@@ -4,9 +4,11 @@ from django.urls import path
 
 from okpay.chat.consumers import AgentConsumer, CustomerConsumer
 from okpay.core.consumers import PingConsumer
+from okpay.hotline.consumers import CallPopConsumer
 
 websocket_urlpatterns = [
     path("ws/ping/", PingConsumer.as_asgi()),
     path("ws/chat/", CustomerConsumer.as_asgi()),
     path("ws/agent/", AgentConsumer.as_asgi()),
+    path("ws/desk/calls/", CallPopConsumer.as_asgi()),
 ]

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from okpay.core.errors import NotFound, OkpayError, RateLimited
 from okpay.core.ratelimit import RateLimit
+from okpay.helpcenter import registry
 from okpay.identity.auth import client_ip
 from okpay.identity.models import User
 from okpay.support import actions, emails, selectors, services, wallet
@@ -237,7 +238,9 @@ def feedback(request: HttpRequest) -> HttpResponse:
 
 def callback(request: HttpRequest) -> HttpResponse:
     error, ticket = "", None
-    data = {"phone": "", "topic": "", "preferred_time": ""}
+    user = request.user if request.user.is_authenticated else None
+    verified_phone = user.phone if user is not None and user.phone and user.phone_verified_at else ""  # type: ignore[union-attr]
+    data = {"phone": verified_phone, "topic": "", "preferred_time": "asap"}
     if request.method == "POST":
         data = {k: request.POST.get(k, "").strip() for k in ("phone", "topic", "preferred_time")}
         try:
@@ -248,8 +251,14 @@ def callback(request: HttpRequest) -> HttpResponse:
                 user=request.user if request.user.is_authenticated else None)  # type: ignore[arg-type]
         except OkpayError as exc:
             error = _msg(exc)
+    windows = [("asap", _("As soon as possible (within the hour)"))] + [
+        (w, _("Today or the next day, %(start)s:00–%(end)s:00") % {"start": w[:2], "end": w[3:]})
+        for w in services.CALLBACK_WINDOWS[1:]]
+    hotline = next((c for c in registry.channels() if c.kind == "phone"), None)
     return render(request, "support/callback.html", {"data": data, "error": error, "ticket": ticket,
-                                                     "categories": Category.choices}, status=400 if error else 200)
+                                                     "categories": Category.choices, "windows": windows,
+                                                     "hotline": hotline, "verified_phone": verified_phone},
+                  status=400 if error else 200)
 
 
 def prove(request: HttpRequest, token: str) -> HttpResponse:
