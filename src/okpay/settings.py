@@ -7,6 +7,7 @@ development and production differ only in their environment.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -56,6 +57,8 @@ INSTALLED_APPS = [
     "okpay.support",
     "okpay.mailbox",
     "okpay.chat",
+    "okpay.hotline",
+    "okpay.social",
     "okpay.api",
     "okpay.web",
 ]
@@ -239,6 +242,31 @@ OKPAY_SMTPD_PORT = env_int("OKPAY_SMTPD_PORT", 2525, minimum=1, maximum=65535)
 OKPAY_MAIL_MAX_BYTES = env_int("OKPAY_MAIL_MAX_BYTES", 20 * 1024 * 1024, minimum=10 * 1024)
 OKPAY_MAIL_SENDER_LIMIT = env_int("OKPAY_MAIL_SENDER_LIMIT", 30, minimum=1, maximum=100_000)
 OKPAY_MAIL_AUTHSERV_ID = env_str("OKPAY_MAIL_AUTHSERV_ID")
+
+# --- Phone hotline (okpay.hotline) ---------------------------------------------------------------
+# The phone system (CTI) signs its call reports with this shared secret (unset: the webhook refuses
+# everything); a signature older or newer than the tolerance is refused (replay window).
+OKPAY_CTI_SECRET = env_str("OKPAY_CTI_SECRET")
+OKPAY_CTI_TOLERANCE_SECONDS = env_int("OKPAY_CTI_TOLERANCE_SECONDS", 300, minimum=10, maximum=3600)
+
+# --- Social media (okpay.social) ------------------------------------------------------------------
+# Telegram bot: its token (for sendMessage) and the secret_token given to setWebhook, which Telegram
+# sends back in X-Telegram-Bot-Api-Secret-Token (unset: the webhook refuses everything).
+OKPAY_TELEGRAM_BOT_TOKEN = env_str("OKPAY_TELEGRAM_BOT_TOKEN")
+OKPAY_TELEGRAM_SECRET_TOKEN = env_str("OKPAY_TELEGRAM_SECRET_TOKEN")
+if OKPAY_TELEGRAM_SECRET_TOKEN and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", OKPAY_TELEGRAM_SECRET_TOKEN):
+    raise ImproperlyConfigured("OKPAY_TELEGRAM_SECRET_TOKEN must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+OKPAY_TELEGRAM_API_URL = env_str("OKPAY_TELEGRAM_API_URL") or "https://api.telegram.org"
+# WeChat Official Account: the server token (signature of the echo handshake and of every push),
+# the AppID and AppSecret (access_token for customer-service messages) and the API base URL.
+OKPAY_WECHAT_TOKEN = env_str("OKPAY_WECHAT_TOKEN")
+OKPAY_WECHAT_APPID = env_str("OKPAY_WECHAT_APPID")
+OKPAY_WECHAT_APPSECRET = env_str("OKPAY_WECHAT_APPSECRET")
+OKPAY_WECHAT_API_URL = env_str("OKPAY_WECHAT_API_URL") or "https://api.weixin.qq.com"
+# Other platforms: a signed JSON webhook in (/hooks/social/<platform>) and signed replies out.
+OKPAY_SOCIAL_WEBHOOK_SECRET = env_str("OKPAY_SOCIAL_WEBHOOK_SECRET")
+OKPAY_SOCIAL_REPLY_URL = env_str("OKPAY_SOCIAL_REPLY_URL")
+OKPAY_SOCIAL_TIMEOUT = env_int("OKPAY_SOCIAL_TIMEOUT", 10, minimum=1, maximum=120)
 
 # --- Live chat (okpay.chat) ------------------------------------------------------------------
 # Per WebSocket connection: the longest message (characters) and how many frames a minute.

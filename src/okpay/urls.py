@@ -16,6 +16,8 @@ urlpatterns = [
     path("", include("okpay.helpcenter.urls")),
     path("", include("okpay.support.urls")),
     path("", include("okpay.chat.urls")),
+    path("", include("okpay.hotline.urls")),
+    path("", include("okpay.social.urls")),
     path("", include("okpay.payments.urls")),
     path("", include("okpay.merchants.urls")),
     path("", include("okpay.web.urls")),

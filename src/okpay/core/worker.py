@@ -38,6 +38,7 @@ SWEEPS: dict[str, int] = {
     "okpay.payments.services.payments_sweep": 5,
     "okpay.chat.services.queue_assign": 5,
     "okpay.merchants.services.merchant_sweep": 5,
+    "okpay.social.services.outbound_requeue_stuck": 60,
 }
 
 

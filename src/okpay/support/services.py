@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import nh3
 from django.conf import settings
@@ -26,6 +27,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Max, Q
 from django.utils.translation import gettext, gettext_noop
+from django.utils.module_loading import import_string
 
 from okpay.audit.services import audit_record
 from okpay.core.errors import Conflict, InvalidRequest, NotFound
@@ -381,22 +383,47 @@ def ticket_create(*, requester: Requester, channel: str, category: str, subject:
     return ticket
 
 
+# Call-back windows offered on the contact page (local time of the desk); "asap" is within the hour.
+CALLBACK_WINDOWS = ["asap", "09-12", "12-15", "15-18", "18-21"]
+
+
+def callback_due(window: str, *, now: datetime | None = None) -> datetime:
+    """When the call back must have happened: an hour from now for "as soon as possible" (or a
+    free-text wish), else the end of the next such window in the desk's time zone."""
+    now = now or clock.now()
+    if window not in CALLBACK_WINDOWS or window == "asap":
+        return now + timedelta(hours=1)
+    end_hour = int(window.split("-")[1])
+    local = now.astimezone(ZoneInfo(settings.TIME_ZONE))
+    end = local.replace(hour=end_hour, minute=0, second=0, microsecond=0)
+    if end <= local:
+        end += timedelta(days=1)
+    return max(end, now + timedelta(minutes=15))
+
+
 @transaction.atomic
 def callback_request(*, phone: str, topic: str, preferred_time: str = "", user: User | None = None,
                      lang: str = "") -> Ticket:
-    """"Call me back": an urgent phone ticket for the hotline team."""
+    """"Call me back": an urgent phone ticket for the hotline team, due by the end of the chosen
+    window (``CALLBACK_WINDOWS``; within the hour by default)."""
     phone = re.sub(r"[\s\-()]", "", phone or "")
     if not re.fullmatch(r"\+?\d{6,20}", phone):
         raise InvalidRequest(gettext_noop("Enter a phone number."), param="phone")
     topic = " ".join((topic or "").split())
     if not topic:
         raise InvalidRequest(gettext_noop("Say what the call is about."), param="topic")
+    preferred_time = " ".join((preferred_time or "").split())[:100]
     category = topic if topic in Category.values else Category.ACCOUNT
     body = f"{topic}\n\n{phone}" + (f"\n{preferred_time}" if preferred_time else "")
-    return ticket_create(
+    due = callback_due(preferred_time)
+    ticket = ticket_create(
         requester=Requester(user=user, phone=phone), channel=Channel.PHONE, category=category,
         subject=topic[:SUBJECT_MAX], body=body, priority=Priority.URGENT, lang=lang,
-        meta={"callback": {"phone": phone, "preferred_time": preferred_time[:100]}})
+        meta={"callback": {"phone": phone, "preferred_time": preferred_time, "due": due.isoformat()}})
+    if ticket.first_response_due is None or ticket.first_response_due < due:
+        ticket.first_response_due = due  # the call back is the first response; the window sets its time
+        ticket.save(update_fields=["first_response_due"])
+    return ticket
 
 
 # --- customer side -----------------------------------------------------------------------------
@@ -823,8 +850,21 @@ def agent_reply(*, ticket: Ticket, agent: User, body: str = "", body_html: str |
     if status and status != ticket.status:
         _status_set(ticket, status, agent)
     if not internal and notify:
-        emails.agent_replied(ticket, text)
+        reply_deliver(ticket, message)
     return message
+
+
+# channel → dotted path of ``f(ticket, message)`` sending an agent's public reply back on that
+# channel (in the reply's transaction: it queues, a worker sends). Other channels get it by email.
+REPLY_SENDERS: dict[str, str] = {Channel.SOCIAL: "okpay.social.services.agent_reply_send"}
+
+
+def reply_deliver(ticket: Ticket, message: TicketMessage) -> None:
+    sender = REPLY_SENDERS.get(ticket.channel)
+    if sender and ticket.requester_handle:
+        import_string(sender)(ticket, message)
+    else:
+        emails.agent_replied(ticket, message.body_text)
 
 
 def system_note(ticket: Ticket, text: str) -> TicketMessage:
