@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from okpay.audit.services import audit_record
@@ -177,10 +180,11 @@ def call_ticket_create(*, call: Call, agent: User, topic: str = Category.ACCOUNT
     customer = call.customer
     requester = Requester(user=customer, phone=call.number) if customer else \
         Requester(phone=call.number)
+    with translation.override(settings.LANGUAGE_CODE):  # stored text: in the desk's first language
+        subject = _("Phone call from %(number)s") % {"number": call.number}
+        body = _("Incoming call, reported by the phone system.")
     ticket = ticket_create(requester=requester, channel=Channel.PHONE, category=topic, priority=Priority.URGENT,
-                           subject=gettext_noop("Phone call from %(number)s") % {"number": call.number},
-                           body=gettext_noop("Incoming call, reported by the phone system."), actor=agent,
-                           meta={"call": call.public_id})
+                           subject=subject, body=body, actor=agent, meta={"call": call.public_id})
     call.ticket = ticket
     call.agent = agent
     call.save(update_fields=["ticket", "agent"])
