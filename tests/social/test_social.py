@@ -233,12 +233,22 @@ def test_link_code_links_the_handle_and_only_then_the_desk_sees_the_wallet(platf
     assert answers[0].startswith("That code is wrong or has expired.")  # the sender's Telegram speaks English
     assert answers[1].startswith("This account is now linked to your OKPay account al***@example.com.")
     assert answers[2].startswith("That code is wrong or has expired.")
-    # The open stranger ticket stays a stranger's; a new conversation after linking is Alice's.
-    Ticket.objects.filter(pk=stranger.pk).update(status="solved", solved_at=timezone.now() - timedelta(days=30))
+    # The handle's open conversation is now Alice's (event and audit say how), wallet data included.
     post_telegram(telegram_update(34, "现在可以看到我的余额吗", user_id=424242))
+    stranger.refresh_from_db()
+    assert (stranger.requester_id, stranger.requester_link, stranger.messages.count()) == (alice.pk, "social_link", 2)
+    assert stranger.events.filter(kind="requester_linked").get().detail == {"customer": alice.public_id,
+                                                                          "link": "social_link"}
+    assert "Alice" in desk.get(f"/desk/t/{stranger.public_id}/context/").content.decode()
+    # A new conversation after that one is solved is Alice's from the start.
+    Ticket.objects.filter(pk=stranger.pk).update(status="solved", solved_at=timezone.now() - timedelta(days=30))
+    post_telegram(telegram_update(35, "还有一个问题", user_id=424242))
     mine = Ticket.objects.exclude(pk=stranger.pk).get()
-    assert (mine.requester_id, mine.requester_handle) == (alice.pk, "telegram:424242")
-    assert "Alice" in desk.get(f"/desk/t/{mine.public_id}/context/").content.decode()
-    # Unlinking from the page ends it.
+    assert (mine.requester_id, mine.requester_handle, mine.requester_link) == (alice.pk, "telegram:424242",
+                                                                                "social_link")
+    # Unlinking from the page ends it: the next message is a stranger's again, in a new ticket.
     page.post("/account/social/", {"unlink": str(link.pk)})
     assert not AccountLink.objects.exists()
+    post_telegram(telegram_update(36, "我是谁", user_id=424242))
+    assert Ticket.objects.filter(requester__isnull=True, requester_handle="telegram:424242").count() == 1
+    assert mine.messages.count() == 1

@@ -25,9 +25,9 @@ from okpay.hotline.models import Call, Direction, Outcome
 from okpay.identity.models import User
 from okpay.identity.services import phone_normalize
 from okpay.support import clock, wallet
-from okpay.support.models import AgentProfile, Category, Channel, Priority, Status, Ticket
+from okpay.support.models import AgentProfile, Category, Channel, Priority, RequesterLink, Status, Ticket
 from okpay.support.permissions import can, require
-from okpay.support.services import InvalidTransition, Requester, event_add, ticket_create
+from okpay.support.services import InvalidTransition, Requester, event_add, requester_for, ticket_create
 
 NOTES_MAX = 5000
 DURATION_MAX = 86_400
@@ -52,8 +52,8 @@ def _duration(value: Any) -> int:
 
 
 def _verified_customer(number: str) -> User | None:
-    users = list(User.objects.filter(phone=number, phone_verified_at__isnull=False, is_active=True)[:2])
-    return users[0] if len(users) == 1 else None  # a number verified on two accounts proves neither
+    requester = requester_for(phone=number)  # verified on exactly one account, or nobody's
+    return requester.user if requester.link == RequesterLink.VERIFIED_PHONE else None
 
 
 @transaction.atomic
@@ -178,7 +178,7 @@ def call_ticket_create(*, call: Call, agent: User, topic: str = Category.ACCOUNT
     if topic not in Category.values:
         raise InvalidRequest(gettext_noop("Choose a category."), param="topic")
     customer = call.customer
-    requester = Requester(user=customer, phone=call.number) if customer else \
+    requester = Requester(user=customer, phone=call.number, link=RequesterLink.VERIFIED_PHONE) if customer else \
         Requester(phone=call.number)
     with translation.override(settings.LANGUAGE_CODE):  # stored text: in the desk's first language
         subject = _("Phone call from %(number)s") % {"number": call.number}

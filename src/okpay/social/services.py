@@ -39,8 +39,16 @@ from okpay.social import platforms
 from okpay.social.models import AccountLink, InboundMessage, LinkCode, OutboundMessage
 from okpay.social.tasks import deliver_outbound
 from okpay.support import wallet
-from okpay.support.models import ACTIVE_STATUSES, Category, Channel, Ticket, TicketMessage
-from okpay.support.services import BODY_MAX, Requester, customer_reply, system_note, ticket_create
+from okpay.support.models import ACTIVE_STATUSES, Category, Channel, RequesterLink, Ticket, TicketMessage
+from okpay.support.services import (
+    BODY_MAX,
+    Requester,
+    TicketNotFound,
+    customer_reply,
+    requester_link_set,
+    system_note,
+    ticket_create,
+)
 
 logger = logging.getLogger("okpay.social")
 
@@ -175,24 +183,26 @@ def social_message_receive(*, platform: str, sender_id: str, text: str, message_
         inbound.kind = "ignored"  # a sticker, a photo…: nothing an agent can read
         inbound.save(update_fields=["kind"])
         return inbound
+    requester = Requester(user=user, handle=handle, name=sender_name[:100],
+                          link=RequesterLink.SOCIAL_LINK if user is not None else "")
     ticket = _open_ticket(handle)
-    if ticket is not None and (ticket.requester_id is None or ticket.requester_id == (user.pk if user else None)):
-        customer_reply(ticket=ticket, user=user if ticket.requester_id else None, body=text, channel=Channel.SOCIAL)
-    else:
-        requester = Requester(user=user, handle=handle, name=sender_name[:100], **_link_field(user))
+    joined = False
+    if ticket is not None:
+        try:  # a linked ticket takes only its customer, an unlinked one only this handle (support decides)
+            customer_reply(ticket=ticket, requester=requester, body=text, channel=Channel.SOCIAL)
+            joined = True
+        except TicketNotFound:
+            joined = False
+        if joined and user is not None and ticket.requester_id is None:
+            # the handle has since been proved to be this customer's: so is its open conversation
+            ticket = requester_link_set(ticket=ticket, user=user, link=RequesterLink.SOCIAL_LINK, actor=user)
+    if not joined:
         ticket = ticket_create(requester=requester, channel=Channel.SOCIAL, category=Category.ACCOUNT,
                                subject=_subject(text), body=text, lang=lang,
                                meta={"social": {"platform": platform, "sender": sender_id}})
     inbound.ticket = ticket
     inbound.save(update_fields=["ticket"])
     return inbound
-
-
-def _link_field(user: User | None) -> dict[str, str]:
-    """``link="social_link"`` once support's Requester knows how a requester was linked."""
-    if user is not None and "link" in Requester.__dataclass_fields__:
-        return {"link": "social_link"}
-    return {}
 
 
 # --- out ----------------------------------------------------------------------------------------
