@@ -45,7 +45,7 @@ def test_incoming_call_pops_up_on_the_desk_and_becomes_a_ticket(browser, servers
     expect(pop).to_be_visible()
     expect(pop).to_contain_text("来电")
     expect(pop).to_contain_text("+8613800138000")
-    expect(pop).to_contain_text("已验证的手机号码")
+    expect(pop).to_contain_text("已验证的手机号")
     expect(pop).to_contain_text("Alice")
     expect(pop.locator(f"a:has-text('{open_ticket.number}')")).to_be_visible()
     screenshot(page, "hotline-screen-pop", full_page=False)

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from okpay.core.ids import new_id
 
@@ -72,9 +73,9 @@ class OutboundMessage(models.Model):
     Written in the transaction that decides to send it; the worker delivers it with retries."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        SENT = "sent", _("Sent")
-        FAILED = "failed", _("Failed")
+        QUEUED = "queued", pgettext_lazy("delivery", "Queued")
+        SENT = "sent", pgettext_lazy("delivery", "Sent")
+        FAILED = "failed", pgettext_lazy("delivery", "Failed")
 
     public_id = models.CharField(max_length=32, unique=True, default=new_outbound_id, editable=False)
     platform = models.CharField(max_length=20)
