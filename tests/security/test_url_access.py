@@ -15,6 +15,9 @@ Rules:
   api         /api/v1/*: bearer tokens or merchant keys per operation (tests/fuzz/)
   debug       development helpers: 404 for everybody unless OKPAY_DEBUG
   demo        the demo shop: 404 until `okpay demo` created its merchant
+  webhook     called by another system (phone system, social platforms) and authenticated by its
+              signature or secret, not a session: an unsigned request gets 403 (or 405) and the
+              error object
 """
 
 from __future__ import annotations
@@ -115,6 +118,15 @@ RULES: dict[str, str] = {
     "desk/t/<str:public_id>/canned/<int:pk>/": "agent",
     "desk/chat/": "agent",
     "desk/chat/waiting/": "agent",
+    "desk/t/<str:public_id>/calls/": "agent",
+    "desk/calls/<str:call_id>/": "agent",
+    "desk/calls/<str:call_id>/ticket/": "agent",
+    "account/social/": "customer",
+    # webhooks of the phone and social channels
+    "hooks/phone/calls": "webhook",
+    "hooks/telegram": "webhook",
+    "hooks/wechat": "webhook",
+    "hooks/social/<slug:platform>": "webhook",
     # wallet
     "wallet/": "customer",
     "wallet/send/": "customer",
@@ -225,6 +237,10 @@ def test_each_rule_holds(cast: dict[str, User]) -> None:
         anonymous = request(Client(), url)
         if rule == "public":
             ok = anonymous.status_code < 500 and anonymous.status_code != 403 and not goes_to_sign_in(anonymous)
+        elif rule == "webhook":
+            answer = Client().post(url, b"{}", content_type="application/json")
+            ok = anonymous.status_code in (403, 405) and answer.status_code == 403 and \
+                answer.json()["error"]["code"] == "forbidden"
         elif rule in ("debug", "demo"):
             ok = anonymous.status_code == 404 and request(signed_in(cast["supervisor"]), url).status_code == 404
         else:

@@ -228,7 +228,7 @@ def agent_reply_send(ticket: Ticket, message: TicketMessage) -> None:
 
 def backoff(attempts: int) -> timedelta:
     base = min(timedelta(seconds=30 * 2 ** max(attempts - 1, 0)), _BACKOFF_CAP)
-    return base * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not a secret
+    return base * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not a secret  # nosec B311
 
 
 def outbound_deliver(*, outbound_id: int) -> str:

@@ -26,8 +26,8 @@ from django.core import signing
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Max, Q
-from django.utils.translation import gettext, gettext_noop
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext, gettext_noop
 
 from okpay.audit.services import audit_record
 from okpay.core.errors import Conflict, InvalidRequest, NotFound
