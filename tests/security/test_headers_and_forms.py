@@ -22,7 +22,7 @@ from tests.factories import PASSWORD
 from tests.security.test_url_access import cast, routes, rule_of, signed_in, url_for  # noqa: F401 - cast is a fixture
 
 AS = {"public": None, "customer": "alice", "merchant": "shop", "agent": "agent", "supervisor": "supervisor",
-      "debug": None, "demo": None}
+      "debug": None, "demo": None, "webhook": None}
 FORM = re.compile(r"<form\b[^>]*>", re.I)
 POST_FORM = re.compile(r"<form\b[^>]*\bmethod=[\"']?post", re.I)
 

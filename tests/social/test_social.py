@@ -74,6 +74,7 @@ def test_telegram_round_trip_message_ticket_agent_reply_sendmessage(platforms, a
     assert (ticket.channel, ticket.requester_handle, ticket.requester_id, ticket.requester_name, ticket.priority) == (
         Channel.SOCIAL, "telegram:1111111", None, "Test Firstname Test Lastname", "normal")
     assert ticket.subject == "我的转账一直显示待处理"
+    assert ticket.first_response_due - ticket.created_at == timedelta(hours=8)  # the social channel's SLA
     # Telegram retries a webhook it thinks failed: the same update is stored once.
     assert post_telegram(telegram_update(10000, "我的转账一直显示待处理")).status_code == 200
     # A second message joins the open ticket.
