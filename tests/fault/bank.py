@@ -615,7 +615,8 @@ def check(result: Result, *, allow_unavailable: bool = False) -> list[str]:
     wallets_total = sum(w["total"] for w in facts["wallets"])
     billed = sum(t["amount"] for t in debit if t["type"] == "bill_payment" and t["status"] == "succeeded")
     if wallets_total + billed != initial:
-        problems.append(f"money changed: wallets {wallets_total} + paid bills {billed} != {initial}")
+        problems.append(f"money changed: wallets {wallets_total} + paid bills {billed} != {initial}; "
+                        f"other accounts: {facts.get('others')}")
     for currency, money in facts["money"].items():
         if money["sum"] != 0:
             problems.append(f"{currency}: the ledger's balances add up to {money['sum']}, not 0")
