@@ -112,6 +112,20 @@ def child(seconds: float) -> dict[str, float]:
     return results
 
 
+AUDIT_MISSED = (
+    "Why: an append is a chained insert — it locks the chain's head row, reads the previous hash, hashes the "
+    "canonical record and inserts, in one transaction — where the baseline is one bare insert; about half the "
+    "rate is what that work costs, and the ratio sits at the target's edge from run to run. Plan: append "
+    "within the caller's transaction where there is one (most are), which saves a commit per record."
+)
+SIGN_IN_MISSED = (
+    "Why: a sign-in is the Argon2id verify plus the lockout and rate-limit bookkeeping, the token, the "
+    "activity-log entry and the audit record, each its own write; on PostgreSQL those commits weigh more than "
+    "on SQLite (where the ratio meets the target). Plan: write the token, the activity entry and the audit "
+    "record in one transaction, then measure again."
+)
+
+
 def _run(env_extra: dict[str, str], seconds: float) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as home:
         env = {k: v for k, v in os.environ.items() if not k.startswith("OKPAY_")}
@@ -147,11 +161,11 @@ def main(report) -> None:  # type: ignore[no-untyped-def]
     for db, r in runs.items():
         report.add(section, f"{db}: audit_record appends/s (1 process)", f"{r['audit_append']:.0f}/s",
                    baseline=f"{r['plain_insert']:.0f}/s plain insert", ratio=r["audit_append"] / r["plain_insert"],
-                   target=0.5)
+                   target=0.5, if_missed=AUDIT_MISSED)
         report.add(section, f"{db}: audit_record appends/s (4 processes, one chain)", f"{r['audit_append_4']:.0f}/s",
                    baseline=f"{r['audit_append']:.0f}/s with 1 process")
         report.add(section, f"{db}: okpay audit verify", f"{r['verify_per_s']:.0f} records/s",
                    baseline="chain intact" if r["verify_ok"] else "CHAIN BROKEN")
         report.add(section, f"{db}: API sign-in service (Argon2id)", f"{r['sign_in']:.1f}/s",
                    baseline=f"{r['argon2_verify']:.1f}/s Argon2id verify alone",
-                   ratio=r["sign_in"] / r["argon2_verify"], target=0.7)
+                   ratio=r["sign_in"] / r["argon2_verify"], target=0.7, if_missed=SIGN_IN_MISSED)
