@@ -51,7 +51,7 @@ class StateCollector:
     def collect(self) -> Iterator[Metric]:
         from django.apps import apps
         from django.db import DatabaseError
-        from django.db.models import Count, Max, Min
+        from django.db.models import Count, Max, Min, Q
         from django.utils import timezone
 
         now = timezone.now()
@@ -81,25 +81,21 @@ class StateCollector:
 
             webhooks = GaugeMetricFamily("okpay_webhook_deliveries", "Webhook deliveries still retrying "
                                          "(pending) or given up (failed).", labels=["status"])
-            counts = dict(model("merchants.WebhookDelivery").objects.filter(status__in=["pending", "failed"])
-                          .values_list("status").annotate(n=Count("id")).order_by())
-            for status in ("pending", "failed"):
-                webhooks.add_metric([status], counts.get(status, 0))
+            _count_by_status(webhooks, model("merchants.WebhookDelivery"), ("pending", "failed"))
             yield webhooks
 
             outbox = GaugeMetricFamily("okpay_email_outbox", "Emails not delivered: queued (the outbox depth) "
                                        "or failed for good.", labels=["status"])
-            counts = dict(model("identity.OutboundEmail").objects.filter(status__in=["queued", "failed"])
-                          .values_list("status").annotate(n=Count("id")).order_by())
-            for status in ("queued", "failed"):
-                outbox.add_metric([status], counts.get(status, 0))
+            _count_by_status(outbox, model("identity.OutboundEmail"), ("queued", "failed"))
             yield outbox
 
             breaches = GaugeMetricFamily("okpay_support_sla_breaches", "Open tickets that breached an SLA "
                                          "target, by target.", labels=["target"])
             tickets = model("support.Ticket").objects.filter(status__in=["new", "open", "waiting", "on_hold"])
-            for target in ("first_response", "next_response", "resolution"):
-                breaches.add_metric([target], tickets.filter(**{f"{target}_breached": True}).count())
+            targets = ("first_response", "next_response", "resolution")
+            counted = tickets.aggregate(**{t: Count("id", filter=Q(**{f"{t}_breached": True})) for t in targets})
+            for target in targets:
+                breaches.add_metric([target], counted[target])
             yield breaches
 
             queue = model("chat.Conversation").objects.filter(state="queued").aggregate(
@@ -128,3 +124,12 @@ REGISTRY.register(StateCollector())  # type: ignore[arg-type]
 
 def render() -> tuple[bytes, str]:
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+def _count_by_status(family: GaugeMetricFamily, model: Any, statuses: tuple[str, ...]) -> None:
+    """One labelled sample per status (0 when none), from one grouped count."""
+    from django.db.models import Count
+
+    counts = dict(model.objects.filter(status__in=statuses).values_list("status").annotate(n=Count("id")).order_by())
+    for status in statuses:
+        family.add_metric([status], counts.get(status, 0))
