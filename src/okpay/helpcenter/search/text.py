@@ -16,6 +16,8 @@ from collections.abc import Iterable
 
 import jieba
 
+from okpay.helpcenter.segmenter import CompactTokenizer
+
 logger = logging.getLogger("okpay.helpcenter.search")
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -32,21 +34,25 @@ _WALLET_WORDS = (
     "商户", "退款政策", "部分退款", "回拨", "工单", "异地登录", "新设备", "验证器", "认证器",
 )
 
-_jieba_ready = False
-_jieba_lock = threading.Lock()
+_segmenter: CompactTokenizer | None = None
+_segmenter_lock = threading.Lock()
 
 
-def _jieba() -> None:
-    global _jieba_ready
-    if _jieba_ready:
-        return
-    with _jieba_lock:
-        if not _jieba_ready:
+def _jieba() -> CompactTokenizer:
+    """The process's one segmenter: jieba over its dictionary in a shared trie (okpay.helpcenter.segmenter)."""
+    global _segmenter
+    if _segmenter is not None:
+        return _segmenter
+    with _segmenter_lock:
+        if _segmenter is None:
+            from django.conf import settings
+
             jieba.setLogLevel(logging.WARNING)
+            segmenter = CompactTokenizer(settings.VAR_DIR / "cache")
             for word in _WALLET_WORDS:
-                jieba.add_word(word, freq=20000)
-            jieba.initialize()
-            _jieba_ready = True
+                segmenter.add_word(word, freq=20000)
+            _segmenter = segmenter
+    return _segmenter
 
 
 def _words(text: str) -> frozenset[str]:
@@ -116,11 +122,11 @@ def has_cjk(text: str) -> bool:
 
 def tokens(text: str, *, keep_stop: bool = False) -> list[str]:
     """Index and query tokens of ``text`` (order kept, duplicates kept)."""
-    _jieba()
+    segmenter = _jieba()
     out: list[str] = []
     for run in _RUN.findall(normalize(text)):
         if _HAS_CJK.match(run):
-            for word in jieba.cut_for_search(run, HMM=False):
+            for word in segmenter.cut_for_search(run, HMM=False):
                 word = word.strip()
                 if word and (keep_stop or word not in STOP_ZH):
                     out.append(word)
