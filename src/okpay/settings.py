@@ -153,8 +153,8 @@ OKPAY_REDIS_URL = env_url("OKPAY_REDIS_URL", schemes=("redis", "rediss", "unix")
 if OKPAY_REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [OKPAY_REDIS_URL], "prefix": "okpay"},
+            "BACKEND": "okpay.core.channel_layer.RedisChannelLayer",  # channels-redis, a pool that waits
+            "CONFIG": {"hosts": [OKPAY_REDIS_URL], "prefix": "okpay", "max_connections": 100},
         }
     }
     CACHES = {

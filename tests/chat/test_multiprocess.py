@@ -153,3 +153,30 @@ def test_killing_the_customers_process_loses_and_duplicates_nothing(servers, ali
     assert customer_ids == [f"k{i}" for i in range(7)]  # in order, none lost, none twice
     assert out["unacked"] and set(out["unacked"]) <= {"k5", "k6"}
     assert [m.body for m in stored if m.kind == "agent"] == ["您还在吗？", "好的"]
+
+
+def test_a_burst_of_sockets_on_one_process_all_live(servers) -> None:  # type: ignore[no-untyped-def]
+    """200 chat sockets saying hello at the same moment (a restart's reconnect storm) on one process
+    with Redis: each is welcomed and still answers afterwards. Before the waiting pool
+    (okpay.core.channel_layer), consumers past redis-py's 100 pooled connections died with
+    "Too many connections" and the sockets closed without a close frame."""
+    (server,) = servers(1, OKPAY_CHAT_GUESTS_PER_HOUR="1000000", OKPAY_CHAT_RATE_PER_MINUTE="6000")
+
+    async def one(i: int) -> bool:
+        async with connect(server.ws + "/ws/chat/", origin=server.url, open_timeout=30) as ws:
+            await ws.send(json.dumps({"type": "hello", "email": f"burst{i}@example.com", "lang": "en"}))
+            while json.loads(await asyncio.wait_for(ws.recv(), 60))["type"] != "welcome":
+                pass
+            await asyncio.sleep(1)  # every socket is open while the others say hello
+            await ws.send(json.dumps({"type": "ping"}))
+            while json.loads(await asyncio.wait_for(ws.recv(), 60))["type"] != "pong":
+                pass
+            return True
+
+    async def scenario() -> list[bool | BaseException]:
+        return await asyncio.gather(*[one(i) for i in range(200)], return_exceptions=True)
+
+    outcomes = run(scenario)
+    assert [o for o in outcomes if o is not True] == []
+    assert server.proc.poll() is None
+    assert "Exception in ASGI application" not in server.stop_and_read_log()
