@@ -22,6 +22,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
+from okpay.core.socket_limit import SocketLimit  # noqa: E402
 from okpay.routing import websocket_urlpatterns  # noqa: E402
 
 HTTP_MODE = os.environ.get("OKPAY_HTTP_MODE", "wsgi")
@@ -74,6 +75,7 @@ http_app = (
 application = ProtocolTypeRouter(
     {
         "http": http_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": SocketLimit(AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+                                 limit=settings.OKPAY_WS_MAX_CONNECTIONS),
     }
 )

@@ -109,8 +109,9 @@ def free_port() -> int:
 class Server:
     """One ``okpay serve --no-worker`` process on the test database and Redis."""
 
-    def __init__(self, redis_url: str) -> None:
+    def __init__(self, redis_url: str, env: dict[str, str] | None = None) -> None:
         self.redis_url = redis_url
+        self.extra_env = env or {}
         self.proc: Any = None
         self.port = 0
 
@@ -133,6 +134,7 @@ class Server:
         env = child_env()
         env["OKPAY_REDIS_URL"] = self.redis_url
         env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        env.update(self.extra_env)
         self.port = free_port()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "okpay", "serve", "--no-worker", "--no-migrate", "--port", str(self.port)],
@@ -147,6 +149,11 @@ class Server:
             except OSError:
                 time.sleep(0.2)
         raise RuntimeError("okpay serve did not start")
+
+    def stop_and_read_log(self) -> str:
+        """Stop the server and return what it wrote to stderr (its log)."""
+        self.stop()
+        return self.proc.stderr.read() if self.proc is not None else ""
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -170,8 +177,8 @@ def servers():  # type: ignore[no-untyped-def]
     started: list[Server] = []
     redis_url = redis_or_skip()
 
-    def start(n: int = 1) -> list[Server]:
-        new = [Server(redis_url).start() for _ in range(n)]
+    def start(n: int = 1, **env: str) -> list[Server]:
+        new = [Server(redis_url, env).start() for _ in range(n)]
         started.extend(new)
         return new
 

@@ -1,7 +1,8 @@
 """Prometheus metrics. Counters live in the process; ``/metrics`` serves them in text format.
 
 Per process: HTTP requests by method, route (the URL pattern, never the raw path) and status, HTTP
-latency by route, background jobs by name and outcome. At scrape time, from the database (a few
+latency by route, open WebSockets and handshakes refused at the limit, background jobs by name and
+outcome. At scrape time, from the database (a few
 indexed queries, see ``StateCollector``): ledger transfers, pending transactions by reason, expired
 holds not yet resolved, webhook deliveries retrying or given up, the email outbox, SLA breaches of
 open tickets, the chat queue and its oldest wait. README, "Operations", lists them all.
@@ -13,7 +14,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -28,6 +29,13 @@ HTTP_REQUESTS = Counter(
 HTTP_LATENCY = Histogram(
     "okpay_http_request_seconds", "HTTP request latency by route.", ["route"], registry=REGISTRY,
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+WEBSOCKETS_OPEN = Gauge(
+    "okpay_websockets_open", "WebSocket connections open in this process.", registry=REGISTRY,
+)
+WEBSOCKETS_REFUSED = Counter(
+    "okpay_websockets_refused_total", "WebSocket handshakes refused because this process held "
+    "OKPAY_WS_MAX_CONNECTIONS already.", registry=REGISTRY,
 )
 TASKS_RUN = Counter(
     "okpay_worker_jobs_total", "Background jobs and sweeps run, by name and outcome.",

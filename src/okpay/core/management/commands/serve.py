@@ -69,6 +69,7 @@ class Command(BaseCommand):
             server_header=False,
             log_config=None,
             access_log=False,
+            ws="wsproto",  # lighter per socket than websockets (docs/chat.md, "Memory")
             ws_max_size=64 * 1024,
             # No permessage-deflate: its zlib state costs ~34 KB per open socket (half of what an idle
             # chat connection weighed) to shrink frames of a few hundred bytes. docs/chat.md, "Memory".
