@@ -2,14 +2,14 @@
 
 1. Idle connections held: chat connections that said ``hello`` (a conversation row and the
    assistant's greeting each), opened in waves up to the process's limit
-   (``OKPAY_WS_MAX_CONNECTIONS``, 2,000 by default), after one question to the assistant (so the
+   (``OKPAY_WS_MAX_CONNECTIONS``, 1,400 by default), after one question to the assistant (so the
    help-centre segmenter is loaded, as in any process that has answered one). The server's RSS
-   after 500, 1,000 and 2,000 connections, the same for bare echo connections (``/ws/ping/``) in
+   after 500, 1,000 and 1,400 connections, the same for bare echo connections (``/ws/ping/``) in
    a fresh server process, and how many chat connections fit the rule that one web process stays
    under 200 MB (the line through the last two steps). Then more connections than the limit are
    attempted: each is refused with 503 and the process stays under 200 MB; every held one is
    pinged to prove it is still alive.
-   Full mode also holds 5,000 idle chat connections on ``okpay serve --processes 3`` with Redis,
+   Full mode also holds 5,000 idle chat connections on ``okpay serve --processes 4`` with Redis,
    a refused client retrying as the widget does, and reads every process's peak RSS.
 2. Round trip at 500 connections: each connection sends messages one after another and waits for
    the answer; all 500 at once. Against the bare echo consumer ``/ws/ping/`` in the same run, same
@@ -277,7 +277,7 @@ def main(report: Report) -> None:
     okpay("demo", env=env)  # the help centre the assistant answers from
     port = port_in_range()
     argv = [str(BIN / "okpay"), "serve", "--no-worker", "--no-migrate", "--port", str(port)]
-    limit = 2000  # OKPAY_WS_MAX_CONNECTIONS's default
+    limit = 1400  # OKPAY_WS_MAX_CONNECTIONS's default
     steps = [500, 1000, limit]
     with server(argv, env=env, port=port) as srv:  # bare echo connections: the stack's own cost
         async def echo_idle() -> dict[int, float]:
@@ -331,12 +331,12 @@ def main(report: Report) -> None:
     if not report.quick:
         scale_out(report, env, argv)
     report.note(SECTION, "One server process on SQLite with the in-memory channel layer (the scale-out row: "
-                         "three processes with Redis); the client shares the machine. Ratios compare within "
+                         "four processes with Redis); the client shares the machine. Ratios compare within "
                          "the run only.")
 
 
-def scale_out(report: Report, env: dict[str, str], argv: list[str], n: int = 5000, processes: int = 3) -> None:
-    """``n`` idle chat connections on ``okpay serve --processes 3`` (Redis channel layer)."""
+def scale_out(report: Report, env: dict[str, str], argv: list[str], n: int = 5000, processes: int = 4) -> None:
+    """``n`` idle chat connections on ``okpay serve --processes 4`` (Redis channel layer)."""
     import redis
 
     redis_url = os.environ.get("OKPAY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")

@@ -402,8 +402,9 @@ OKPAY_SMS_BACKEND = env_str("OKPAY_SMS_BACKEND") or "okpay.identity.sms.OutboxSm
 # --- Serving -----------------------------------------------------------------------------------
 OKPAY_HTTP_THREADS = env_int("OKPAY_HTTP_THREADS", 8, minimum=1, maximum=256)
 # Open WebSockets per web process; one more handshake answers 503 (okpay.core.socket_limit). The
-# default keeps one process within 200 MB with its sockets idle in chats (docs/chat.md, "Memory").
-OKPAY_WS_MAX_CONNECTIONS = env_int("OKPAY_WS_MAX_CONNECTIONS", 2000, minimum=1, maximum=1_000_000)
+# default keeps one process within 200 MB with its sockets idle in chats, on the Redis layer too
+# (docs/chat.md, "Memory").
+OKPAY_WS_MAX_CONNECTIONS = env_int("OKPAY_WS_MAX_CONNECTIONS", 1400, minimum=1, maximum=1_000_000)
 OKPAY_METRICS_TOKEN = env_str("OKPAY_METRICS_TOKEN")
 
 # --- Merchants (okpay.merchants) ---------------------------------------------------------------

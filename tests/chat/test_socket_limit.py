@@ -90,7 +90,7 @@ def test_a_real_server_answers_503_with_retry_after_at_its_limit(servers) -> Non
 def test_the_default_limit_is_configured() -> None:
     from django.conf import settings
 
-    assert settings.OKPAY_WS_MAX_CONNECTIONS == 2000
+    assert settings.OKPAY_WS_MAX_CONNECTIONS == 1400
     assert value(WEBSOCKETS_OPEN) >= 0
 
 
