@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import hmac
+import logging
+import sys
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 
-from okpay.api.errors import envelope, internal_error
+from okpay.api.errors import envelope, internal_error, unavailable
 from okpay.core import metrics as metrics_module
+from okpay.core.db import is_unavailable
 from okpay.identity.models import OutboundEmail
+
+logger = logging.getLogger("okpay.web")
 
 
 @require_GET
@@ -58,6 +64,16 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    """Django calls this inside the ``except`` of the error it handles: a lost database (restart,
+    failover, pool exhausted) is a 503 with ``Retry-After``, on pages as in the API, whether a view
+    or a middleware (the session, the sign-in checks) found it. The page uses no database."""
+    if is_unavailable(sys.exc_info()[1] or Exception()):
+        logger.warning("database unavailable", extra={"path": request.path})
+        if request.path.startswith("/api/"):
+            return unavailable()
+        response = HttpResponse(render_to_string("web/503.html"), status=503)
+        response["Retry-After"] = "2"
+        return response
     if request.path.startswith("/api/"):
         return internal_error(request)
     return render(request, "web/500.html", status=500)
