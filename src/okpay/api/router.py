@@ -10,7 +10,10 @@ from ninja.decorators import decorate_view
 from okpay.api.auth import caller_scope
 from okpay.core.idempotency import idempotent
 
-_idempotent = idempotent(caller_scope)
+# An API operation never goes on using the request's transaction after an error: the exception
+# handler (``okpay.api.errors``) answers without the database and the transaction is rolled back
+# whole. So the services it calls nest without savepoints (``okpay.core.db.unrecovered``).
+_idempotent = idempotent(caller_scope, recovers=False)
 
 IDEMPOTENCY_PARAMETER = {
     "name": "Idempotency-Key",

@@ -1,18 +1,23 @@
 """Database helpers: recognise transient errors (deadlock, serialization failure, a locked
-SQLite file) and run a unit of work again when it hit one."""
+SQLite file) and run a unit of work again when it hit one; services' transactions without a
+savepoint where no caller recovers from their errors (``unrecovered``, ``service_atomic``)."""
 
 from __future__ import annotations
 
 import logging
 import random
 import time
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import wraps
+from typing import Any, TypeVar
 
-from django.db import OperationalError, connection
+from django.db import OperationalError, connection, transaction
 
 logger = logging.getLogger("okpay.db")
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 # PostgreSQL SQLSTATEs worth a retry: serialization_failure, deadlock_detected, lock_not_available.
 _TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03"}
@@ -67,3 +72,44 @@ def retry_transient(work: Callable[[], T], *, attempts: int = 4) -> T:
             logger.warning("transient database error; retrying", extra={"attempt": attempt, "error": str(exc)})
             time.sleep(random.uniform(0.005, 0.02) * attempt)  # noqa: S311 - jitter, not security  # nosec B311
     raise AssertionError("unreachable")
+
+
+# --- savepoints only where someone recovers -------------------------------------------------------
+
+_UNRECOVERED: ContextVar[bool] = ContextVar("okpay_unrecovered", default=False)
+
+
+@contextmanager
+def unrecovered() -> Iterator[None]:
+    """Declare that the code inside never goes on using the current transaction after an error:
+    any error ends it with a rollback of the whole (an API POST: the error handler builds the
+    answer without the database, then the request's transaction is rolled back; a web money form
+    that makes its error page after the rollback). Services decorated with ``service_atomic``
+    then nest without a savepoint: two round trips (``SAVEPOINT``, ``RELEASE``) and a
+    subtransaction saved per service call.
+
+    Still safe for code inside that does recover: whoever catches an error and goes on wraps the
+    call in its own ``transaction.atomic()``, whose savepoint Django rolls back to (a block without
+    a savepoint only marks the nearest one with a savepoint for rollback)."""
+    token = _UNRECOVERED.set(True)
+    try:
+        yield
+    finally:
+        _UNRECOVERED.reset(token)
+
+
+def savepoint_needed() -> bool:
+    """False inside ``unrecovered()``: a nested transaction block may go without a savepoint."""
+    return not _UNRECOVERED.get()
+
+
+def service_atomic(func: F) -> F:
+    """``@transaction.atomic`` for a service function: its own transaction when called alone, a
+    savepoint when nested in a caller's transaction, and no savepoint inside ``unrecovered()``."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with transaction.atomic(savepoint=savepoint_needed()):
+            return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

@@ -15,6 +15,11 @@ How it works, and why it is crash-safe:
 4. *Recovery.* A lease that ran out means the first attempt never committed: the next retry
    takes the record over (compare-and-set on the token) and runs the work.
 
+A view that catches a service's error and answers with a page made from the database returns
+a :class:`Deferred` answer: it is made after the work's transaction has been rolled back (and then
+stored like any refusal), so that with ``recovers=False`` the services inside need no savepoint
+(``okpay.core.db.unrecovered``).
+
 On PostgreSQL the claim needs no transaction of its own: the work transaction starts with
 ``pg_try_advisory_xact_lock`` on the key (held → ``409 idempotency_key_in_use`` at once, as above)
 and a read of the record, and ends by inserting the record with its response. One commit instead
@@ -29,6 +34,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import wraps
@@ -40,7 +46,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
-from okpay.core.db import is_transient, retry_transient
+from okpay.core.db import is_transient, retry_transient, unrecovered
 from okpay.core.errors import error_body
 from okpay.core.models import IdempotencyRecord
 
@@ -60,6 +66,32 @@ class Claim:
 class _Answer(Exception):
     def __init__(self, response: HttpResponse) -> None:
         self.response = response
+
+
+class Deferred(HttpResponse):
+    """An error answer made only once the work's transaction is over. A view run here that catches
+    a service's error returns ``Deferred(status, make)`` instead of rendering a page from the
+    database at once, because the error may have doomed the transaction; ``make()`` runs after the
+    rollback and returns the real answer (same status), stored for replay like any refusal."""
+
+    def __init__(self, status: int, make: Callable[[], HttpResponse]) -> None:
+        if status < 400:
+            raise ValueError("Only an error answer is deferred: a success is stored with the work.")
+        super().__init__(status=status)
+        self.make = make
+
+
+def _made(response: HttpResponse) -> HttpResponse:
+    if not isinstance(response, Deferred):
+        return response
+    made = response.make()
+    if made.status_code != response.status_code:
+        raise ValueError(f"A deferred {response.status_code} answer was made as {made.status_code}.")
+    return made
+
+
+def _scope(recovers: bool) -> AbstractContextManager[None]:
+    return nullcontext() if recovers else unrecovered()
 
 
 def _error(status: int, code: str, message: str, param: str | None = None) -> JsonResponse:
@@ -140,21 +172,24 @@ class _LeaseLost(Exception):
     pass
 
 
-def run_idempotently(request: HttpRequest, *, scope: str, key: str,
-                     view: Callable[[], HttpResponse]) -> HttpResponse:
-    """Run ``view`` at most once for ``(scope, key)``; see the module docstring."""
+def run_idempotently(request: HttpRequest, *, scope: str, key: str, view: Callable[[], HttpResponse],
+                     recovers: bool = True) -> HttpResponse:
+    """Run ``view`` at most once for ``(scope, key)``; see the module docstring.
+
+    ``recovers=False``: the view never goes on using the transaction after an error (it lets the
+    error out, or returns a :class:`Deferred` answer), so it runs in ``okpay.core.db.unrecovered``."""
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
         return _error(400, "invalid_request",
                       f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable characters.", HEADER)
     if connection.vendor == "postgresql":
-        return _run_locked(request, scope=scope, key=key, view=view)
+        return _run_locked(request, scope=scope, key=key, view=view, recovers=recovers)
     try:
         claim_ = claim(scope=scope, key=key, request=request)
     except _Answer as answer:
         return answer.response
 
     def work() -> HttpResponse:
-        with transaction.atomic():
+        with transaction.atomic(), _scope(recovers):
             response = view()
             if response.status_code < 400:
                 if not _store(claim_, response):
@@ -173,6 +208,11 @@ def run_idempotently(request: HttpRequest, *, scope: str, key: str,
         if is_transient(exc):
             return _busy()
         raise
+    except BaseException:
+        _release(claim_)
+        raise
+    try:
+        response = _made(response)
     except BaseException:
         _release(claim_)
         raise
@@ -222,7 +262,8 @@ def _record_fields(response: HttpResponse, now: Any) -> dict[str, Any]:
     }
 
 
-def _run_locked(request: HttpRequest, *, scope: str, key: str, view: Callable[[], HttpResponse]) -> HttpResponse:
+def _run_locked(request: HttpRequest, *, scope: str, key: str, view: Callable[[], HttpResponse],
+                recovers: bool) -> HttpResponse:
     """PostgreSQL: claim, work and stored response in one transaction (module docstring)."""
     print_ = fingerprint(request)
 
@@ -250,7 +291,8 @@ def _run_locked(request: HttpRequest, *, scope: str, key: str, view: Callable[[]
                 answer = _answer_from(found, print_, now)
                 if answer is not None:
                     return answer, False
-            response = view()
+            with _scope(recovers):
+                response = view()
             if response.status_code >= 400:
                 transaction.set_rollback(True)
                 return response, True
@@ -275,6 +317,7 @@ def _run_locked(request: HttpRequest, *, scope: str, key: str, view: Callable[[]
         if is_transient(exc):
             return _busy()
         raise
+    response = _made(response)
     if from_view and response.status_code in STORED_ERROR_STATUSES:
         # A refusal is stored like a success; the work was rolled back, so this is a new transaction.
         with transaction.atomic():
@@ -292,19 +335,19 @@ def _in_use() -> JsonResponse:
                   HEADER)
 
 
-def run_atomically(view: Callable[[], HttpResponse]) -> HttpResponse:
+def run_atomically(view: Callable[[], HttpResponse], *, recovers: bool = True) -> HttpResponse:
     """A POST without a key still runs as one transaction, rolled back if it answers an error,
     and run again after a transient database error."""
 
     def work() -> HttpResponse:
-        with transaction.atomic():
+        with transaction.atomic(), _scope(recovers):
             response = view()
             if response.status_code >= 400:
                 transaction.set_rollback(True)
         return response
 
     try:
-        return retry_transient(work)
+        return _made(retry_transient(work))
     except OperationalError as exc:
         if is_transient(exc):
             return _busy()
@@ -317,11 +360,12 @@ def _busy() -> HttpResponse:
     return response
 
 
-def idempotent(scope_of: Callable[[HttpRequest], str | None]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def idempotent(scope_of: Callable[[HttpRequest], str | None], *,
+               recovers: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Wrap a view (or a django-ninja operation's ``run``) so POSTs honour ``Idempotency-Key``.
 
     ``scope_of(request)`` names the caller; ``None`` (no credentials) runs the view plainly,
-    which then refuses the request itself.
+    which then refuses the request itself. ``recovers`` as for ``run_idempotently``.
     """
 
     def decorator(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -331,15 +375,16 @@ def idempotent(scope_of: Callable[[HttpRequest], str | None]) -> Callable[[Calla
             if request.method != "POST":
                 return run(request, *args, **kwargs)
             if key is None:
-                return run_atomically(lambda: run(request, *args, **kwargs))
+                return run_atomically(lambda: run(request, *args, **kwargs), recovers=recovers)
             scope = scope_of(request)
             if scope is None:
-                return run_atomically(lambda: run(request, *args, **kwargs))
+                return run_atomically(lambda: run(request, *args, **kwargs), recovers=recovers)
             try:
                 request.body  # noqa: B018 - read now, so a body over the limit fails here, cleanly
             except RequestDataTooBig:
                 return _error(400, "invalid_request", "The request body is too large.")
-            return run_idempotently(request, scope=scope, key=key, view=lambda: run(request, *args, **kwargs))
+            return run_idempotently(request, scope=scope, key=key, view=lambda: run(request, *args, **kwargs),
+                                    recovers=recovers)
 
         return wrapper
 
@@ -352,4 +397,4 @@ def prune_expired() -> int:
     return deleted
 
 
-__all__ = ["HEADER", "idempotent", "prune_expired", "run_idempotently"]
+__all__ = ["HEADER", "Deferred", "idempotent", "prune_expired", "run_idempotently"]

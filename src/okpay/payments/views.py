@@ -28,7 +28,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from okpay.core.errors import OkpayError
-from okpay.core.idempotency import run_idempotently
+from okpay.core.idempotency import Deferred, run_idempotently
 from okpay.identity import services as identity
 from okpay.payments import selectors, services
 from okpay.payments.explain import event_text, explain, failure_text
@@ -118,7 +118,11 @@ def _fresh(form: forms.Form) -> forms.Form:
 def _run_money(request: HttpRequest, form: MoneyForm, work: Callable[[], Any],
                render_error: Callable[[int], HttpResponse],
                field_map: dict[str, str] | None = None) -> HttpResponse:
-    """Run a money service once per idempotency key; success redirects to the transaction."""
+    """Run a money service once per idempotency key; success redirects to the transaction.
+
+    A refusal's page (which reads limits and notices) is made only after the service's
+    transaction has been rolled back (``Deferred``): nothing here goes on using a transaction that
+    an error may have doomed, so the service runs without a savepoint (``recovers=False``)."""
 
     def view() -> HttpResponse:
         try:
@@ -128,11 +132,12 @@ def _run_money(request: HttpRequest, form: MoneyForm, work: Callable[[], Any],
             form.add_error(field if field in form.fields and field != "idempotency_key" else None, _error_text(exc))
             if exc.code in ("otp_required", "invalid_otp"):
                 form.needs_otp = True  # type: ignore[attr-defined]
-            return render_error(exc.status)
+            status = exc.status
+            return Deferred(status, lambda: render_error(status))
         return redirect(reverse("payments:detail", args=[txn.public_id]) + "?done=1")
 
     response = run_idempotently(request, scope=f"{request.user.public_id}:web",  # type: ignore[union-attr]
-                                key=form.cleaned_data["idempotency_key"], view=view)
+                                key=form.cleaned_data["idempotency_key"], view=view, recovers=False)
     if response.status_code == 409 and response.get("Content-Type", "").startswith("application/json"):
         form.add_error(None, _("This form was already sent. Check your transactions before trying again."))
         return render_error(409)
