@@ -333,6 +333,42 @@ def test_database_constraints_hold_even_if_code_is_bypassed(wallets) -> None:
                                 currency="CNY", created_at=now)
 
 
+@pytest.mark.parametrize("pending", [False, True], ids=["single", "pending"])
+@pytest.mark.parametrize("refused", ["first", "second"])
+def test_a_refused_fast_path_undoes_its_own_writes(wallets, pending, refused) -> None:
+    """The fast path writes the transfer (and its hold), then updates the accounts in id order;
+    when an update's WHERE refuses, it takes back what it wrote itself, so the general path can
+    name the error in the same transaction with no savepoint to roll back to. ``second``: the
+    account with the lower id (the credit here) was already updated when the debit refused."""
+    from okpay.ledger.services import _Engine, _normalize
+
+    a, b, _ = wallets  # a (lower id) holds 10,000; b is empty
+    debit, credit, amount = (a, b, 10_001) if refused == "first" else (b, a, 1)
+    transfers, holds = Transfer.objects.count(), PendingHold.objects.count()
+    ops = _normalize([TransferSpec(debit, credit, amount, "CNY", pending=pending, id="refused")])
+    with transaction.atomic():
+        assert _Engine(ops, timezone.now(), fast=True).run() is None
+        assert (Transfer.objects.count(), PendingHold.objects.count()) == (transfers, holds)
+        assert (bal(a), bal(b)) == ((10_000, 0, 10_000), (0, 0, 0))
+    with pytest.raises(errors.InsufficientFunds), transaction.atomic():
+        transfers_post([TransferSpec(debit, credit, amount, "CNY", pending=pending, id="refused")], savepoint=False)
+    assert (bal(a), bal(b)) == ((10_000, 0, 10_000), (0, 0, 0))
+    assert not Transfer.objects.filter(public_id="refused").exists()
+    assert_sound()
+
+
+def test_savepoint_false_nests_without_a_savepoint(wallets) -> None:
+    from django.test.utils import CaptureQueriesContext
+
+    a, b, _ = wallets
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        transfers_post([TransferSpec(a, b, 5, "CNY")], savepoint=False)
+        transfers_post([TransferSpec(a, b, 5, "CNY")])
+    savepoints = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SAVEPOINT")]
+    assert len(savepoints) == 1  # the second call's only
+    assert bal(b) == (10, 0, 10)
+
+
 def test_contention_inside_a_callers_transaction_propagates_for_the_caller_to_retry(wallets, monkeypatch) -> None:
     """Inside an outer atomic the ledger cannot retry: the transient error reaches the caller."""
     from django.db import OperationalError

@@ -66,6 +66,11 @@ Concurrency
     SQLite "database is locked") propagates unchanged and the caller retries its whole
     transaction (``okpay.core.db.retry_transient`` does, for API POSTs).
 
+    Inside a caller's transaction a call is a savepoint, so that a caller may catch a refusal
+    (``InsufficientFunds``…) and go on. ``transfers_post(items, savepoint=False)`` is for a caller
+    whose transaction is rolled back whole on any error: no savepoint, two round trips fewer. The
+    ledger itself never needs one: a refused fast path undoes its own writes (below).
+
 Reads live in ``okpay.ledger.selectors`` (balances, history, holds).
 """
 
@@ -255,15 +260,16 @@ def _retries() -> int:
     return int(getattr(settings, "OKPAY_LEDGER_RETRIES", 8))
 
 
-def run_in_transaction(fn: Callable[[], T]) -> T:
+def run_in_transaction(fn: Callable[[], T], *, savepoint: bool = True) -> T:
     """Run ``fn`` in one transaction; retry it on transient contention when we own the
     transaction (then :class:`LedgerBusy` once the retries are spent). Inside a caller's
-    transaction the transient ``OperationalError`` propagates for the caller to retry."""
+    transaction the transient ``OperationalError`` propagates for the caller to retry, and ``fn``
+    runs in a savepoint unless ``savepoint=False`` (the caller will not recover from an error)."""
     conn = connections[DB]
     if conn.in_atomic_block:
         # The caller owns the transaction: a deadlock or lock timeout has doomed it (or at least
         # our savepoint), so the database error goes up unchanged for the caller to retry whole.
-        with transaction.atomic(using=DB):
+        with transaction.atomic(using=DB, savepoint=savepoint):
             return fn()
     last: DatabaseError | None = None
     for attempt in range(_retries() + 1):
@@ -410,17 +416,23 @@ def _same(op: _Op, row: Transfer) -> bool:
 # The fast path of a batch of one new transfer: no read before the writes. Each account is locked
 # by its own UPDATE, in id order; the debit's checks sit in the UPDATE's WHERE, and the credit side
 # (a plain increment unless it keeps credits within debits) waits for nothing but its row lock,
-# which it then holds only until the commit. When a WHERE refuses, the attempt is rolled back and
-# the general path finds out precisely why.
+# which it then holds only until the commit. When a WHERE refuses, the attempt undoes what it wrote
+# (the transfer row, its hold, the other account's increment: all still locked by it) and the
+# general path, in the same transaction, finds out precisely why. No savepoint is needed for that.
 _DEBIT_SQL = ("UPDATE ledger_account SET {column} = {column} + %s, updated_at = %s WHERE id = %s "
               "AND currency = %s AND NOT frozen AND (NOT debits_must_not_exceed_credits "
               "OR credits_posted - debits_posted - debits_pending >= %s) RETURNING id")
 _CREDIT_SQL = ("UPDATE ledger_account SET {column} = {column} + %s, updated_at = %s WHERE id = %s "
                "AND currency = %s AND (NOT credits_must_not_exceed_debits "
                "OR debits_posted - credits_posted - credits_pending >= %s) RETURNING id")
+
+
+def _fast_column(side: str, kind: str) -> str:
+    return f"{side}s_{'pending' if kind == _PENDING else 'posted'}"
+
+
 _FAST_SQL = {
-    (side, kind): (_DEBIT_SQL if side == "debit" else _CREDIT_SQL).format(
-        column=f"{side}s_{'pending' if kind == _PENDING else 'posted'}")
+    (side, kind): (_DEBIT_SQL if side == "debit" else _CREDIT_SQL).format(column=_fast_column(side, kind))
     for side in ("debit", "credit") for kind in (_SINGLE, _PENDING)
 }
 
@@ -437,21 +449,22 @@ class _Engine:
         self.cursor = DriverCursor(self.conn)
         self.adapt = self.conn.ops.adapt_datetimefield_value
 
-    def run(self) -> list[Transfer]:
+    def run(self) -> list[Transfer] | None:
+        """The stored transfers; ``None`` when the fast path was refused (and undone)."""
         try:
             return self._run()
         finally:
             self.cursor.close()
 
-    def _run(self) -> list[Transfer]:
+    def _run(self) -> list[Transfer] | None:
         ops = self.ops
         if self.fast:
             op = ops[0]
             self._insert()
             if op.error is not None:
                 raise op.error
-            if op.existing is None:
-                self._apply_one(op)
+            if op.existing is None and not self._apply_one(op):
+                return None
             return [op.existing if op.existing is not None else self._built(op)]
         if any(op.pending_ref is not None for op in ops):
             self._resolve_pending()
@@ -638,43 +651,57 @@ class _Engine:
         cur.execute(f"UPDATE ledger_account SET {', '.join(sets)}, updated_at = %s "  # noqa: S608  # nosec B608
                     f"WHERE id IN ({_placeholders(len(changed))})", params)
 
-    def _apply_one(self, op: _Op) -> None:
+    def _apply_one(self, op: _Op) -> bool:
+        """The fast path's account updates; False when a WHERE refused, this attempt's writes undone."""
         now = self.adapt(self.now)
+        done: list[tuple[int, str]] = []
         for pk in sorted((op.debit, op.credit)):
             side = "debit" if pk == op.debit else "credit"
             self.cursor.execute(_FAST_SQL[(side, op.kind)], [op.amount, now, pk, op.currency, op.amount])
             if self.cursor.fetchone() is None:
-                raise _FastPathRefused
+                self._undo_one(op, done)
+                return False
+            done.append((pk, side))
+        return True
+
+    def _undo_one(self, op: _Op, done: list[tuple[int, str]]) -> None:
+        """Take back what a refused fast path wrote. This transaction still holds the row lock of
+        every row involved (its own new rows, the account it updated), so nobody saw or built on
+        them; the account keeps only a newer ``updated_at``."""
+        cur = self.cursor
+        for pk, side in done:
+            column = _fast_column(side, op.kind)
+            cur.execute(f"UPDATE ledger_account SET {column} = {column} - %s WHERE id = %s",  # noqa: S608  # nosec B608
+                        [op.amount, pk])
+        if op.kind == _PENDING:
+            cur.execute("DELETE FROM ledger_pendinghold WHERE transfer_id = %s", [op.pk])
+        cur.execute("DELETE FROM ledger_transfer WHERE id = %s", [op.pk])
 
     def _built(self, op: _Op) -> Transfer:
         return transfer_from_values([op.pk, op.public_id, op.kind, op.debit, op.credit, op.amount, op.currency, op.code,
                           op.pending_pk, op.expires_at, op.reference, op.actor, op.note, self.now])
 
 
-class _FastPathRefused(Exception):
-    """A conditional update of the fast path matched no row: redo the batch on the general path."""
-
-
-def _execute(ops: list[_Op]) -> list[Transfer]:
-    fast = [True]
-
+def _execute(ops: list[_Op], *, savepoint: bool = True) -> list[Transfer]:
     def attempt() -> list[Transfer]:
-        for op in ops:  # a retry starts again from the normalized items
-            op.existing = op.pk = op.expires_at = op.error = None
-        return _Engine(ops, timezone.now(), fast=fast[0]).run()
+        # The fast path first; refused (and undone), the general path in the same transaction.
+        for fast in (True, False):
+            for op in ops:  # each attempt, and a retry, starts again from the normalized items
+                op.existing = op.pk = op.expires_at = op.error = None
+            done = _Engine(ops, timezone.now(), fast=fast).run()
+            if done is not None:
+                return done
+        raise AssertionError("the general path returns the transfers or raises")  # pragma: no cover
 
-    try:
-        return run_in_transaction(attempt)
-    except _FastPathRefused:
-        fast[0] = False
-        return run_in_transaction(attempt)
+    return run_in_transaction(attempt, savepoint=savepoint)
 
 
 # --- Public write functions -------------------------------------------------------------------
 
-def transfers_post(items: Sequence[BatchItem]) -> list[Transfer]:
-    """Apply a linked batch, all or nothing; returns one stored transfer per item, in order."""
-    return _execute(_normalize(items))
+def transfers_post(items: Sequence[BatchItem], *, savepoint: bool = True) -> list[Transfer]:
+    """Apply a linked batch, all or nothing; returns one stored transfer per item, in order.
+    ``savepoint=False`` inside a caller's transaction that is rolled back whole on any error."""
+    return _execute(_normalize(items), savepoint=savepoint)
 
 
 def transfer_create(*, debit_account: Account | int, credit_account: Account | int, amount: int,
