@@ -19,6 +19,7 @@ from okpay.merchants.models import ApiKey, PaymentIntent, Refund, WebhookEvent
 from okpay.payments.errors import InsufficientFunds
 from okpay.payments.models import Transaction
 from tests.merchants.conftest import available, held
+from tests.payments.conftest import counted_today, used_today
 
 pytestmark = pytest.mark.django_db
 
@@ -104,6 +105,25 @@ def test_manual_cancel_and_expiry(merchant, funded) -> None:
     with pytest.raises(IntentUnexpectedState):
         services.intent_cancel(merchant=merchant, intent_id=intent2.public_id)
     assert ledger_check().ok
+
+
+def test_payments_count_toward_the_daily_limit_until_released(merchant, funded) -> None:
+    """A captured payment counts what was captured, a cancelled or expired hold nothing, a refund
+    takes nothing back (the payment was made today)."""
+    intent, _ = pay(merchant, funded, capture="manual")
+    assert used_today(funded) == 10_000
+    services.intent_capture(merchant=merchant, intent_id=intent.public_id, amount=6_000)
+    assert used_today(funded) == counted_today(funded) == 6_000
+    cancelled, _ = pay(merchant, funded, amount=2_000, capture="manual")
+    services.intent_cancel(merchant=merchant, intent_id=cancelled.public_id)
+    expired, _ = pay(merchant, funded, amount=3_000, capture="manual")
+    PaymentIntent.objects.filter(pk=expired.pk).update(capture_before=timezone.now() - timedelta(seconds=1))
+    assert services.intents_expire_due() == 1
+    assert used_today(funded) == counted_today(funded) == 6_000
+    paid, _ = pay(merchant, funded, amount=4_000)
+    services.refund_create(merchant=merchant, intent_id=paid.public_id)
+    assert used_today(funded) == counted_today(funded) == 10_000
+    assert used_today(merchant.user) == 0  # the refund is money out of the merchant, not a payment
 
 
 def test_cancel_unpaid_intent_then_confirm_refused(merchant, funded) -> None:

@@ -65,3 +65,30 @@ def assert_status_agrees_with_ledger() -> None:
 
 def key() -> str:
     return uuid.uuid4().hex
+
+
+def counted_today(user) -> int:  # type: ignore[no-untyped-def]
+    """What the daily limit counts, added up from the transactions (as it was before usage rows):
+    the customer's outgoing debits created today that still count."""
+    from datetime import datetime, time
+
+    from django.db.models import Sum
+    from django.utils import timezone
+
+    from okpay.payments.services import COUNTED, OUTGOING, local_day
+
+    start = datetime.combine(local_day(timezone.now()), time(), tzinfo=timezone.get_default_timezone())
+    total = Transaction.objects.filter(user=user, direction="debit", type__in=OUTGOING, status__in=COUNTED,
+                                       created_at__gte=start).aggregate(s=Sum("amount"))["s"]
+    return int(total or 0)
+
+
+def used_today(user) -> int:  # type: ignore[no-untyped-def]
+    """What the usage row says today's payments used (``limits_for``)."""
+    from okpay.payments.services import limits_for
+
+    return limits_for(user).used_today
+
+
+def assert_usage_agrees(user) -> None:  # type: ignore[no-untyped-def]
+    assert used_today(user) == counted_today(user), user

@@ -24,7 +24,7 @@ def main(argv: list[str]) -> int:
     django.setup()
     from django.db import OperationalError, transaction
 
-    from okpay.core.db import retry_transient
+    from okpay.core.db import retry_transient, unrecovered
     from okpay.core.errors import OkpayError
     from okpay.identity.models import User
     from okpay.payments import services
@@ -37,7 +37,9 @@ def main(argv: list[str]) -> int:
 
     def attempt(name: str, work) -> None:  # type: ignore[no-untyped-def]
         def once():  # type: ignore[no-untyped-def]
-            with transaction.atomic():  # like an API POST: one outer transaction, retried when transient
+            # Like an API POST: one outer transaction, rolled back whole on an error (so the services
+            # nest without savepoints), retried when transient.
+            with transaction.atomic(), unrecovered():
                 return work()
         try:
             retry_transient(once, attempts=6)

@@ -170,3 +170,27 @@ def test_me_shows_the_wallet_id(api_client, alice):
     from okpay.payments.services import wallet
 
     assert api_client(alice).get("/api/v1/me").json()["wallet_id"] == wallet(alice).public_id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transfer_is_one_transaction_without_savepoints(api_client):
+    """The request's transaction is rolled back whole on any error (core.db.unrecovered), so the
+    services and the ledger inside nest without a savepoint; a refusal still changes nothing."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from okpay.payments.services import topup_create, wallet
+
+    sender, recipient = user_create("fast@example.com"), user_create("dest@example.com")
+    topup_create(user=sender, amount=1_000)
+    wallet(recipient)  # opened on first use, in a savepoint of its own (a concurrent opening may win)
+    client = api_client(sender)
+    with CaptureQueriesContext(connection) as queries:
+        sent = post(client, "/api/v1/transfers", {"to": recipient.email, "amount": 600})
+        refused = post(client, "/api/v1/transfers", {"to": recipient.email, "amount": 600})
+    assert (sent.status_code, refused.status_code) == (201, 422)
+    assert refused.json()["error"]["code"] == "insufficient_funds"
+    assert [q["sql"] for q in queries.captured_queries if "SAVEPOINT" in q["sql"]] == []
+    assert (available(sender), available(recipient)) == (400, 600)
+    assert Transaction.objects.filter(user=sender, type="transfer").count() == 1
+    assert_ledger_ok()

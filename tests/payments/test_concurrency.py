@@ -1,9 +1,11 @@
 """Many OS processes at once on one database: customers make transfers (also to unregistered
-emails), bill payments, withdrawals and cancellations while sweepers settle, reject and return.
-Afterwards the ledger's invariants hold and every transaction agrees with its ledger transfers.
+emails), bill payments, withdrawals and cancellations while sweepers settle, reject and return;
+two processes pay from each wallet, against a daily limit they reach. Afterwards the ledger's
+invariants hold, every transaction agrees with its ledger transfers, and each payer's usage row
+equals today's debits that still count, within the limit.
 
-``OKPAY_TEST_PAYMENTS_SECONDS`` (default 20) and ``OKPAY_TEST_PAYMENTS_PROCS`` (customers, default 6)
-size the run; 2 sweepers run beside them.
+``OKPAY_TEST_PAYMENTS_SECONDS`` (default 20) and ``OKPAY_TEST_PAYMENTS_PROCS`` (customer processes,
+default 6) size the run; 2 sweepers run beside them.
 """
 
 from __future__ import annotations
@@ -26,12 +28,13 @@ from okpay.payments import services
 from okpay.payments.billers import billers_seed
 from okpay.payments.models import Status, Transaction
 from tests.factories import user_create
-from tests.payments.conftest import assert_status_agrees_with_ledger
+from tests.payments.conftest import assert_status_agrees_with_ledger, assert_usage_agrees, counted_today
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
 SECONDS = float(os.environ.get("OKPAY_TEST_PAYMENTS_SECONDS", "20"))
 PROCS = int(os.environ.get("OKPAY_TEST_PAYMENTS_PROCS", "6"))
+DAILY = 400_000
 
 
 def child_env() -> dict[str, str]:
@@ -49,7 +52,7 @@ def child_env() -> dict[str, str]:
         "OKPAY_TESTING": "true", "PYTHONPATH": os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]),
         "OKPAY_BILL_SUBMIT_SECONDS": "0", "OKPAY_BILL_CONFIRM_SECONDS": "1", "OKPAY_WITHDRAWAL_SUBMIT_SECONDS": "1",
         "OKPAY_WITHDRAWAL_SETTLE_SECONDS": "0", "OKPAY_WITHDRAWAL_FAILURE_PERCENT": "30",
-        "OKPAY_LIMIT_EMAIL_DAILY": "100000000", "OKPAY_RISK_VELOCITY_PER_HOUR": "100000",
+        "OKPAY_LIMIT_EMAIL_DAILY": str(DAILY), "OKPAY_RISK_VELOCITY_PER_HOUR": "100000",
         "OKPAY_RISK_REVIEW_AMOUNT": "2900", "OKPAY_RISK_NEW_RECIPIENT_AMOUNT": "100000000",
     })
     return env
@@ -62,7 +65,7 @@ def spawn(*args: str) -> subprocess.Popen[str]:
 
 def test_concurrent_payments_cancels_and_sweeps_keep_ledger_and_statuses_in_step(settings) -> None:  # type: ignore[no-untyped-def]
     billers_seed()
-    users = [user_create(f"mp{i}@example.com") for i in range(max(PROCS, 2))]
+    users = [user_create(f"mp{i}@example.com") for i in range(max(PROCS // 2, 2))]
     for user in users:
         services.topup_create(user=user, amount=200_000)
     ids = [str(u.pk) for u in users]
@@ -77,7 +80,8 @@ def test_concurrent_payments_cancels_and_sweeps_keep_ledger_and_statuses_in_step
     assert counts["busy"] == 0, counts
     assert counts["transfer"] > 0 and counts["bill"] > 0 and counts["cancel"] > 0 and counts["swept"] > 0, counts
     assert set(counts) <= {"transfer", "invite", "bill", "withdrawal", "cancel", "nothing_to_cancel",
-                           "insufficient_funds", "not_cancellable", "sweeps", "swept", "sweep_busy"}, counts
+                           "insufficient_funds", "limit_exceeded", "not_cancellable", "sweeps", "swept",
+                           "sweep_busy"}, counts
 
     # Settle what is due now (reviews and unclaimed transfers stay pending), like the worker would.
     settings.OKPAY_BILL_SUBMIT_SECONDS = settings.OKPAY_BILL_CONFIRM_SECONDS = 0
@@ -96,6 +100,8 @@ def test_concurrent_payments_cancels_and_sweeps_keep_ledger_and_statuses_in_step
         balance = account_balance(services.wallet(user))
         assert (balance.total, balance.held) == (credit - debit, pending), user
         assert balance.available >= 0
+        assert_usage_agrees(user)
+        assert counted_today(user) <= DAILY
     # Pending ones are only those that wait for people (review, claim); no duplicate ledger moves.
     assert set(Transaction.objects.filter(status="pending").values_list("pending_reason", flat=True)) <= {
         "risk_review", "awaiting_claim"}

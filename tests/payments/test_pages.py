@@ -161,3 +161,21 @@ def test_money_form_asks_for_the_2fa_code_above_the_step_up_amount(web, funded, 
     done = web.post("/wallet/withdraw/", {"idempotency_key": form_key(page), "amount": "20", "otp_code": code})
     assert done.status_code == 302
     assert held(funded) == 2_000
+
+
+
+def test_a_refused_payment_shows_its_page_made_after_the_rollback_and_replays_it(web, funded, bob, settings):
+    """The money service runs without a savepoint (its error dooms the transaction), so the page
+    of the refusal, which reads the limits, is made after the rollback; it is stored for a double
+    submit like any refusal."""
+    settings.OKPAY_LIMIT_EMAIL_DAILY = 50_000
+    services.transfer_create(sender=funded, to="bob@example.com", amount=30_000)
+    form = {"idempotency_key": "over-the-limit", "amount": "300"}
+    first = web.post("/wallet/withdraw/", form, HTTP_ACCEPT_LANGUAGE="en")
+    second = web.post("/wallet/withdraw/", form, HTTP_ACCEPT_LANGUAGE="en")
+    assert first.status_code == second.status_code == 422
+    html = first.content.decode()
+    assert "This payment would take you over your daily limit." in html
+    assert 'data-testid="remaining-today">¥200.00<' in html
+    assert second.content == first.content and second["Idempotent-Replayed"] == "true"
+    assert held(funded) == 0 and available(funded) == 70_000

@@ -1,6 +1,7 @@
 """Property: whatever sequence of payments, cancellations, reviews and sweeps happens, the ledger
-is sound and each wallet equals its owner's transactions (credits − debits that succeeded; held =
-debits still pending)."""
+is sound, each wallet equals its owner's transactions (credits − debits that succeeded; held =
+debits still pending), and the usage row equals today's debits that still count, never above the
+daily limit."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from okpay.payments import services
 from okpay.payments.billers import billers_seed
 from okpay.payments.models import Status, Transaction
 from tests.factories import user_create
+from tests.payments.conftest import assert_usage_agrees, counted_today
 
 pytestmark = pytest.mark.django_db
 
@@ -41,8 +43,9 @@ def wallet_matches_transactions(user) -> None:  # type: ignore[no-untyped-def]
 
 @hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                    HealthCheck.too_slow])
-@given(ops=OPS)
-def test_any_sequence_keeps_wallets_equal_to_transactions(ops, settings) -> None:  # type: ignore[no-untyped-def]
+@given(ops=OPS, daily=st.sampled_from([2_000_000, 150_000]))
+def test_any_sequence_keeps_wallets_equal_to_transactions(ops, daily, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.OKPAY_LIMIT_EMAIL_DAILY = daily  # the low one refuses payments and spends what is given back
     settings.OKPAY_BILL_SUBMIT_SECONDS = settings.OKPAY_BILL_CONFIRM_SECONDS = 0
     settings.OKPAY_WITHDRAWAL_SUBMIT_SECONDS = settings.OKPAY_WITHDRAWAL_SETTLE_SECONDS = 0
     settings.OKPAY_WITHDRAWAL_FAILURE_PERCENT = 50
@@ -86,4 +89,6 @@ def test_any_sequence_keeps_wallets_equal_to_transactions(ops, settings) -> None
             pass  # a refusal (no money, not cancellable, not in review...) changes nothing
         wallet_matches_transactions(alice)
         wallet_matches_transactions(bob)
+        assert_usage_agrees(alice)
+        assert counted_today(alice) <= daily
     assert ledger_check().violations == []

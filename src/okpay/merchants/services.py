@@ -76,13 +76,13 @@ from okpay.payments.services import (
     access_transaction,
     amount_check,
     ledger_post,
-    limits_check,
+    limits_take,
     mask_name,
-    payer_lock,
     sender_check,
     transaction_insert,
     transaction_move,
     transaction_void,
+    usage_give_back,
     wallet,
 )
 
@@ -355,15 +355,14 @@ def intent_confirm(*, intent_id: str, customer: User, otp_code: str | None = Non
         raise InvalidRequest(gettext_noop("A merchant cannot pay itself."))
     sender_check(customer)
     identity.step_up_check(customer, intent.amount, otp_code)
-    payer_lock(customer)
-    limits_check(customer, intent.amount)
+    usage = limits_take(customer, intent.amount)
     _intent_move(intent, IntentStatus.PROCESSING)
     actor = customer.public_id
     public_id = new_transaction_id()
     source, destination = wallet(customer, intent.currency), wallet(merchant.user, intent.currency)
     common: dict[str, Any] = {"counterparty_name": merchant.name, "counterparty_user": merchant.user,
               "counterparty_wallet_id": destination.public_id, "note": intent.description[:140],
-              "public_id": public_id}
+              "public_id": public_id, "at": usage.at}
     now = _now()
     if intent.capture_method == CaptureMethod.AUTOMATIC:
         (moved,) = ledger_post([TransferSpec(source, destination, intent.amount, intent.currency,
@@ -412,6 +411,7 @@ def intent_capture(*, merchant: Merchant, intent_id: str, amount: int | None = N
     assert intent.customer_txn_id is not None
     txn = Transaction.objects.select_for_update(of=("self",)).get(pk=intent.customer_txn_id)
     actor = merchant.user.public_id
+    usage_give_back(txn, txn.amount - amount)  # the rest is released: it no longer counts toward the limit
     (posted,) = ledger_post([PostPending(intent.hold_transfer_id, amount=amount, id=f"{intent.public_id}-capture",
                                    actor=actor)])
     txn.amount = amount

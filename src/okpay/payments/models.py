@@ -160,6 +160,9 @@ class Transaction(models.Model):
         ]
         indexes = [
             models.Index(fields=["user", "id"], name="payments_txn_user_id"),
+            # The velocity rule's exact count, when the usage row's hour counters cannot decide it.
+            models.Index(fields=["user", "created_at"], condition=Q(type="transfer", direction="debit"),
+                         name="payments_txn_user_sent"),
             models.Index(fields=["status", "pending_reason", "expected_by"], name="payments_txn_pending_due"),
             models.Index(fields=["recipient_email"], condition=Q(status="pending", pending_reason="awaiting_claim"),
                          name="payments_txn_unclaimed"),
@@ -176,6 +179,44 @@ class Transaction(models.Model):
     def cancellable(self) -> bool:
         return (self.status == Status.PENDING and self.direction == Direction.DEBIT
                 and self.submitted_at is None and self.pending_reason != PendingReason.AWAITING_CAPTURE)
+
+
+class PayerUsage(models.Model):
+    """What a customer's outgoing payments have used of their limits, kept in step with their
+    transactions so that no payment has to add up the day's (``services.core.limits_take``).
+
+    - ``debited`` is the sum of ``amount`` over the customer's debits of the counted types
+      (transfer, withdrawal, bill payment, payment) created on ``day`` (local date) and still in a
+      counted status (pending, succeeded, partially or fully refunded). A payment adds its amount
+      with a conditional upsert that refuses to pass the daily limit; a payment that stops counting
+      (failed, cancelled, returned, declined, expired, or captured for less) gives it back in the
+      same transaction. The row of a new day starts again from zero.
+    - ``hour_transfers`` and ``previous_hour_transfers`` count the customer's transfers created in
+      the clock hour ``hour`` (hours since the Unix epoch) and the one before: enough to decide the
+      velocity rule ("N transfers in the last 60 minutes") without a query, except when the
+      previous hour's transfers might or might not fall within those 60 minutes.
+
+    One row per customer who has paid (not one per day: nothing needs past days, and the hour
+    counters span midnight). The row's lock serialises one customer's payments from the limit
+    check to the commit, which is what makes the limit exact under concurrency."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
+                                related_name="+")
+    day = models.DateField(help_text="The local date ``debited`` counts.")
+    debited = models.BigIntegerField(default=0)
+    hour = models.BigIntegerField(default=0, help_text="Hours since 1970-01-01T00:00Z of ``hour_transfers``.")
+    hour_transfers = models.IntegerField(default=0)
+    previous_hour_transfers = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(debited__gte=0), name="payments_usage_debited_not_negative"),
+            models.CheckConstraint(condition=Q(hour_transfers__gte=0) & Q(previous_hour_transfers__gte=0),
+                                   name="payments_usage_transfers_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.day}: {self.debited}"
 
 
 class TransactionEvent(models.Model):

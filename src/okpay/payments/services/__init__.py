@@ -1,10 +1,16 @@
 """Payments services: every change of a customer transaction goes through here.
 
-Each function is one database transaction (``transaction.atomic()``, which nests inside the API's
-idempotency transaction): it locks what it changes, moves the money in the ledger, moves the
-transaction's status along ``models.STATUS_MOVES``, appends a :class:`TransactionEvent`, and
-writes the in-app notices (which therefore exist only if the change commits; the worker turns
-them into outbox emails, see ``notify``).
+Each function is one database transaction (``okpay.core.db.service_atomic``: it nests inside the
+API's idempotency transaction, without a savepoint since that one is rolled back whole on any
+error): it locks what it changes, moves the money in the ledger, moves the transaction's status
+along ``models.STATUS_MOVES``, appends a :class:`TransactionEvent`, and writes the in-app notices
+(which therefore exist only if the change commits; the worker turns them into outbox emails, see
+``notify``).
+
+Limits: a payment out of a wallet is counted on the customer's :class:`PayerUsage` row by
+``limits_take`` (which also refuses a frozen payer) before any money moves, and created at the
+time it returns; a payment that stops counting gives its amount back (``usage_give_back``, done by
+``transaction_void`` and ``transaction_move``), in the transaction of that change.
 
 Modules: ``core`` (checks, limits, risk, status moves), ``funding`` (top-up, withdrawal, bills,
 cancel), ``transfers`` (recipients, transfers, claims, risk review), ``sweeps`` (the worker).
@@ -33,10 +39,9 @@ from okpay.payments.services.core import (  # noqa: F401
     SANDBOX_BANK,
     SANDBOX_CARD,
     Limits,
+    Usage,
     _credit_peer,
-    _day_start,
     _event,
-    _lock_user,
     _locked,
     _move,
     _new,
@@ -48,16 +53,18 @@ from okpay.payments.services.core import (  # noqa: F401
     actor_of,
     amount_check,
     biller_account,
+    counts_toward_limits,
     ledger_post,
-    limits_check,
     limits_for,
+    limits_take,
+    local_day,
     mask_email,
     mask_name,
-    payer_lock,
     sender_check,
     transaction_insert,
     transaction_move,
     transaction_void,
+    usage_give_back,
     wallet,
 )
 from okpay.payments.services.funding import (  # noqa: F401

@@ -2,20 +2,23 @@
 way a transaction changes status (``transaction_move``: the state machine, an event, one save).
 
 Public for other apps (merchants): ``transaction_insert``, ``transaction_move``, ``transaction_void``,
-``payer_lock``, ``ledger_post``, besides the checks. The ``_``-names are payments' own aliases."""
+``limits_take``, ``usage_give_back``, ``ledger_post``, besides the checks. The ``_``-names are
+payments' own aliases."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Sum
+from django.db import connection
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from okpay.core.db import savepoint_needed
 from okpay.core.errors import NotFound
 from okpay.core.ratelimit import RateLimit
 from okpay.identity.models import User
@@ -34,6 +37,7 @@ from okpay.payments.models import (
     STATUS_MOVES,
     Biller,
     Direction,
+    PayerUsage,
     Status,
     Transaction,
     TransactionEvent,
@@ -106,7 +110,8 @@ def ledger_post(items: list[Any]) -> list[Transfer]:
     a ledger refusal becomes the payments error customers see (``InsufficientFunds``…). Public:
     merchants moves its money through it."""
     try:
-        return transfers_post(items)
+        # Without a savepoint where the caller's transaction ends on any error (okpay.core.db).
+        return transfers_post(items, savepoint=savepoint_needed())
     except ledger_errors.LedgerError as exc:
         raise from_ledger(exc) from exc
 
@@ -125,43 +130,142 @@ class Limits:
         return max(0, self.daily - self.used_today)
 
 
-def _day_start() -> datetime:
-    local = timezone.localtime(_now())
-    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+def local_day(at: datetime) -> date:
+    """The date ``at`` falls on where OKPay keeps its books (``TIME_ZONE``): a payment counts
+    toward the daily limit of the day it was created."""
+    return timezone.localtime(at, timezone.get_default_timezone()).date()
+
+
+def _clock_hour(at: datetime) -> int:
+    return int(at.timestamp()) // 3600
+
+
+def _levels(user: User) -> tuple[str, int, int]:
+    if not user.email_verified:
+        return "unverified", 0, 0
+    if user.phone_verified_at:
+        return "phone", settings.OKPAY_LIMIT_PHONE_PER_TXN, settings.OKPAY_LIMIT_PHONE_DAILY
+    return "email", settings.OKPAY_LIMIT_EMAIL_PER_TXN, settings.OKPAY_LIMIT_EMAIL_DAILY
 
 
 def limits_for(user: User) -> Limits:
     """The customer's limits for money leaving the wallet, and what today's payments used."""
-    if not user.email_verified:
-        level, per_txn, daily = "unverified", 0, 0
-    elif user.phone_verified_at:
-        level, per_txn, daily = "phone", settings.OKPAY_LIMIT_PHONE_PER_TXN, settings.OKPAY_LIMIT_PHONE_DAILY
-    else:
-        level, per_txn, daily = "email", settings.OKPAY_LIMIT_EMAIL_PER_TXN, settings.OKPAY_LIMIT_EMAIL_DAILY
-    used = (Transaction.objects.filter(user=user, direction=Direction.DEBIT, type__in=OUTGOING, status__in=COUNTED,
-                                       created_at__gte=_day_start()).aggregate(total=Sum("amount"))["total"] or 0)
-    return Limits(level, per_txn, daily, int(used))
+    level, per_txn, daily = _levels(user)
+    used = (PayerUsage.objects.filter(user_id=user.pk, day=local_day(_now())).values_list("debited", flat=True)
+            .first())
+    return Limits(level, per_txn, daily, int(used or 0))
 
 
-def limits_check(user: User, amount: int) -> None:
-    limits = limits_for(user)
-    if amount > limits.per_transaction:
+def counts_toward_limits(txn: Transaction) -> bool:
+    """A debit of the kinds the daily limit counts (while its status is in ``COUNTED``)."""
+    return txn.direction == Direction.DEBIT and txn.type in OUTGOING
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What ``limits_take`` recorded: the moment the payment counts at (its ``created_at``), and
+    for a transfer the sender's earlier transfers in this clock hour and in the one before."""
+
+    at: datetime
+    hour_transfers: int = 0
+    previous_hour_transfers: int = 0
+
+
+# One statement: the payer must not be frozen (read with FOR KEY SHARE, see limits_take), and the
+# day's total plus this amount must stay within the daily limit; then the usage row (created on the
+# customer's first payment) takes the amount, rolling over to a new day, and a transfer is counted
+# in its clock hour. No row back: frozen, or over the limit. Day and hour never go back: a payment
+# whose clock reads earlier than the one it waited for (a race at midnight, clocks of two machines)
+# counts with the row's later day and hour.
+_TAKE_SQL = """
+INSERT INTO {usage} (user_id, day, debited, hour, hour_transfers, previous_hour_transfers)
+SELECT id, %s, %s, %s, %s, 0 FROM {user} WHERE id = %s AND frozen_at IS NULL{lock}
+ON CONFLICT (user_id) DO UPDATE SET
+  debited = CASE WHEN {usage}.day >= excluded.day THEN {usage}.debited ELSE 0 END + excluded.debited,
+  day = CASE WHEN {usage}.day >= excluded.day THEN {usage}.day ELSE excluded.day END,
+  previous_hour_transfers = CASE WHEN excluded.hour_transfers = 0 OR {usage}.hour >= excluded.hour
+                                   THEN {usage}.previous_hour_transfers
+                                 WHEN {usage}.hour = excluded.hour - 1 THEN {usage}.hour_transfers
+                                 ELSE 0 END,
+  hour_transfers = CASE WHEN excluded.hour_transfers = 0 THEN {usage}.hour_transfers
+                        WHEN {usage}.hour >= excluded.hour THEN {usage}.hour_transfers + 1
+                        ELSE 1 END,
+  hour = CASE WHEN excluded.hour_transfers = 0 OR {usage}.hour >= excluded.hour THEN {usage}.hour
+              ELSE excluded.hour END
+WHERE CASE WHEN {usage}.day >= excluded.day THEN {usage}.debited ELSE 0 END + excluded.debited <= %s
+RETURNING day, hour, hour_transfers, previous_hour_transfers
+"""
+
+
+def limits_take(user: User, amount: int, *, transfer: bool = False) -> Usage:
+    """Check the payer's limits and count ``amount`` against today's, in the caller's transaction;
+    refuse a frozen payer (``AccountFrozen``). Call it before moving any money out of a wallet,
+    and create the transaction at the returned ``Usage.at``: the moment (and so the day) it counts.
+
+    The usage row's conditional upsert makes the daily limit exact under concurrency: its row
+    lock, held to the commit, serialises one customer's payments; a second payment waits, then
+    adds to the total the first committed (or rolled back).
+
+    Why no lock on the user row any more (it used to be ``FOR NO KEY UPDATE``, which also made a
+    customer's payments wait for any other update of their row): what it protected is
+    - the daily limit and the velocity count: now the usage row above;
+    - the freeze: ``account_freeze`` locks the user row ``FOR UPDATE`` before it sets ``frozen_at``.
+      The upsert reads ``frozen_at`` ``FOR KEY SHARE``, the weakest row lock, which conflicts only
+      with ``FOR UPDATE``: a payment that read "not frozen" holds it until its commit, so the freeze
+      waits for it (and for every payment past that point) and commits after them; a payment
+      arriving while the freeze holds its lock waits and then re-reads the row (PostgreSQL re-checks
+      a locked row's newest version) and is refused. So, as before, no payment commits after a
+      freeze that it did not precede. Payments do not wait for each other on it (the
+      ``payments_transaction`` insert takes the same lock for its foreign key anyway). On SQLite a
+      plain read suffices: ``BEGIN IMMEDIATE`` makes every writer wait for the others.
+    - nothing else: email verification is never taken back (a change of address verifies the new
+      one), ``sender_check`` saw it; closing an account needs an empty wallet with nothing pending,
+      which a payment cannot leave behind unnoticed (it needs money in the wallet, which refuses
+      the close, and a closed account cannot sign in or use a token to pay)."""
+    _, per_txn, daily = _levels(user)
+    if amount > per_txn:
         raise LimitExceeded(gettext_noop("This payment is over your per-transaction limit."), param="amount")
-    if limits.used_today + amount > limits.daily:
-        raise LimitExceeded(gettext_noop("This payment would take you over your daily limit."), param="amount")
+    over_daily = LimitExceeded(gettext_noop("This payment would take you over your daily limit."), param="amount")
+    if amount > daily:
+        raise over_daily
+    at = _now()
+    sql = _TAKE_SQL.format(usage=PayerUsage._meta.db_table, user=User._meta.db_table,
+                           lock=" FOR KEY SHARE" if connection.vendor == "postgresql" else "")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [connection.ops.adapt_datefield_value(local_day(at)), amount, _clock_hour(at),
+                             1 if transfer else 0, user.pk, daily])
+        row = cursor.fetchone()
+    if row is None:
+        if User.objects.filter(pk=user.pk, frozen_at__isnull=False).exists():
+            raise AccountFrozen()
+        raise over_daily
+    day, hour = date.fromisoformat(str(row[0])), int(row[1])
+    if day > local_day(at):  # the row is a day ahead of our clock (see _TAKE_SQL): count on its day
+        at = max(at, datetime.combine(day, time(), tzinfo=timezone.get_default_timezone()))
+    if not transfer:
+        return Usage(at)
+    if hour > _clock_hour(at):
+        at = max(at, datetime.fromtimestamp(hour * 3600, tz=UTC))
+    return Usage(at, hour_transfers=int(row[2]) - 1, previous_hour_transfers=int(row[3]))
 
 
-def payer_lock(user: User) -> User:
-    """Serialise one customer's outgoing payments (daily limit, velocity) on their row; a frozen
-    account is refused (``AccountFrozen``). Call it before ``limits_check`` in any service that
-    takes money out of a wallet."""
-    locked = User.objects.select_for_update(no_key=True).only("pk", "frozen_at", "email_verified_at").get(pk=user.pk)
-    if locked.frozen_at is not None:
-        raise AccountFrozen()
-    return locked
+def usage_give_back(txn: Transaction, amount: int | None = None) -> None:
+    """``txn`` stops counting toward its day's limit (failed, cancelled, returned, declined,
+    expired), or ``amount`` of it does (captured for less): take it off the usage row, in the
+    transaction of that change. Call it before the ledger, like ``limits_take``: the usage row is
+    locked before the wallet accounts on every path, so they never wait for each other in a cycle.
+    Marks ``txn`` (``transaction_move`` gives back what no one did)."""
+    if not counts_toward_limits(txn) or txn.status not in COUNTED:
+        return
+    amount = txn.amount if amount is None else amount
+    if amount > 0:
+        PayerUsage.objects.filter(user_id=txn.user_id, day=local_day(txn.created_at)).update(
+            debited=F("debited") - amount)
+    if amount == txn.amount:
+        txn.usage_given_back = True  # type: ignore[attr-defined]
 
 
-def _risk_reason(sender: User, amount: int, *, recipient: User | None, email: str) -> str:
+def _risk_reason(sender: User, amount: int, *, recipient: User | None, email: str, usage: Usage) -> str:
     if amount >= settings.OKPAY_RISK_REVIEW_AMOUNT:
         return "large_amount"
     if amount >= settings.OKPAY_RISK_NEW_RECIPIENT_AMOUNT:
@@ -169,12 +273,25 @@ def _risk_reason(sender: User, amount: int, *, recipient: User | None, email: st
         earlier = earlier.filter(counterparty_user=recipient) if recipient else earlier.filter(recipient_email=email)
         if not earlier.exists():
             return "new_recipient"
-    hour_ago = _now() - timedelta(hours=1)
+    return "velocity" if _velocity(sender, usage) else ""
+
+
+def _velocity(sender: User, usage: Usage) -> bool:
+    """The velocity rule: ``OKPAY_RISK_VELOCITY_PER_HOUR`` or more of the sender's transfers were
+    created in the 60 minutes before this one (whatever became of them).
+
+    Those 60 minutes span the end of the previous clock hour and the current one so far, so the
+    usage row's counters decide it alone unless the previous hour's transfers are needed and might
+    be older than 60 minutes: then a query counts them, at most N, through a partial index. Exact
+    under concurrency like the limit: ``limits_take`` serialised this sender's payments."""
+    limit = settings.OKPAY_RISK_VELOCITY_PER_HOUR
+    if usage.hour_transfers >= limit:
+        return True
+    if usage.hour_transfers + usage.previous_hour_transfers < limit:
+        return False
     recent = Transaction.objects.filter(user=sender, type=TxnType.TRANSFER, direction=Direction.DEBIT,
-                                        created_at__gte=hour_ago).count()
-    if recent >= settings.OKPAY_RISK_VELOCITY_PER_HOUR:
-        return "velocity"
-    return ""
+                                        created_at__gte=usage.at - timedelta(hours=1))
+    return len(recent.values_list("pk", flat=True)[:limit]) >= limit
 
 
 # --- status moves ----------------------------------------------------------------------------------
@@ -192,9 +309,13 @@ def transaction_move(txn: Transaction, status: str, *, actor: str, reason: str =
                      fields: tuple[str, ...] = ()) -> None:
     """The one way a transaction changes status: along ``STATUS_MOVES`` (else ``NotCancellable``),
     one save of the status fields plus ``fields``, one ``TransactionEvent`` with ``actor`` and
-    ``reason``. The caller holds the row's lock and owns the database transaction."""
+    ``reason``. The caller holds the row's lock and owns the database transaction. A payment that
+    stops counting toward the daily limit gives its amount back (``usage_give_back``; the paths
+    that also move money do it earlier, before the ledger)."""
     if status not in STATUS_MOVES[txn.status]:
         raise NotCancellable(f"A {txn.status} transaction cannot become {status}.")
+    if status not in COUNTED and not getattr(txn, "usage_given_back", False):
+        usage_give_back(txn)
     txn.status = status
     txn.pending_reason = pending_reason if status == Status.PENDING else ""
     txn.expected_by = expected_by if status == Status.PENDING else txn.expected_by
@@ -206,10 +327,12 @@ def transaction_move(txn: Transaction, status: str, *, actor: str, reason: str =
 
 
 def transaction_insert(*, user: User, type: str, direction: str, amount: int, currency: str, actor: str,
-                       done: tuple[str, str] | None = None, **fields: Any) -> Transaction:
+                       done: tuple[str, str] | None = None, at: datetime | None = None,
+                       **fields: Any) -> Transaction:
     """Insert a transaction as ``created``; with ``done=(status, reason)`` it is an immediate one
-    whose money has already moved: it is inserted in that status, both steps on its timeline."""
-    now = _now()
+    whose money has already moved: it is inserted in that status, both steps on its timeline.
+    ``at``: its creation time (a payment's is ``limits_take``'s ``Usage.at``: the day it counts)."""
+    now = at or _now()
     status: str = Status.CREATED
     if done is not None:
         if done[0] not in STATUS_MOVES[Status.CREATED]:
@@ -240,6 +363,7 @@ def transaction_void(txn: Transaction, status: str, *, actor: str, reason: str, 
     to ``status`` (``cancelled`` or ``failed``), recording the void as its ``settle_transfer``."""
     hold = txn.hold_transfer
     assert hold is not None
+    usage_give_back(txn)
     (released,) = ledger_post([VoidPending(hold.public_id, id=f"{txn.public_id}-void", actor=actor,
                                            note=reason[:255])])
     txn.settle_transfer = released
@@ -249,7 +373,6 @@ def transaction_void(txn: Transaction, status: str, *, actor: str, reason: str, 
 
 # The names payments' own modules have always used.
 _post = ledger_post
-_lock_user = payer_lock
 _move = transaction_move
 _new = transaction_insert
 _void = transaction_void

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.utils.translation import gettext_noop
 
+from okpay.core.db import service_atomic
 from okpay.identity import services as identity
 from okpay.identity.models import User
 from okpay.ledger.services import TransferSpec, system_account
@@ -31,7 +31,6 @@ from okpay.payments.models import (
 from okpay.payments.services.core import (
     SANDBOX_BANK,
     SANDBOX_CARD,
-    _lock_user,
     _locked,
     _move,
     _new,
@@ -42,14 +41,14 @@ from okpay.payments.services.core import (
     actor_of,
     amount_check,
     biller_account,
-    limits_check,
+    limits_take,
     sender_check,
     wallet,
 )
 
 # --- top-up and withdrawal ------------------------------------------------------------------------
 
-@transaction.atomic
+@service_atomic
 def topup_create(*, user: User, amount: int, currency: str = "CNY", source: str = "sandbox_card") -> Transaction:
     """Add money from the sandbox bank card: immediate."""
     amount, currency = amount_check(amount, currency)
@@ -68,7 +67,7 @@ def topup_create(*, user: User, amount: int, currency: str = "CNY", source: str 
     return txn
 
 
-@transaction.atomic
+@service_atomic
 def withdrawal_create(*, user: User, amount: int, currency: str = "CNY", destination: str = "sandbox_bank",
                       otp_code: str | None = None) -> Transaction:
     """Send money to the sandbox bank account: held until the bank settles it."""
@@ -77,11 +76,10 @@ def withdrawal_create(*, user: User, amount: int, currency: str = "CNY", destina
         raise InvalidPayment(gettext_noop("The only destination is the sandbox bank account."), param="destination")
     sender_check(user)
     identity.step_up_check(user, amount, otp_code)
-    _lock_user(user)
-    limits_check(user, amount)
+    usage = limits_take(user, amount)
     actor = actor_of(user)
     txn = _new(user=user, type=TxnType.WITHDRAWAL, direction=Direction.DEBIT, amount=amount, currency=currency,
-               actor=actor, counterparty_name=SANDBOX_BANK)
+               actor=actor, at=usage.at, counterparty_name=SANDBOX_BANK)
     (hold,) = _post([TransferSpec(wallet(user, currency), system_account("payout", currency), amount, currency,
                                   id=f"{txn.public_id}-hold", code="withdrawal", pending=True,
                                   reference=txn.public_id, actor=actor)])
@@ -100,7 +98,7 @@ def billers_active() -> list[Biller]:
     return list(Biller.objects.filter(active=True).order_by("category", "code"))
 
 
-@transaction.atomic
+@service_atomic
 def bill_payment_create(*, user: User, biller: str, account_reference: str, amount: int, currency: str = "CNY",
                         otp_code: str | None = None, step_up: bool = True) -> Transaction:
     """Pay a biller by account reference: held until the biller confirms or rejects.
@@ -122,11 +120,10 @@ def bill_payment_create(*, user: User, biller: str, account_reference: str, amou
     sender_check(user)
     if step_up:
         identity.step_up_check(user, amount, otp_code)
-    _lock_user(user)
-    limits_check(user, amount)
+    usage = limits_take(user, amount)
     actor = actor_of(user)
     txn = _new(user=user, type=TxnType.BILL_PAYMENT, direction=Direction.DEBIT, amount=amount, currency=currency,
-               actor=actor, counterparty_name=found.name, biller=found, account_reference=reference)
+               actor=actor, at=usage.at, counterparty_name=found.name, biller=found, account_reference=reference)
     (hold,) = _post([TransferSpec(wallet(user, currency), biller_account(found), amount, currency,
                                   id=f"{txn.public_id}-hold", code="bill_payment", pending=True,
                                   reference=txn.public_id, actor=actor)])
@@ -138,7 +135,7 @@ def bill_payment_create(*, user: User, biller: str, account_reference: str, amou
     return txn
 
 
-@transaction.atomic
+@service_atomic
 def bill_payment_retry(*, user: User, txn_id: str, actor: User | None = None,
                        otp_code: str | None = None) -> Transaction:
     """Pay ``user``'s failed bill payment again: a new bill payment to the same biller, reference and
@@ -154,7 +151,7 @@ def bill_payment_retry(*, user: User, txn_id: str, actor: User | None = None,
                                step_up=actor is None or actor.pk == user.pk)
 
 
-@transaction.atomic
+@service_atomic
 def transaction_cancel(*, user: User, txn_id: str, actor: User | None = None) -> Transaction:
     """Cancel ``user``'s pending payment that has not been handed over yet; its hold is released.
     ``actor`` is who asked, when not the customer (an agent through the support desk): the

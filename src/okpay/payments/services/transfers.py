@@ -13,6 +13,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.translation import gettext_noop
 
+from okpay.core.db import service_atomic
 from okpay.core.errors import Forbidden, InvalidRequest, NotFound
 from okpay.identity import services as identity
 from okpay.identity.models import User
@@ -38,7 +39,6 @@ from okpay.payments.services.core import (
     _WALLET,
     RECIPIENT_LOOKUPS,
     _credit_peer,
-    _lock_user,
     _locked,
     _move,
     _new,
@@ -48,7 +48,7 @@ from okpay.payments.services.core import (
     _void,
     actor_of,
     amount_check,
-    limits_check,
+    limits_take,
     mask_email,
     mask_name,
     sender_check,
@@ -121,7 +121,7 @@ def recipient_preview(*, sender: User, to: str, currency: str = "CNY") -> Recipi
     return recipient_resolve(sender=sender, to=to, currency=currency)
 
 
-@transaction.atomic
+@service_atomic
 def transfer_create(*, sender: User, to: str, amount: int, currency: str = "CNY", note: str = "",
                     otp_code: str | None = None) -> Transaction:
     """Send money to an email, phone number or wallet id (API.md ``POST /transfers``)."""
@@ -132,9 +132,8 @@ def transfer_create(*, sender: User, to: str, amount: int, currency: str = "CNY"
     sender_check(sender)
     recipient = recipient_resolve(sender=sender, to=to, currency=currency)
     identity.step_up_check(sender, amount, otp_code)
-    _lock_user(sender)
-    limits_check(sender, amount)
-    risk = _risk_reason(sender, amount, recipient=recipient.user, email=recipient.to)
+    usage = limits_take(sender, amount, transfer=True)
+    risk = _risk_reason(sender, amount, recipient=recipient.user, email=recipient.to, usage=usage)
     actor = actor_of(sender)
     source = wallet(sender, currency)
     fields: dict[str, Any] = {"counterparty_name": recipient.display, "counterparty_user": recipient.user,
@@ -145,7 +144,8 @@ def transfer_create(*, sender: User, to: str, amount: int, currency: str = "CNY"
         (moved,) = _post([TransferSpec(source, recipient.account, amount, currency, id=f"{public_id}-pay",
                                        code="transfer", reference=public_id, actor=actor)])
         txn = _new(user=sender, type=TxnType.TRANSFER, direction=Direction.DEBIT, amount=amount, currency=currency,
-                   actor=actor, done=(Status.SUCCEEDED, "sent"), public_id=public_id, settle_transfer=moved, **fields)
+                   actor=actor, done=(Status.SUCCEEDED, "sent"), at=usage.at, public_id=public_id,
+                   settle_transfer=moved, **fields)
         peer = _credit_peer(txn, recipient.user, actor=actor, sender_wallet_id=source.public_id)
         now = _now()
         Notification.objects.bulk_create([
@@ -153,7 +153,7 @@ def transfer_create(*, sender: User, to: str, amount: int, currency: str = "CNY"
             Notification(user_id=recipient.user.pk, transaction=peer, kind="received", created_at=now)])
         return txn
     txn = _new(user=sender, type=TxnType.TRANSFER, direction=Direction.DEBIT, amount=amount, currency=currency,
-               actor=actor, **fields)
+               actor=actor, at=usage.at, **fields)
     (hold,) = _post([TransferSpec(source, system_account("suspense", currency), amount, currency,
                                   id=f"{txn.public_id}-hold", code="transfer", pending=True,
                                   reference=txn.public_id, actor=actor)])
@@ -215,7 +215,7 @@ def _supervisor_check(actor: User) -> None:
         raise Forbidden(gettext_noop("Only a supervisor can decide a risk review."))
 
 
-@transaction.atomic
+@service_atomic
 def risk_review_approve(*, txn_id: str, actor: User) -> Transaction:
     """A supervisor lets a held transfer go: to the recipient, or on to wait for their claim."""
     _supervisor_check(actor)
@@ -242,7 +242,7 @@ def risk_review_approve(*, txn_id: str, actor: User) -> Transaction:
     return txn
 
 
-@transaction.atomic
+@service_atomic
 def risk_review_decline(*, txn_id: str, actor: User, reason: str = "declined_by_review") -> Transaction:
     _supervisor_check(actor)
     found = Transaction.objects.filter(public_id=txn_id).values_list("pk", flat=True).first()
