@@ -59,6 +59,9 @@ end
 # The statements one transfer makes, in the same order, sent by pgbench (a C client, no
 # application at all) against the same database after the HTTP run: the floor for this work on
 # this machine. Columns as the ORM lists them are shortened to ``*``; values are the same kind.
+# Captured from the application on PostgreSQL with ``python -m benchmarks.payments statements``
+# (keep this list in step with what it prints). BEGIN and COMMIT included, STATEMENTS in all.
+STATEMENTS = 17
 SAME_SQL = r"""
 \set i random(1, %(senders)d)
 \set j random(1, %(recipients)d)
@@ -69,20 +72,29 @@ SELECT t.id AS tid, u.id AS sid, u.public_id AS scope FROM identity_apitoken t J
 BEGIN;
 SELECT pg_try_advisory_xact_lock(:k), r.* FROM (SELECT 1) AS one LEFT JOIN core_idempotencyrecord AS r
   ON r.scope = ':scope' AND r.key = ':k';
-SAVEPOINT a;
 SELECT id AS rid, * FROM identity_user WHERE closed_at IS NULL AND UPPER(email::text) = UPPER((ARRAY[%(emails)s])[:j])
   AND is_active ORDER BY id LIMIT 1 \gset r_
 SELECT id AS racc, public_id AS racc_pub FROM ledger_account WHERE currency = 'CNY' AND kind = 'wallet'
   AND owner_id = :r_rid ORDER BY id LIMIT 1 \gset
-SELECT id, email_verified_at, frozen_at FROM identity_user WHERE id = :sid LIMIT 21 FOR NO KEY UPDATE;
-SELECT SUM(amount) AS total FROM payments_transaction WHERE created_at >= date_trunc('day', now())
-  AND direction = 'debit' AND status IN ('pending', 'succeeded', 'partially_refunded', 'refunded')
-  AND type IN ('transfer', 'withdrawal', 'bill_payment', 'payment') AND user_id = :sid;
-SELECT COUNT(*) FROM payments_transaction WHERE created_at >= now() - interval '1 hour' AND direction = 'debit'
-  AND type = 'transfer' AND user_id = :sid;
+INSERT INTO payments_payerusage (user_id, day, debited, hour, hour_transfers, previous_hour_transfers)
+  SELECT id, (now() AT TIME ZONE 'Asia/Shanghai')::date, 1, floor(extract(epoch FROM now()) / 3600)::bigint, 1, 0
+  FROM identity_user WHERE id = :sid AND frozen_at IS NULL FOR KEY SHARE
+  ON CONFLICT (user_id) DO UPDATE SET
+  debited = CASE WHEN payments_payerusage.day >= excluded.day THEN payments_payerusage.debited ELSE 0 END
+  + excluded.debited,
+  day = CASE WHEN payments_payerusage.day >= excluded.day THEN payments_payerusage.day ELSE excluded.day END,
+  previous_hour_transfers = CASE WHEN excluded.hour_transfers = 0 OR payments_payerusage.hour >= excluded.hour
+  THEN payments_payerusage.previous_hour_transfers WHEN payments_payerusage.hour = excluded.hour - 1
+  THEN payments_payerusage.hour_transfers ELSE 0 END,
+  hour_transfers = CASE WHEN excluded.hour_transfers = 0 THEN payments_payerusage.hour_transfers
+  WHEN payments_payerusage.hour >= excluded.hour THEN payments_payerusage.hour_transfers + 1 ELSE 1 END,
+  hour = CASE WHEN excluded.hour_transfers = 0 OR payments_payerusage.hour >= excluded.hour
+  THEN payments_payerusage.hour ELSE excluded.hour END
+  WHERE CASE WHEN payments_payerusage.day >= excluded.day THEN payments_payerusage.debited ELSE 0 END
+  + excluded.debited <= 1000000000000
+  RETURNING day, hour, hour_transfers, previous_hour_transfers;
 SELECT id AS sacc, public_id AS sacc_pub, * FROM ledger_account WHERE currency = 'CNY' AND kind = 'wallet'
   AND owner_id = :sid ORDER BY id LIMIT 1 \gset s_
-SAVEPOINT b;
 INSERT INTO ledger_transfer (public_id, kind, debit_account_id, credit_account_id, amount, currency, code,
   pending_id, expires_at, reference, actor, note, created_at)
   VALUES ('tr_' || :k || '-pay', 'single', :s_sacc, :racc, 1, 'CNY', 'transfer', NULL, NULL, 'txn_' || :k, ':scope',
@@ -93,7 +105,6 @@ UPDATE ledger_account SET debits_posted = debits_posted + 1, updated_at = now() 
 UPDATE ledger_account SET credits_posted = credits_posted + 1, updated_at = now() WHERE id = :racc
   AND currency = 'CNY' AND (NOT credits_must_not_exceed_debits
   OR debits_posted - credits_posted - credits_pending >= 1) RETURNING id;
-RELEASE SAVEPOINT b;
 INSERT INTO payments_transaction (public_id, user_id, type, status, direction, amount, currency, counterparty_name,
   counterparty_user_id, counterparty_wallet_id, recipient_email, biller_id, account_reference, note, pending_reason,
   expected_by, failure_reason, refunded_amount, peer_id, hold_transfer_id, settle_transfer_id, review_reason,
@@ -118,7 +129,6 @@ INSERT INTO payments_notification (public_id, user_id, transaction_id, kind, cre
   SELECT * FROM UNNEST(ARRAY['ntf_a' || :k, 'ntf_b' || :k]::varchar[], ARRAY[:sid, :r_rid]::bigint[],
   ARRAY[:txn, :peer]::bigint[], ARRAY['sent', 'received']::varchar[], ARRAY[now(), now()]::timestamptz[],
   ARRAY[NULL, NULL]::timestamptz[], ARRAY[NULL, NULL]::timestamptz[]) RETURNING id;
-RELEASE SAVEPOINT a;
 INSERT INTO core_idempotencyrecord (scope, key, fingerprint, method, path, lease_token, locked_until, response_status,
   response_headers, response_body, created_at, completed_at, expires_at)
   VALUES (':scope', ':k', md5(':k') || md5(':k'), 'POST', '/api/v1/transfers', '', NULL, 201,
@@ -129,16 +139,17 @@ COMMIT;
 
 
 MISSED = (
-    "Why: a transfer is 24 statements in one transaction (token, idempotency lock and record, recipient, "
-    "payer lock, daily limit, velocity, both wallets, ledger insert and two balance updates, two transactions "
-    "with their timelines, two notices) where tpcb-like is 7, and the row below shows pgbench itself, sending "
-    "the same 24 statements with no application at all, reaching only a fraction of tpcb-like: the target "
-    "cannot be met by any client on this 2-CPU machine, where PostgreSQL, wrk and the two web processes share "
-    "the CPUs. Plan: judge the application against the floor of its own SQL (the next row); cut statements "
-    "where the product allows it — a per-customer daily usage row updated in the transaction would replace the "
-    "payer lock and the two aggregate queries (which also grow with a customer's payments that day), and the "
-    "two savepoints can go once no caller recovers from a failed service inside its own transaction; and "
-    "measure on a machine where the database has its own cores."
+    f"Why: a transfer is {STATEMENTS} statements in one transaction (token, idempotency lock and record, "
+    "recipient and wallet, the payer's usage row (daily limit, velocity, freeze check in one upsert), the "
+    "payer's wallet, ledger insert and two balance updates, two transactions with their timelines, two notices) "
+    "where tpcb-like is 7, and the row below shows pgbench itself, sending the same statements with no "
+    "application at all, reaching only a fraction of tpcb-like: the target cannot be met by any client on this "
+    "2-CPU machine, where PostgreSQL, wrk and the two web processes share the CPUs. Done: the usage row replaced "
+    "the payer lock and the two aggregates that grew with the payer's history, and the savepoints went (no "
+    "caller recovers inside an API request; docs/decisions/0002). Plan: judge the application against the floor "
+    "of its own SQL (the next row); candidates for the next cuts are the lookups of the recipient and of both "
+    "wallets (one statement) and the two parties' rows (both transactions in one insert, then their four "
+    "events in one); and measure on a machine where the database has its own cores."
 )
 
 
@@ -246,22 +257,22 @@ def main(report) -> None:  # type: ignore[no-untyped-def]
                ratio=rss / 200, target=1.0, higher_is_better=False)
     report.add(SECTION, "the same, against the transfer's own SQL",
                f"{result.requests_per_second:.0f} req/s",
-               baseline=f"pgbench sending the statements of one transfer (24, one commit), 16 clients: "
+               baseline=f"pgbench sending the statements of one transfer ({STATEMENTS}, one commit), 16 clients: "
                         f"{same_sql:.0f} tps", ratio=result.requests_per_second / same_sql)
     report.add(SECTION, "after the run", f"{check['transfers']} transfers, ledger check "
                + ("passed" if check["ok"] else f"FAILED: {check['violations'][:3]}"))
     report.note(SECTION, "Each request is the whole product path (token auth, idempotency claim and stored "
                          "response, limits, risk, ledger, both parties' transactions with timelines, in-app "
-                         "notices): 24 SQL statements (with BEGIN, COMMIT and two savepoints) in one database "
+                         f"notices): {STATEMENTS} SQL statements (with BEGIN and COMMIT) in one database "
                          "transaction on PostgreSQL; pgbench's tpcb-like transaction is 7. The second baseline "
-                         "sends those very 24 statements from pgbench: the floor for this work with no application "
+                         "sends those very statements from pgbench: the floor for this work with no application "
                          "at all. The emails are written later by the worker (not running here). Absolute figures "
                          "swing with the machine's load; compare the ratios within one run.")
 
 
 # --- children (run inside Django) ------------------------------------------------------------------
 
-def _setup() -> dict[str, list[str]]:
+def _setup(*, senders: int = SENDERS, recipients: int = RECIPIENTS, prefix: str = "bench") -> dict[str, list[str]]:
     from django.contrib.auth.models import Group
     from django.utils import timezone
 
@@ -270,27 +281,80 @@ def _setup() -> dict[str, list[str]]:
     from okpay.payments.services import topup_create
 
     group = Group.objects.get_or_create(name="customer")[0]
-    tokens, recipients = [], []
-    for i in range(SENDERS + RECIPIENTS):
-        user = User.objects.create_user(f"bench{i}@example.com", None, display_name=f"Bench {i}",
+    tokens, emails = [], []
+    for i in range(senders + recipients):
+        user = User.objects.create_user(f"{prefix}{i}@example.com", None, display_name=f"Bench {i}",
                                         email_verified_at=timezone.now())
         user.groups.add(group)
-        if i < SENDERS:
+        if i < senders:
             topup_create(user=user, amount=5_000_000)
             tokens.append(api_token_create(user=user)[0])
         else:
-            recipients.append(user.email)
-    return {"tokens": tokens, "recipients": recipients}
+            emails.append(user.email)
+    return {"tokens": tokens, "recipients": emails}
+
+
+def _statements() -> list[str]:
+    """What one transfer sends to PostgreSQL (``SAME_SQL`` must say the same): every statement psycopg
+    executes for a ``POST /api/v1/transfers``, the ledger's own driver cursor included, then the
+    commit (psycopg sends BEGIN by itself, before the first statement of the transaction). A first
+    transfer opens the wallets and the usage row, as the warm-up of the benchmark does.
+
+    ``OKPAY_DATABASE_URL=postgres://…/scratch python -m benchmarks.payments statements`` (it migrates)."""
+    import uuid
+
+    import psycopg
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.test import Client
+
+    call_command("migrate", verbosity=0)
+    settings.ALLOWED_HOSTS = ["*"]
+    cast = _setup(senders=1, recipients=1, prefix=f"stmt{uuid.uuid4().hex[:8]}-")
+    client = Client(headers={"Authorization": f"Bearer {cast['tokens'][0]}"})
+    body = {"to": cast["recipients"][0], "amount": 1, "currency": "CNY", "note": "bench"}
+    log: list[str] = []
+    capturing = False
+    execute, commit = psycopg.Cursor.execute, psycopg.Connection.commit
+
+    def logged_execute(self, query, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if capturing:
+            text = query if isinstance(query, str) else query.decode() if isinstance(query, bytes) else str(query)
+            log.append(" ".join(text.split()))
+        return execute(self, query, *args, **kwargs)
+
+    def logged_commit(self):  # type: ignore[no-untyped-def]
+        if capturing:
+            log.append("COMMIT")
+        return commit(self)
+
+    psycopg.Cursor.execute, psycopg.Connection.commit = logged_execute, logged_commit  # type: ignore[method-assign]
+    try:
+        for first in (True, False):
+            capturing = not first
+            answer = client.post("/api/v1/transfers", body, content_type="application/json",
+                                 headers={"Idempotency-Key": uuid.uuid4().hex})
+            if answer.status_code != 201:
+                raise RuntimeError(f"the transfer failed: {answer.status_code} {answer.content[:300]!r}")
+    finally:
+        psycopg.Cursor.execute, psycopg.Connection.commit = execute, commit  # type: ignore[method-assign]
+    return log
 
 
 def _child_main(argv: list[str]) -> int:
     import django
 
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "okpay.settings")
     django.setup()
     from django.db import connection
 
     if argv[0] == "setup":
         print(json.dumps(_setup()))
+    elif argv[0] == "statements":
+        if connection.vendor != "postgresql":
+            raise SystemExit("statements: set OKPAY_DATABASE_URL to a PostgreSQL database")
+        for number, sql in enumerate(_statements(), 1):
+            print(f"{number:2d}. {sql}")
     elif argv[0] == "analyze":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
