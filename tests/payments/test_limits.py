@@ -249,6 +249,17 @@ def test_velocity_is_the_same_rule_decided_mostly_without_a_query(funded, bob, s
 
 # --- concurrency (threads; each its own database connection) ------------------------------------------
 
+@pytest.fixture
+def small_pool():  # type: ignore[no-untyped-def]
+    """The threads take connections from this process's pool and leave them idle in it: close it
+    after the test, so that the next one finds a pool as small as usual (tests/api's outage test
+    drops every pooled connection of the database and expects to replace only a few)."""
+    yield
+    if connection.vendor == "postgresql":
+        connection.close()
+        connection.close_pool()
+
+
 def _in_threads(count: int, work: Callable[[], str]) -> Counter[str]:
     barrier = threading.Barrier(count)
     results: list[str] = []
@@ -269,6 +280,7 @@ def _in_threads(count: int, work: Callable[[], str]) -> Counter[str]:
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("small_pool")
 def test_the_daily_limit_is_exact_under_concurrent_payments(settings):
     if connection.vendor != "postgresql":
         pytest.skip("threads that really overlap need PostgreSQL (SQLite runs one writer at a time)")
@@ -291,6 +303,7 @@ def test_the_daily_limit_is_exact_under_concurrent_payments(settings):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("small_pool")
 def test_a_freeze_and_a_payment_never_overlap():
     """No payment commits after a freeze it did not precede: a payment that meets a freeze in
     progress waits for it and is refused; a freeze waits for a payment past its check."""
