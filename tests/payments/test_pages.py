@@ -66,8 +66,10 @@ def test_send_errors_are_shown_on_the_form(web, funded):
     assert answer.status_code == 422
     assert form_key(answer.content.decode()) != key
     too_much = web.post("/wallet/send/", {"stage": "confirm", "idempotency_key": "k2", "to": "z@example.com",
-                                          "amount": "5000"})
+                                          "amount": "5000"}, HTTP_ACCEPT_LANGUAGE="en")
     assert too_much.status_code == 422
+    page = too_much.content.decode()
+    assert 'role="alert"' in page and 'data-testid="error-amount"' in page  # the refusal is shown, not lost
     assert held(funded) == 0 and Transaction.objects.filter(type="transfer").count() == 0
 
 
