@@ -61,3 +61,30 @@ def test_metrics_token_when_configured(db, client: Client, settings) -> None:
     assert client.get("/metrics").status_code == 401
     ok = client.get("/metrics", headers={"Authorization": "Bearer s3cret-metrics-token"})
     assert ok.status_code == 200
+
+
+MONEY_POSTS = {"/api/v1/topups", "/api/v1/withdrawals", "/api/v1/transfers", "/api/v1/bill-payments"}
+
+
+def test_the_schema_says_which_posts_require_an_idempotency_key(db, client: Client) -> None:
+    document = client.get("/api/v1/openapi.json").json()
+    required: set[str] = set()
+    for path, operations in document["paths"].items():
+        post = operations.get("post")
+        if not post:
+            continue
+        keys = [p for p in post.get("parameters", []) if p["name"] == "Idempotency-Key"]
+        if keys and keys[0]["required"]:
+            required.add(path)
+    assert required == MONEY_POSTS
+
+
+@pytest.mark.parametrize("path", sorted(MONEY_POSTS))
+def test_a_money_post_without_a_key_is_refused_and_changes_nothing(alice, api_client, path: str) -> None:
+    from okpay.payments.models import Transaction
+
+    answer = api_client(alice).post(path, data={}, content_type="application/json")
+    assert answer.status_code == 400  # the body's own errors first; a valid body: param Idempotency-Key
+    assert not Transaction.objects.exists()
+    anonymous = api_client(None).post(path, data={}, content_type="application/json")
+    assert anonymous.status_code == 401  # credentials are checked first

@@ -26,6 +26,23 @@ IDEMPOTENCY_PARAMETER = {
 
 
 _OWN_TRANSACTION: set[Any] = set()
+_KEY_REQUIRED: set[Any] = set()
+
+REQUIRED_IDEMPOTENCY_PARAMETER = {
+    **IDEMPOTENCY_PARAMETER,
+    "required": True,
+    "description": "Required: this POST moves money. Without it → 400 invalid_request (param "
+                   "Idempotency-Key) and nothing happens. The same key with the same body answers the "
+                   "first response again; with another body → 409 idempotency_key_reused.",
+}
+
+
+def key_required(view: Any) -> Any:
+    """Mark a money-moving POST: the OpenAPI document lists ``Idempotency-Key`` as required. The
+    view refuses a request without one itself, after authentication (so a caller without
+    credentials still gets 401 first). Put it under the ``@router.post(...)`` line."""
+    _KEY_REQUIRED.add(view)
+    return view
 
 
 def owns_transaction(view: Any) -> Any:
@@ -45,6 +62,7 @@ class OkpayRouter(Router):
         if "POST" in methods and view_func not in _OWN_TRANSACTION:
             decorate_view(_idempotent)(view_func)
             extra = dict(kwargs.get("openapi_extra") or {})
-            extra["parameters"] = [*extra.get("parameters", []), IDEMPOTENCY_PARAMETER]
+            parameter = REQUIRED_IDEMPOTENCY_PARAMETER if view_func in _KEY_REQUIRED else IDEMPOTENCY_PARAMETER
+            extra["parameters"] = [*extra.get("parameters", []), parameter]
             kwargs["openapi_extra"] = extra
         super().add_api_operation(path, methods, view_func, **kwargs)

@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from ninja import Query, Schema, Status
 from pydantic import Field, StrictInt
 
-from okpay.api.router import OkpayRouter
+from okpay.api.router import OkpayRouter, key_required
 from okpay.api.schemas import ERRORS
 from okpay.core.errors import InvalidRequest
 from okpay.core.idempotency import HEADER
@@ -174,6 +174,7 @@ def wallet_limits(request: HttpRequest) -> LimitsOut:
 
 
 @router.post("/topups", response={201: TransactionOut, **ERRORS})
+@key_required
 def topup(request: HttpRequest, body: TopUpIn) -> Status:
     _require_key(request)
     txn = services.topup_create(user=_user(request), amount=body.amount, currency=body.currency,
@@ -182,6 +183,7 @@ def topup(request: HttpRequest, body: TopUpIn) -> Status:
 
 
 @router.post("/withdrawals", response={201: TransactionOut, **ERRORS})
+@key_required
 def withdrawal(request: HttpRequest, body: WithdrawalIn) -> Status:
     _require_key(request)
     txn = services.withdrawal_create(user=_user(request), amount=body.amount, currency=body.currency,
@@ -190,6 +192,7 @@ def withdrawal(request: HttpRequest, body: WithdrawalIn) -> Status:
 
 
 @router.post("/transfers", response={201: TransactionOut, **ERRORS})
+@key_required
 def transfer(request: HttpRequest, body: TransferIn) -> Status:
     """``to`` is an email, a phone number or a wallet id. To an email with no account yet the
     transfer is ``pending``/``awaiting_claim`` (held) until claimed or returned."""
@@ -231,6 +234,7 @@ def billers(request: HttpRequest) -> BillersOut:
 
 
 @router.post("/bill-payments", response={201: TransactionOut, **ERRORS})
+@key_required
 def bill_payment(request: HttpRequest, body: BillPaymentIn) -> Status:
     _require_key(request)
     txn = services.bill_payment_create(user=_user(request), biller=body.biller,
