@@ -220,15 +220,25 @@ def _group_patterns(lang: str) -> list[tuple[re.Pattern[str], tuple[str, ...]]]:
     return _phrase_cache[lang]
 
 
+_group_token_cache: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+
+
+def _group_tokens(lang: str, group: tuple[str, ...]) -> list[str]:
+    """The tokens of a synonym group's phrases, segmented once per process (they are constants)."""
+    key = (lang, group)
+    if key not in _group_token_cache:
+        # A lone character of a phrase (退 of 退回) would match half the help centre.
+        _group_token_cache[key] = [t for phrase in group for t in tokens(phrase) if len(t) > 1 or not has_cjk(t)]
+    return _group_token_cache[key]
+
+
 def synonym_tokens(query: str, lang: str) -> list[str]:
     """The tokens of every synonym of a phrase found in ``query``."""
     text = normalize(query)
     extra: list[str] = []
     for pattern, group in _group_patterns(lang):
         if pattern.search(text):
-            for phrase in group:
-                # A lone character of a phrase (退 of 退回) would match half the help centre.
-                extra.extend(t for t in tokens(phrase) if len(t) > 1 or not has_cjk(t))
+            extra.extend(_group_tokens(lang, group))
     return extra
 
 
