@@ -32,6 +32,7 @@ import socket
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,23 +62,13 @@ def pct(values: list[float], p: float) -> float:
 
 async def warm(base: str) -> None:
     """One question answered by the assistant: the help-centre search and its segmenter loaded."""
-    (ws,), _ = await open_many(base, "/ws/chat/", 1, hello=True)
+    (ws,) = (await open_many(base, "/ws/chat/", 1, hello=True)).conns
     await ws.send(json.dumps({"type": "message", "client_id": "warm", "body": "我的转账为什么还在处理中"}))
     while True:
         frame = json.loads(await asyncio.wait_for(ws.recv(), 60))
         if frame["type"] == "message" and frame["message"]["kind"] == "bot":
             break
     await ws.close()
-
-
-async def refused_or_open(uri: str, origin: str) -> tuple[Any, int]:
-    """(the connection, 0), or (None, the HTTP status of a refused handshake)."""
-    from websockets.exceptions import InvalidStatus
-
-    try:
-        return await _open(uri, origin), 0
-    except InvalidStatus as exc:
-        return None, exc.response.status_code
 
 
 async def _open(uri: str, origin: str) -> Any:
@@ -92,20 +83,38 @@ async def _hello(ws: Any, i: int) -> None:
         pass
 
 
-async def open_many(base: str, path: str, n: int, *, hello: bool, wave: int = 100) -> tuple[list[Any], int]:
+@dataclass
+class Opened:
+    """What a wave of handshakes gave: the connections (those that said ``hello`` were welcomed),
+    the handshakes refused (their HTTP status → count) and the other failures."""
+
+    conns: list[Any] = field(default_factory=list)
+    refused: dict[int, int] = field(default_factory=dict)
+    failed: int = 0
+
+
+async def open_many(base: str, path: str, n: int, *, hello: bool, wave: int = 100) -> Opened:
+    from websockets.exceptions import InvalidStatus
+
     origin = base.replace("ws://", "http://")
-    conns: list[Any] = []
-    failed = 0
+    out = Opened()
     for start in range(0, n, wave):
         batch = await asyncio.gather(*[_open(base + path, origin) for _ in range(start, min(n, start + wave))],
                                      return_exceptions=True)
-        ok = [c for c in batch if not isinstance(c, BaseException)]
-        failed += len(batch) - len(ok)
+        ok = []
+        for item in batch:
+            if isinstance(item, InvalidStatus):
+                out.refused[item.response.status_code] = out.refused.get(item.response.status_code, 0) + 1
+            elif isinstance(item, BaseException):
+                out.failed += 1
+            else:
+                ok.append(item)
         if hello:
             results = await asyncio.gather(*[_hello(c, start + k) for k, c in enumerate(ok)], return_exceptions=True)
-            failed += sum(isinstance(r, BaseException) for r in results)
-        conns.extend(ok)
-    return conns, failed
+            out.failed += sum(isinstance(r, BaseException) for r in results)
+            ok = [c for c, r in zip(ok, results, strict=True) if not isinstance(r, BaseException)]
+        out.conns.extend(ok)
+    return out
 
 
 async def alive(conns: list[Any], *, chat: bool) -> int:
@@ -182,9 +191,9 @@ async def idle_steps(base: str, path: str, steps: list[int],
     failed = 0
     t0 = time.perf_counter()
     for step in steps:
-        more, bad = await open_many(base, path, step - len(conns), hello=chat)
-        conns.extend(more)
-        failed += bad
+        more = await open_many(base, path, step - len(conns), hello=chat)
+        conns.extend(more.conns)
+        failed += more.failed + sum(more.refused.values())
         await asyncio.sleep(1)  # let the hellos' database work settle
         rss[step] = rss_mb(pid)
     return rss, conns, failed, time.perf_counter() - t0
@@ -192,40 +201,22 @@ async def idle_steps(base: str, path: str, steps: list[int],
 
 async def beyond_limit(base: str, extra: int) -> dict[int, int]:
     """Try ``extra`` more chat handshakes: {HTTP status of each refusal (0 = accepted): count}."""
-    origin = base.replace("ws://", "http://")
-    outcomes: dict[int, int] = {}
-    for start in range(0, extra, 100):
-        batch = await asyncio.gather(*[refused_or_open(base + "/ws/chat/", origin)
-                                       for _ in range(start, min(extra, start + 100))])
-        for ws, status in batch:
-            outcomes[status] = outcomes.get(status, 0) + 1
-            if ws is not None:
-                await ws.close()
-    return outcomes
+    opened = await open_many(base, "/ws/chat/", extra, hello=False)
+    await close_all(opened.conns)
+    return {**opened.refused, 0: len(opened.conns)}
 
 
 async def hold_across(base: str, n: int, deadline: float) -> tuple[list[Any], int, int]:
     """Hold ``n`` chat connections on a server of several processes: a refused handshake is
     tried again (as the widget does, here without its backoff) until ``deadline``. Returns (the
     connections, refusals, other failures)."""
-    origin = base.replace("ws://", "http://")
     conns: list[Any] = []
     refusals = failures = 0
     while len(conns) < n and time.monotonic() < deadline:
-        batch = await asyncio.gather(*[refused_or_open(base + "/ws/chat/", origin)
-                                       for _ in range(min(100, n - len(conns)))], return_exceptions=True)
-        opened = []
-        for item in batch:
-            if isinstance(item, BaseException):
-                failures += 1
-            elif item[0] is None:
-                refusals += 1
-            else:
-                opened.append(item[0])
-        results = await asyncio.gather(*[_hello(c, len(conns) + k) for k, c in enumerate(opened)],
-                                       return_exceptions=True)
-        failures += sum(isinstance(r, BaseException) for r in results)
-        conns.extend(c for c, r in zip(opened, results, strict=True) if not isinstance(r, BaseException))
+        more = await open_many(base, "/ws/chat/", min(100, n - len(conns)), hello=True)
+        conns.extend(more.conns)
+        refusals += sum(more.refused.values())
+        failures += more.failed
     return conns, refusals, failures
 
 
@@ -306,10 +297,10 @@ def main(report: Report) -> None:
 
         async def loaded() -> dict[str, list[float]]:
             out = {}
-            echo, _ = await open_many(base, "/ws/ping/", load, hello=False)
+            echo = (await open_many(base, "/ws/ping/", load, hello=False)).conns
             out["echo"] = await round_trips(echo, rounds, "echo")
             await close_all(echo)
-            chat, _ = await open_many(base, "/ws/chat/", load, hello=True)
+            chat = (await open_many(base, "/ws/chat/", load, hello=True)).conns
             out["ping"] = await round_trips(chat, rounds, "ping")
             answers: list[float] = []
             out["message"] = await round_trips(chat, message_rounds, "message", answers)
