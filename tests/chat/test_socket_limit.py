@@ -25,12 +25,13 @@ def value(metric: object) -> float:
 @pytest.mark.django_db
 def test_one_more_socket_than_the_limit_is_closed_try_again_later() -> None:
     app = SocketLimit(PingConsumer.as_asgi(), limit=2)
-    refused_before = value(WEBSOCKETS_REFUSED)
+    refused_before, open_before = value(WEBSOCKETS_REFUSED), value(WEBSOCKETS_OPEN)
 
     async def scenario() -> None:
         first, second, third = (WebsocketCommunicator(app, "/ws/ping/") for _ in range(3))
         assert (await first.connect())[0] and (await second.connect())[0]
         assert app.open == 2
+        assert value(WEBSOCKETS_OPEN) == open_before + 2  # what /metrics shows
         assert await third.connect() == (False, TRY_AGAIN_LATER)
         assert app.open == 2
         await first.send_to(text_data="still here")
@@ -45,6 +46,7 @@ def test_one_more_socket_than_the_limit_is_closed_try_again_later() -> None:
 
     run(scenario)
     assert app.open == 0
+    assert value(WEBSOCKETS_OPEN) == open_before
     assert value(WEBSOCKETS_REFUSED) == refused_before + 1
 
 
@@ -87,11 +89,14 @@ def test_a_real_server_answers_503_with_retry_after_at_its_limit(servers) -> Non
         assert response.status == 200  # HTTP is not counted
 
 
-def test_the_default_limit_is_configured() -> None:
+def test_the_served_application_enforces_the_configured_limit() -> None:
     from django.conf import settings
 
-    assert settings.OKPAY_WS_MAX_CONNECTIONS == 1400
-    assert value(WEBSOCKETS_OPEN) >= 0
+    from okpay.asgi import application
+
+    websocket = application.application_mapping["websocket"]
+    assert isinstance(websocket, SocketLimit)
+    assert websocket.limit == settings.OKPAY_WS_MAX_CONNECTIONS == 1400
 
 
 def test_the_redis_layer_waits_for_a_connection_and_reads_past_its_blocking_pop() -> None:

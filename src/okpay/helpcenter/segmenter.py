@@ -41,7 +41,7 @@ class Frequencies:
     def __init__(self, trie: Any) -> None:
         self.trie = trie
         self.added: dict[str, int] = {}
-        self._by_first = None
+        self._by_first: dict[str, list[int]] | None = None  # added_by_first(), until the next word
 
     def __contains__(self, word: object) -> bool:
         return word in self.added or word in self.trie
@@ -60,16 +60,16 @@ class Frequencies:
 
     def __setitem__(self, word: str, freq: int) -> None:
         self.added[word] = int(freq)
-        self._by_first: dict[str, list[int]] | None = None
+        self._by_first = None
 
     def added_by_first(self) -> dict[str, list[int]]:
         """The lengths of the added words (and prefixes) by their first character."""
-        if getattr(self, "_by_first", None) is None:
+        if self._by_first is None:
             by_first: dict[str, set[int]] = {}
             for word in self.added:
                 by_first.setdefault(word[:1], set()).add(len(word))
             self._by_first = {first: sorted(lengths) for first, lengths in by_first.items()}
-        return self._by_first or {}
+        return self._by_first
 
 
 def source() -> Path:
