@@ -123,3 +123,18 @@ def test_a_failing_sweep_is_logged_and_does_not_stop_the_others(settings, caplog
 
 def broken_sweep() -> None:
     raise ValueError("sweep exploded")
+
+
+def test_an_email_whose_task_was_lost_is_sent_by_the_sweep(smtp_server) -> None:
+    from django_tasks_db.models import DBTaskResult
+
+    from okpay.identity.mail import requeue_stuck
+
+    send_mail("Lost task", "body", None, ["bob@example.com"])
+    DBTaskResult.objects.all().delete()  # a crash between the commit and the task's run
+    assert requeue_stuck() == 0  # not overdue yet: its task may still come
+    OutboundEmail.objects.update(next_attempt_at=timezone.now() - timedelta(minutes=11))
+    assert requeue_stuck() == 1
+    run_worker_until_idle()
+    assert OutboundEmail.objects.get().status == OutboundEmail.Status.SENT
+    assert len(smtp_server.messages) == 1

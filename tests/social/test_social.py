@@ -253,3 +253,19 @@ def test_link_code_links_the_handle_and_only_then_the_desk_sees_the_wallet(platf
     post_telegram(telegram_update(36, "我是谁", user_id=424242))
     assert Ticket.objects.filter(requester__isnull=True, requester_handle="telegram:424242").count() == 1
     assert mine.messages.count() == 1
+
+
+def test_a_reply_whose_task_was_lost_is_sent_by_the_sweep(platforms, agent) -> None:  # type: ignore[no-untyped-def]
+    from django_tasks_db.models import DBTaskResult
+
+    post_telegram(telegram_update(30, "help"))
+    agent_reply(ticket=Ticket.objects.get(), agent=agent, body="Lost, then found")
+    DBTaskResult.objects.all().delete()  # a crash between the commit and the task's run
+    out = OutboundMessage.objects.get()
+    assert services.outbound_requeue_stuck() == 0  # not overdue yet: its task may still come
+    OutboundMessage.objects.filter(pk=out.pk).update(next_attempt_at=timezone.now() - timedelta(minutes=11))
+    assert services.outbound_requeue_stuck() == 1
+    run_worker_until_idle()
+    out.refresh_from_db()
+    assert out.status == "sent"
+    assert [m["text"] for m in platforms.sent] == ["Lost, then found"]

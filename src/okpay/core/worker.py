@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import OperationalError, close_old_connections, transaction
@@ -40,6 +41,18 @@ SWEEPS: dict[str, int] = {
     "okpay.merchants.services.merchant_sweep": 5,
     "okpay.social.services.outbound_requeue_stuck": 60,
 }
+
+
+def requeue_lost(overdue: Any, task: Any, *, limit: int = 500) -> int:
+    """Sweep helper for outboxes: rows still waiting whose attempt time is long past lost their
+    task (a crash between the commit and the task's run): enqueue ``task(pk)`` again for each, in
+    one transaction. ``overdue``: the queryset of such rows (each outbox knows what waiting means).
+    A task that was only late runs twice harmlessly: every delivery claims its row first."""
+    pks = list(overdue.values_list("pk", flat=True)[:limit])
+    with transaction.atomic():
+        for pk in pks:
+            task.enqueue(pk)
+    return len(pks)
 
 
 def sweeps() -> dict[str, int]:

@@ -118,12 +118,8 @@ def requeue_stuck() -> int:
     """Sweep: a queued message whose attempt is long overdue lost its task (e.g. a crash); enqueue again."""
     if not smtp_configured():
         return 0
+    from okpay.core.worker import requeue_lost
+
     cutoff = timezone.now() - timedelta(minutes=10)
-    stuck = list(
-        OutboundEmail.objects.filter(status=OutboundEmail.Status.QUEUED, next_attempt_at__lt=cutoff)
-        .values_list("pk", flat=True)[:500]
-    )
-    with transaction.atomic():
-        for pk in stuck:
-            deliver_email.enqueue(pk)
-    return len(stuck)
+    return requeue_lost(OutboundEmail.objects.filter(status=OutboundEmail.Status.QUEUED, next_attempt_at__lt=cutoff),
+                        deliver_email)

@@ -273,11 +273,8 @@ def outbound_deliver(*, outbound_id: int) -> str:
 
 def outbound_requeue_stuck() -> int:
     """Sweep: a queued message long past its attempt time lost its task (a crash); enqueue it again."""
+    from okpay.core.worker import requeue_lost
+
     cutoff = timezone.now() - timedelta(minutes=10)
-    stuck = list(OutboundMessage.objects.filter(status=OutboundMessage.Status.QUEUED, next_attempt_at__lt=cutoff)
-                 .values_list("pk", flat=True)[:500])
-    with transaction.atomic():
-        for pk in stuck:
-            OutboundMessage.objects.filter(pk=pk).update(next_attempt_at=timezone.now())
-            deliver_outbound.enqueue(pk)
-    return len(stuck)
+    return requeue_lost(OutboundMessage.objects.filter(status=OutboundMessage.Status.QUEUED,
+                                                       next_attempt_at__lt=cutoff), deliver_outbound)
