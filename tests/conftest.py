@@ -8,7 +8,7 @@ from django.test import Client
 
 from okpay.identity.models import User
 from okpay.identity.services import api_token_create
-from tests.factories import user_create
+from tests.factories import sign_in, user_create
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -41,6 +41,13 @@ def agent(db: None) -> User:
 @pytest.fixture
 def supervisor(db: None) -> User:
     return user_create("supervisor@example.com", name="Supervisor", role="supervisor")
+
+
+@pytest.fixture
+def admin_client(db: None) -> Client:
+    """pytest-django's ``admin_client``, signed in the way staff always are: an operator (superuser)
+    whose session proved the second factor (``tests.factories.sign_in``)."""
+    return sign_in(user_create("operator@example.com", name="Operator", role="admin"))
 
 
 @pytest.fixture

@@ -1,24 +1,80 @@
 """The fixed cast of the tests (STYLE.md): alice, bob (customers), mallory (outsider), shop
-(merchant), agent and supervisor."""
+(merchant), agent and supervisor — and the one way tests sign a browser in, :func:`sign_in`.
+
+Staff (agent, supervisor, admin) always have a confirmed TOTP device here, as in production
+(``okpay.identity.staff``), and staff pages open only for a session that proved it. So:
+
+- ``sign_in(user)`` → a ``django.test.Client`` signed in as ``user``; for staff, the session is also
+  marked verified by their device, exactly as OKPay's sign-in does after the code step.
+  ``sign_in(user, verified=False)`` gives a staff member a password-only session (what the
+  second-factor tests refuse). ``sign_in(user, client)`` signs an existing client in.
+- ``session_cookie(user)`` → the session id of such a session, for WebSockets and Playwright.
+- ``totp_code(user)`` → the current code of the user's device (or of a device), to type into a form.
+- ``user_create(..., second_factor=False)`` makes a staff member without a device (the setup flow).
+"""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import Group
+from django.test import Client
 from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from okpay.identity.models import User
 
 PASSWORD = "Correct-horse-9-battery"
+STAFF_ROLES = {"agent", "supervisor", "admin"}
 
 
 def user_create(email: str, *, name: str | None = None, role: str = "customer", verified: bool = True,
-                **extra: object) -> User:
+                second_factor: bool = True, **extra: object) -> User:
     user = User.objects.create_user(
         email, PASSWORD, display_name=name or email.split("@")[0].title(),
         email_verified_at=timezone.now() if verified else None, **extra,
     )
     user.groups.add(Group.objects.get_or_create(name=role)[0])
-    if role in {"agent", "supervisor", "admin"}:
+    if role in STAFF_ROLES:
         user.is_staff = True
-        user.save(update_fields=["is_staff"])
+        user.is_superuser = role == "admin"
+        user.save(update_fields=["is_staff", "is_superuser"])
+        if second_factor:
+            TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
     return user
+
+
+def totp_device(user: User) -> TOTPDevice:
+    """The user's confirmed TOTP device (made now if there is none)."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    return device or TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+
+
+def totp_code(who: User | TOTPDevice) -> str:
+    """The code the user's authenticator app (or this device, confirmed or not) shows right now.
+    OKPay accepts each code once."""
+    import time
+
+    from django_otp.oath import TOTP
+
+    device = who if isinstance(who, TOTPDevice) else totp_device(who)
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    return f"{totp.token():0{device.digits}d}"
+
+
+def sign_in(user: User, client: Client | None = None, *, verified: bool = True) -> Client:
+    """A test client signed in as ``user`` (see the module docstring). Staff get a session verified by
+    their TOTP device unless ``verified=False``; customers and merchants a plain session."""
+    client = client or Client()
+    client.force_login(user)
+    if verified and (user.is_staff or user.is_superuser or user.get_all_permissions()):
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = totp_device(user).persistent_id
+        session.save()
+    return client
+
+
+def session_cookie(user: User, *, verified: bool = True) -> str:
+    """The session id of a browser signed in by :func:`sign_in` (for WebSockets and Playwright)."""
+    return sign_in(user, verified=verified).cookies[settings.SESSION_COOKIE_NAME].value

@@ -23,6 +23,7 @@ from django.conf import settings  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 from okpay.core.socket_limit import SocketLimit  # noqa: E402
+from okpay.identity.staff import StaffSocketGuard  # noqa: E402
 from okpay.routing import websocket_urlpatterns  # noqa: E402
 
 HTTP_MODE = os.environ.get("OKPAY_HTTP_MODE", "wsgi")
@@ -75,7 +76,9 @@ http_app = (
 application = ProtocolTypeRouter(
     {
         "http": http_app,
-        "websocket": SocketLimit(AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
-                                 limit=settings.OKPAY_WS_MAX_CONNECTIONS),
+        # StaffSocketGuard: staff sockets need a session that proved a second factor (okpay.identity.staff).
+        "websocket": SocketLimit(
+            AllowedHostsOriginValidator(AuthMiddlewareStack(StaffSocketGuard(URLRouter(websocket_urlpatterns)))),
+            limit=settings.OKPAY_WS_MAX_CONNECTIONS),
     }
 )

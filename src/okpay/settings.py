@@ -32,7 +32,7 @@ OKPAY_BASE_URL = OKPAY_BASE_URL.rstrip("/")
 SECURE = OKPAY_BASE_URL.startswith("https://")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "okpay.identity.admin_site.StaffAdminConfig",  # django.contrib.admin, signed in with a second factor
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "okpay.identity.middleware.SessionSecurityMiddleware",
+    "okpay.identity.middleware.StaffSecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

@@ -8,9 +8,8 @@ from typing import Any
 import pytest
 from channels.testing import WebsocketCommunicator
 from django.core.cache import cache
-from django.test import Client
 
-from okpay.identity.models import User
+from tests.factories import session_cookie  # noqa: F401 - re-exported: staff sessions prove a second factor
 
 
 @pytest.fixture(autouse=True)
@@ -36,12 +35,6 @@ def run(fn: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
     if "error" in box:
         raise box["error"]
     return box.get("value")
-
-
-def session_cookie(user: User) -> str:
-    client = Client()
-    client.force_login(user)
-    return client.cookies["sessionid"].value
 
 
 def application() -> Any:

@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from okpay.audit.models import AuditRecord
@@ -18,6 +17,7 @@ from okpay.identity.models import OutboundEmail
 from okpay.support.models import Ticket, TicketMessage
 from okpay.support.services import agent_duty_set
 from tests.chat.conftest import communicator, receive_until, run, session_cookie
+from tests.factories import sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -153,8 +153,7 @@ def test_agent_socket_end_to_end(alice, agent, supervisor) -> None:  # type: ign
     ticket = Conversation.objects.get(public_id=out["conv_id"]).ticket
     assert detail["wallet"] == {"signed_in": True, "linked": True,
                                 "context": f"/desk/t/{ticket.public_id}/context/"}
-    desk_client = Client()
-    desk_client.force_login(agent)
+    desk_client = sign_in(agent)
     panel = desk_client.get(detail["wallet"]["context"])
     assert panel.status_code == 200
     assert txn.public_id in panel.content.decode() and "al***@example.com" in panel.content.decode()

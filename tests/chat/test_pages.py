@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from tests.factories import sign_in
+
 pytestmark = pytest.mark.django_db
 
 
@@ -24,7 +26,7 @@ def test_desk_chat_console_is_for_agents(alice, agent) -> None:  # type: ignore[
     client = Client()
     client.force_login(alice)
     assert client.get("/desk/chat/").status_code == 403
-    client.force_login(agent)
+    sign_in(agent, client)
     page = client.get("/desk/chat/")
     assert page.status_code == 200
     html = page.content.decode()
@@ -38,8 +40,7 @@ def test_the_desk_links_to_the_chat_console_with_the_waiting_count(alice, bob, a
     from okpay.chat.models import Conversation
     from okpay.support.services import Requester, ticket_create
 
-    client = Client()
-    client.force_login(agent)
+    client = sign_in(agent)
     html = client.get("/desk/").content.decode()
     assert 'href="/desk/chat/" data-desk-chat-link' in html and 'hx-get="/desk/chat/waiting/"' in html
     assert 'data-waiting="0"' in client.get("/desk/chat/waiting/").content.decode()

@@ -5,20 +5,19 @@ and the agent's desk — with the close code 4401; other users' sockets and the 
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from okpay.core.sockets import SIGNED_OUT
 from okpay.identity import services as identity
 from okpay.identity.models import User, UserSession
 from tests.chat.conftest import communicator, receive_until, run
+from tests.factories import sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def tracked_session(user: User) -> tuple[str, str]:
     """A signed-in browser session that identity lists (and can revoke): (cookie, public id)."""
-    client = Client()
-    client.force_login(user)
+    client = sign_in(user)
     client.get("/")  # the session middleware registers it
     key = client.cookies["sessionid"].value
     return key, UserSession.objects.get(session_key=key).public_id

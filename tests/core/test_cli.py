@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -47,6 +48,25 @@ def test_demo_is_idempotent_and_prints_logins(tmp_path: Path) -> None:
         env=env, capture_output=True, text=True, check=True, timeout=120,
     )
     assert count.stdout.strip().splitlines()[-1] == "6"
+    # Staff sign in with a second factor: the demo prints each one's TOTP secret (the same every run),
+    # and a code made from the printed secret is what OKPay accepts.
+    secrets = [dict(re.findall(r"^  \w+ +(\S+@okpay\.example) +TOTP secret (\w+)$", output, re.M))
+               for output in (first.stdout, second.stdout)]
+    assert secrets[0] == secrets[1] and sorted(secrets[0]) == ["admin@okpay.example", "agent@okpay.example",
+                                                               "supervisor@okpay.example"]
+    assert f"otpauth://totp/OKPay%3Aagent%40okpay.example?secret={secrets[0]['agent@okpay.example']}" in first.stdout
+    import base64
+
+    from django_otp.oath import TOTP
+
+    secret = secrets[0]["agent@okpay.example"]
+    totp = TOTP(base64.b32decode(secret + "=" * (-len(secret) % 8)))
+    totp.time = time.time()
+    check = subprocess.run(
+        [OKPAY, "shell", "-c", "from django_otp.plugins.otp_totp.models import TOTPDevice; "
+         f"print(TOTPDevice.objects.get(user__email='agent@okpay.example').verify_token({totp.token()}))"],
+        env=env, capture_output=True, text=True, check=True, timeout=120)
+    assert check.stdout.strip().splitlines()[-1] == "True"
 
 
 def test_every_django_command_works_through_okpay(tmp_path: Path) -> None:

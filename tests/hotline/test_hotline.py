@@ -19,6 +19,7 @@ from okpay.hotline.models import Call
 from okpay.support.models import Channel, Priority, Ticket
 from okpay.support.services import Requester, agent_duty_set, ticket_create
 from tests.chat.conftest import communicator, run, session_cookie
+from tests.factories import sign_in
 
 CTI_SECRET = "cti-shared-secret-for-tests"
 
@@ -37,9 +38,7 @@ def verified_phone(user, phone: str = "+8613800138000"):  # type: ignore[no-unty
 
 
 def login(user) -> Client:  # type: ignore[no-untyped-def]
-    client = Client()
-    client.force_login(user)
-    return client
+    return sign_in(user)
 
 
 def cti_post(payload: dict, *, secret: str = CTI_SECRET, timestamp: int | None = None, client: Client | None = None):  # type: ignore[no-untyped-def]

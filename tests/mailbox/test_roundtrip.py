@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.test import Client
 
 from okpay.core.worker import run_once
 from okpay.mailbox.models import InboundEmail
 from okpay.support import services as s
 from okpay.support.models import Ticket
+from tests.factories import sign_in
 from tests.mailbox.conftest import SUPPORT, mail
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,8 +30,7 @@ def test_round_trip_mail_in_desk_reply_out_and_the_answer_joins(smtpd, smtp_serv
     first = mail("Alice <alice@example.com>", "Withdrawal pending", "My withdrawal is still pending.")
     smtpd.send(first)
     t = Ticket.objects.get()
-    desk = Client()
-    desk.force_login(agent)
+    desk = sign_in(agent)
     assert desk.post(f"/desk/t/{t.public_id}/reply/", {"body": "We are checking it with the bank.",
                                                        "status": "waiting"}).status_code == 302
     run_once()

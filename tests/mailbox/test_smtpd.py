@@ -6,12 +6,12 @@ import smtplib
 from email import message_from_bytes, policy
 
 import pytest
-from django.test import Client
 
 from okpay.identity.models import OutboundEmail
 from okpay.mailbox.models import InboundEmail
 from okpay.support import services as s
 from okpay.support.models import Attachment, EmailMessageId, Ticket, TicketMessage, UndeliverableAddress
+from tests.factories import sign_in
 from tests.mailbox.conftest import SUPPORT, Smtpd, mail
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 64
@@ -174,8 +174,7 @@ def test_a_bounce_marks_the_address_undeliverable_and_stops_mail_to_it(smtpd, ag
     assert (bad.address, bad.bounced_message_id) == ("gone@example.org", ack_id) and "5.1.1" in bad.reason
     assert t.events.filter(kind="email_bounced").count() == 1
     assert InboundEmail.objects.get(message_id="<dsn-1@mx.example.org>").outcome == "bounce"
-    desk = Client()
-    desk.force_login(agent)
+    desk = sign_in(agent)
     assert "data-undeliverable" in desk.get(f"/desk/t/{t.public_id}/").content.decode()
     before = OutboundEmail.objects.count()
     s.agent_reply(ticket=t, agent=agent, body="Could you send the order number?")

@@ -20,7 +20,7 @@ from okpay.payments.errors import (
     RecipientNotFound,
 )
 from okpay.payments.models import Notification, Transaction
-from tests.factories import user_create
+from tests.factories import sign_in, user_create
 from tests.payments.conftest import assert_ledger_ok, assert_status_agrees_with_ledger, available, held
 
 pytestmark = pytest.mark.django_db
@@ -310,15 +310,13 @@ def anti_phishing_code_shown(mail, user) -> bool:  # type: ignore[no-untyped-def
 
 
 def test_admin_actions_decide_risk_reviews(funded, bob, supervisor, settings):
-    from django.test import Client
 
     settings.OKPAY_RISK_REVIEW_AMOUNT = 10_000
     held_one = services.transfer_create(sender=funded, to="bob@example.com", amount=10_000)
     held_two = services.transfer_create(sender=funded, to="bob@example.com", amount=12_000)
     supervisor.is_superuser = True  # the admin site's model permissions; the service checks the role itself
     supervisor.save()
-    client = Client()
-    client.force_login(supervisor)
+    client = sign_in(supervisor)
     url = "/admin/payments/transaction/"
     assert client.get(url).status_code == 200
     client.post(url, {"action": "approve_reviews", "_selected_action": [held_one.pk]})

@@ -30,7 +30,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from okpay.identity.models import User
-from tests.factories import user_create
+from tests.factories import sign_in, user_create
 
 RULES: dict[str, str] = {
     "admin/*": "admin",
@@ -60,6 +60,7 @@ RULES: dict[str, str] = {
     "account/password/": "customer",
     "account/2fa/": "customer",
     "account/2fa/setup/": "customer",
+    "account/2fa/verify/": "customer",
     "account/2fa/recovery-codes/": "customer",
     "account/2fa/disable/": "customer",
     "account/profile/": "customer",
@@ -206,10 +207,7 @@ def request(client: Client, url: str):  # type: ignore[no-untyped-def]
 
 
 def signed_in(user: User | None) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
+    return sign_in(user) if user is not None else Client()
 
 
 def goes_to_sign_in(response, page: str = "/account/login/") -> bool:  # type: ignore[no-untyped-def]

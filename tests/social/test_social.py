@@ -20,6 +20,7 @@ from okpay.social.views import wechat_signature
 from okpay.support.models import Channel, Ticket, TicketMessage
 from okpay.support.services import agent_reply
 from tests.conftest import run_worker_until_idle
+from tests.factories import sign_in
 from tests.social.conftest import GENERIC_SECRET, TELEGRAM_SECRET, WECHAT_TOKEN
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -211,8 +212,7 @@ def test_link_code_links_the_handle_and_only_then_the_desk_sees_the_wallet(platf
     post_telegram(telegram_update(30, "余额不对", user_id=424242))
     stranger = Ticket.objects.get()
     assert stranger.requester_id is None
-    desk = Client()
-    desk.force_login(agent)
+    desk = sign_in(agent)
     context = desk.get(f"/desk/t/{stranger.public_id}/context/").content.decode()
     assert "不是 OKPay 用户" in context and "balance" not in context
     # Alice gets a code on her account page and sends it from Telegram.

@@ -21,7 +21,7 @@ from okpay.support import actions
 from okpay.support import services as s
 from okpay.support.models import ActionRequest, Ticket, TicketEvent, TicketMessage
 from okpay.support.permissions import access_desk_ticket
-from tests.factories import user_create
+from tests.factories import sign_in, user_create
 from tests.support.helpers import web_ticket
 
 
@@ -199,9 +199,7 @@ def test_permission_matrix(role, action, alice, fake_clock):
     expected = EXPECTED[role][action]
     before = snapshot(t, alice)
     if action == "dashboard":
-        client = Client()
-        client.force_login(actor)
-        status = client.get("/desk/dashboard/").status_code
+        status = sign_in(actor).get("/desk/dashboard/").status_code
         assert status == (200 if expected == "ok" else 403)
         return
     if expected == "denied":

@@ -8,7 +8,6 @@ import re
 
 import pytest
 from django.conf import settings as dj_settings
-from django.test import Client
 from playwright.sync_api import expect
 
 from okpay.audit.models import AuditRecord
@@ -16,15 +15,14 @@ from okpay.ledger.selectors import balances_for_owner
 from okpay.payments import services as payments
 from okpay.support.models import Rating, Ticket, TicketEvent
 from tests.conftest import screenshot
+from tests.factories import session_cookie
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def sign_in(browser, live_server, user):  # type: ignore[no-untyped-def]
-    client = Client()
-    client.force_login(user)
     context = browser.new_context(locale="zh-CN", base_url=live_server.url, viewport={"width": 1366, "height": 900})
-    session = client.cookies[dj_settings.SESSION_COOKIE_NAME].value
+    session = session_cookie(user)  # staff: with the second factor proved
     context.add_cookies([{"name": dj_settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}])
     return context.new_page()
 

@@ -16,7 +16,7 @@ from okpay.identity.models import OutboundEmail
 from okpay.support import actions
 from okpay.support import services as s
 from okpay.support.models import Ticket, TicketEvent
-from tests.factories import user_create
+from tests.factories import sign_in, user_create
 
 
 def email_ticket(requester: s.Requester, **kw: object) -> Ticket:
@@ -57,8 +57,7 @@ def test_ticket_stores_how_the_requester_was_linked(alice, fake_clock):
 
 def test_unlinked_ticket_shows_no_wallet_and_allows_no_action(alice, agent, fake_clock):
     t = email_ticket(s.requester_for(email="alice@example.com", unverified="authentication_failed"))
-    c = Client()
-    c.force_login(agent)
+    c = sign_in(agent)
     page = c.get(f"/desk/t/{t.public_id}/").content.decode()
     assert 'data-requester-link=""' in page and 'data-unverified="authentication_failed"' in page
     assert f"/desk/t/{t.public_id}/prove/" in page and 'id="actions"' not in page
@@ -73,8 +72,7 @@ def test_unlinked_ticket_shows_no_wallet_and_allows_no_action(alice, agent, fake
 
 def test_linked_ticket_shows_how_it_was_linked(alice, agent, fake_clock):
     t = email_ticket(s.requester_for(email="alice@example.com"))
-    c = Client()
-    c.force_login(agent)
+    c = sign_in(agent)
     page = c.get(f"/desk/t/{t.public_id}/").content.decode()
     assert 'data-requester-link="verified_email"' in page and 'id="actions"' in page
     assert f"/desk/t/{t.public_id}/prove/" not in page
@@ -91,8 +89,7 @@ def _proof_link(email: str) -> str:
 
 def test_prove_by_email_links_to_the_verified_owner(alice, agent, fake_clock):
     t = email_ticket(s.requester_for(email="alice@example.com", unverified="authentication_failed"))
-    c = Client()
-    c.force_login(agent)
+    c = sign_in(agent)
     assert c.post(f"/desk/t/{t.public_id}/prove/").status_code == 302
     link = _proof_link("alice@example.com")
     assert Ticket.objects.get(pk=t.pk).requester is None

@@ -13,13 +13,12 @@ from okpay.audit.models import AuditRecord
 from okpay.payments import services as payments
 from okpay.support import services as s
 from okpay.support.models import CannedReply, Feedback, Rating, Ticket
+from tests.factories import sign_in
 from tests.support.helpers import web_ticket
 
 
 def login(user) -> Client:  # type: ignore[no-untyped-def]
-    c = Client()
-    c.force_login(user)
-    return c
+    return sign_in(user)
 
 
 def test_customer_files_replies_closes_and_rates(alice, fake_clock):

@@ -14,6 +14,7 @@ from okpay.helpcenter import ratelimit, registry, selectors, services
 from okpay.helpcenter.models import Article, ArticleVote, Category
 from okpay.helpcenter.rendering import article_html
 from okpay.helpcenter.verifier import signal_text, verify
+from okpay.identity.staff import request_verified
 
 SUGGESTED_QUERIES = {
     "zh-hans": ["忘记密码", "待处理", "退款", "双重验证", "转错人", "提现多久到账"],
@@ -79,7 +80,8 @@ def _vote_of(request: HttpRequest, article: Article) -> ArticleVote | None:
 
 @require_GET
 def article_page(request: HttpRequest, slug: str) -> HttpResponse:
-    staff = request.user.is_authenticated and request.user.is_staff and request.GET.get("preview") == "1"
+    staff = (request.GET.get("preview") == "1" and request.user.is_authenticated and request.user.is_staff
+             and request_verified(request))  # an unpublished draft is staff-only: second factor too
     try:
         article = selectors.article_get(slug, lang=_lang(request), staff=staff)
     except NotFound:

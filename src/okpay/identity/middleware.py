@@ -52,3 +52,42 @@ class SessionSecurityMiddleware:
                 services.session_end(public_id=public_id, reason="expired")
             logout(request)
             request.session[EXPIRED_NOTICE] = True  # the sign-in page says why
+
+
+class StaffSecondFactorMiddleware:
+    """Staff pages need a session that proved a second factor (``okpay.identity.staff``).
+
+    Under ``/admin/`` and ``/desk/``, a signed-in staff member whose session has not proved one is
+    sent to ``/account/2fa/verify/`` (which asks for a code, or sends them to set 2FA up first) and
+    comes back afterwards; an htmx request gets ``HX-Redirect`` so the whole page goes there. Anyone
+    else passes on to the page's own checks (sign-in page, 403)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from okpay.identity import staff
+
+        if staff.is_staff_path(request.path) and not staff.request_verified(request) \
+                and staff.is_staff_member(getattr(request, "user", None)):
+            return second_factor_redirect(request)
+        return self.get_response(request)
+
+
+def second_factor_redirect(request: HttpRequest, *, back: str = "") -> HttpResponse:
+    """To the page that verifies this session's second factor, then back to where the staff member was
+    going (a GET; after a refused POST, back to the page it came from is not known: the desk)."""
+    from django.http import HttpResponseRedirect
+    from django.urls import reverse
+    from django.utils.http import urlencode
+
+    if not back and request.method == "GET" and not request.headers.get("HX-Request"):
+        back = request.get_full_path()
+    if not back:
+        back = "/admin/" if request.path.startswith("/admin/") else "/desk/"
+    target = reverse("identity:2fa-verify") + "?" + urlencode({"next": back})
+    if request.headers.get("HX-Request"):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = target
+        return response
+    return HttpResponseRedirect(target)

@@ -714,9 +714,14 @@ def recovery_codes_left(user: User) -> int:
 
 
 def totp_disable(*, user: User, code: str, ip: str | None = None, user_agent: str = "") -> None:
-    """Turn 2FA off: a current code (or a recovery code) is required; the customer is told by email."""
+    """Turn 2FA off: a current code (or a recovery code) is required; the customer is told by email.
+    Staff keep it on (``okpay.identity.staff``); a lost device is reset by ``okpay users reset-2fa``."""
+    from okpay.identity.staff import is_staff_member
+
     if not two_factor_enabled(user):
         raise Conflict(gettext_noop("Two-factor authentication is not on."))
+    if is_staff_member(user):
+        raise Forbidden(gettext_noop("Staff accounts must keep two-factor authentication on."))
     otp_verify(user=user, code=code, ip=ip, user_agent=user_agent)
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user).delete()

@@ -24,6 +24,7 @@ urlpatterns = [
     path("account/password/", views.password_change_view, name="password"),
     path("account/2fa/", views.two_factor_view, name="2fa"),
     path("account/2fa/setup/", views.two_factor_setup_view, name="2fa-setup"),
+    path("account/2fa/verify/", views.second_factor_view, name="2fa-verify"),
     path("account/2fa/recovery-codes/", views.recovery_codes_view, name="2fa-recovery"),
     path("account/2fa/disable/", views.two_factor_disable_view, name="2fa-disable"),
     path("account/profile/", views.profile_view, name="profile"),

@@ -25,7 +25,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from okpay.core.errors import OkpayError, RateLimited
-from okpay.identity import forms, selectors, services
+from okpay.identity import forms, selectors, services, staff
 from okpay.identity.auth import client_ip, user_agent
 from okpay.identity.middleware import EXPIRED_NOTICE, REAUTH_AT, SESSION_ID
 from okpay.identity.models import OutboundSms, User
@@ -161,17 +161,47 @@ def login_otp_view(request: HttpRequest) -> HttpResponse:
         if method is not None:
             request.session.pop(PRE_2FA, None)
             services.login_complete(request=request, user=user, device=_device(request), method="password+" + method)
-            from django_otp import login as otp_login
-            from django_otp.plugins.otp_totp.models import TOTPDevice
-
-            device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-            if device is not None:
-                otp_login(request, device)
+            _second_factor_proved(request, user)
             if method == "recovery":
                 messages.warning(request, _("You signed in with a recovery code. %(left)d codes are left.")
                                  % {"left": services.recovery_codes_left(user)})
             return _with_device_cookie(request, redirect(pending.get("next") or reverse("identity:security")))
     return render(request, "identity/login_otp.html", {"form": form}, status=200 if not form.errors else 400)
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def second_factor_view(request: HttpRequest) -> HttpResponse:
+    """A signed-in session proves the second factor here. Staff pages send staff members here when
+    their session has not (``okpay.identity.staff``); one without a confirmed device is sent to set
+    it up first, and comes back to ``next`` after the setup."""
+    user: User = request.user  # type: ignore[assignment]
+    next_url = _safe_next(request, reverse("identity:security"))
+    if staff.request_verified(request):
+        return redirect(next_url)
+    if not services.two_factor_enabled(user):
+        request.session[staff.NEXT_SESSION_KEY] = next_url
+        return redirect("identity:2fa")
+    form = forms.OtpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        method = _attempt(form, lambda: services.otp_verify(user=user, code=form.cleaned_data["code"], **_ctx(request)))
+        if method is not None:
+            _second_factor_proved(request, user)
+            return redirect(next_url)
+    return render(request, "identity/second_factor.html",
+                  {"form": form, "next": next_url, "staff": staff.is_staff_member(user)},
+                  status=200 if not form.errors else 400)
+
+
+def _second_factor_proved(request: HttpRequest, user: User) -> None:
+    """Mark this browser session as verified by the user's confirmed TOTP device (django-otp)."""
+    from django_otp import login as otp_login
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is not None:
+        otp_login(request, device)
 
 
 @require_POST
@@ -397,7 +427,7 @@ def two_factor_view(request: HttpRequest) -> HttpResponse:
             services.totp_setup_start(user=user)
             return redirect("identity:2fa-setup")
     return _account(request, "identity/two_factor.html", {
-        "enabled": enabled, "form": form, "code_form": forms.CodeForm(),
+        "enabled": enabled, "form": form, "code_form": forms.CodeForm(), "staff": staff.is_staff_member(user),
         "codes_left": services.recovery_codes_left(user) if enabled else 0,
     }, status=200 if not form.errors else 400)
 
@@ -414,11 +444,10 @@ def two_factor_setup_view(request: HttpRequest) -> HttpResponse:
         codes = _attempt(form, lambda: services.totp_setup_confirm(user=user, code=form.cleaned_data["code"],
                                                                    **_ctx(request)))
         if codes is not None:
-            from django_otp import login as otp_login
-
-            device.refresh_from_db()
-            otp_login(request, device)
-            return _account(request, "identity/recovery_codes.html", {"codes": codes, "fresh": True})
+            _second_factor_proved(request, user)
+            return _account(request, "identity/recovery_codes.html", {
+                "codes": codes, "fresh": True,
+                "continue_url": request.session.pop(staff.NEXT_SESSION_KEY, None) or reverse("identity:security")})
     uri = device.config_url
     import base64
 

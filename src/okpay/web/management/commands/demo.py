@@ -9,8 +9,10 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from okpay.identity.models import User
+from okpay.identity.services import totp_secret
 
 DEMO_PASSWORD = "OKPay-demo-2026!"  # noqa: S105 - printed for the demo cast, on purpose  # nosec B105
 ROLES = ("customer", "merchant", "agent", "supervisor", "admin")
@@ -38,6 +40,7 @@ class Command(BaseCommand):
     help = "Load demo data (customers, a merchant, an agent, a supervisor, an operator). Safe to run again."
 
     def handle(self, *args: object, **options: object) -> None:
+        staff_devices: list[tuple[DemoUser, TOTPDevice]] = []
         with transaction.atomic():
             groups = {name: Group.objects.get_or_create(name=name)[0] for name in ROLES}
             for member in CAST:
@@ -52,6 +55,10 @@ class Command(BaseCommand):
                 user.is_superuser = member.role == "admin"
                 user.save()
                 user.groups.add(groups[member.role])
+                if user.is_staff:  # staff always have a second factor (okpay.identity.staff): one per member, kept
+                    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+                    staff_devices.append((member, device or TOTPDevice.objects.create(
+                        user=user, name="demo authenticator", confirmed=True)))
         # --- payments (okpay.payments): sandbox billers, alice's and bob's starting balances ---
         from okpay.payments.demo import payments_demo
 
@@ -74,3 +81,8 @@ class Command(BaseCommand):
         width = max(len(member.email) for member in CAST)
         for member in CAST:
             self.stdout.write(f"  {member.role:<11} {member.email:<{width}}  {member.name}")
+        self.stdout.write("Staff sign in with a second factor too: add each secret to an authenticator app "
+                          "(or scan the otpauth link), or print the current code with `oathtool --totp -b SECRET`.")
+        for member, device in staff_devices:
+            self.stdout.write(f"  {member.role:<11} {member.email:<{width}}  TOTP secret {totp_secret(device)}")
+            self.stdout.write(f"  {'':<11} {'':<{width}}  {device.config_url}")
