@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
@@ -42,7 +43,19 @@ def bearer_of(request: HttpRequest) -> str | None:
     return value.strip()
 
 
-class BearerAuth(HttpBearer):
+class OnceBearer(HttpBearer):
+    """A bearer scheme whose answer is kept on the request: the router authenticates a POST before
+    the idempotency store is touched (``okpay.api.router``), and django-ninja's operation asks
+    again when it runs; the second answer costs no query."""
+
+    def __call__(self, request: HttpRequest) -> Any:
+        answers: dict[int, Any] = request.__dict__.setdefault("_okpay_auth_answers", {})
+        if id(self) not in answers:
+            answers[id(self)] = super().__call__(request)
+        return answers[id(self)]
+
+
+class BearerAuth(OnceBearer):
     openapi_scheme = "bearer"
 
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
@@ -54,7 +67,13 @@ def client_ip(request: HttpRequest) -> str:
 
 
 def caller_scope(request: HttpRequest) -> str:
-    """The scope of idempotency keys: the authenticated user, else the anonymous client's address."""
+    """The scope of idempotency keys: the principal the operation authenticated (``request.auth``, a
+    customer's user ``usr_…`` or a merchant ``mer_…``: typed public ids never collide). An operation
+    open to anonymous callers (registration, help votes) has none; there the scope is the bearer
+    token's user, else the signed-in session's user, else the client's address."""
+    principal = getattr(request, "auth", None)
+    if principal is not None:
+        return str(principal.public_id)
     raw = bearer_of(request)
     if raw:
         user = user_for_token(request, raw)

@@ -1,9 +1,13 @@
-"""The router every API module uses: each POST operation honours ``Idempotency-Key``."""
+"""The router every API module uses: each POST operation honours ``Idempotency-Key``, scoped to
+the principal it authenticated."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
+from django.http import HttpRequest, HttpResponse
 from ninja import Router
 from ninja.decorators import decorate_view
 
@@ -14,6 +18,27 @@ from okpay.core.idempotency import idempotent
 # handler (``okpay.api.errors``) answers without the database and the transaction is rolled back
 # whole. So the services it calls nest without savepoints (``okpay.core.db.unrecovered``).
 _idempotent = idempotent(caller_scope, recovers=False)
+
+
+def _authenticated_first(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Wrap an operation's ``run`` (a bound ``ninja.Operation.run``): a POST is authenticated by the
+    operation's own schemes **before** the idempotency store is looked at, so that a caller without
+    valid credentials gets its 401 (or 403) and never reads, claims or replays a stored answer, and
+    the key's scope is the principal authenticated (``caller_scope``: ``request.auth``). The
+    schemes keep their answer on the request (``okpay.api.auth.OnceBearer``): when ``run``
+    authenticates again it costs nothing."""
+    operation = run.__self__  # type: ignore[attr-defined]
+    keyed = _idempotent(run)
+
+    @wraps(run)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "POST" and operation.auth_callbacks:
+            refused = operation._run_authentication(request)
+            if refused is not None:
+                return refused  # type: ignore[no-any-return]
+        return keyed(request, *args, **kwargs)
+
+    return wrapper
 
 IDEMPOTENCY_PARAMETER = {
     "name": "Idempotency-Key",
@@ -60,7 +85,7 @@ def owns_transaction(view: Any) -> Any:
 class OkpayRouter(Router):
     def add_api_operation(self, path: str, methods: list[str], view_func: Any, **kwargs: Any) -> None:
         if "POST" in methods and view_func not in _OWN_TRANSACTION:
-            decorate_view(_idempotent)(view_func)
+            decorate_view(_authenticated_first)(view_func)
             extra = dict(kwargs.get("openapi_extra") or {})
             parameter = REQUIRED_IDEMPOTENCY_PARAMETER if view_func in _KEY_REQUIRED else IDEMPOTENCY_PARAMETER
             extra["parameters"] = [*extra.get("parameters", []), parameter]

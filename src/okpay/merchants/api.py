@@ -9,9 +9,9 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Query, Schema, Status
-from ninja.security import HttpBearer
 from pydantic import Field, StrictInt
 
+from okpay.api.auth import OnceBearer
 from okpay.api.router import OkpayRouter
 from okpay.api.schemas import ERRORS
 from okpay.core.pagination import keyset_page
@@ -23,8 +23,9 @@ from okpay.payments.api import TransactionOut, transaction_out
 router = OkpayRouter(tags=["merchants"])
 
 
-class MerchantKeyAuth(HttpBearer):
-    """``Authorization: Bearer sk_…``: the merchant behind a live secret key."""
+class MerchantKeyAuth(OnceBearer):
+    """``Authorization: Bearer sk_…``: the merchant behind a live secret key. The merchant is the
+    principal its idempotency keys belong to (``okpay.api.auth.caller_scope``)."""
 
     openapi_scheme = "bearer"
 
@@ -32,13 +33,10 @@ class MerchantKeyAuth(HttpBearer):
         merchant = services.merchant_for_secret_key(token)
         if merchant is None and services.merchant_for_publishable_key(token) is not None:
             raise PublishableKeyNotAllowed()  # a live key of the wrong kind: say so (403), not "who are you?"
-        if merchant is not None:
-            # Idempotency keys are scoped to the caller (api.auth.caller_scope reads this cache).
-            request._okpay_token_user = merchant.user  # type: ignore[attr-defined]
         return merchant
 
 
-class PublishableKeyAuth(HttpBearer):
+class PublishableKeyAuth(OnceBearer):
     """``Authorization: Bearer pk_…``: safe to ship in a web page or an app. It opens only the public
     status of a payment intent whose client secret the caller also holds."""
 
