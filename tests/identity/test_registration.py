@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
-from django.contrib.auth.hashers import identify_hasher
+from django.contrib.auth.hashers import MD5PasswordHasher, identify_hasher
 
 from okpay.identity import services
 from okpay.identity.models import EmailToken, User
@@ -27,10 +28,9 @@ def test_register_creates_an_unverified_account_and_sends_a_verification_email(c
     assert response.status_code == 201
     body = response.json()
     user = User.objects.get(email="carol@example.com")
-    assert body.pop("wallet_id") == services.wallet_id_of(user)  # from the payments app, when installed
     assert body == {"id": user.public_id, "email": "carol@example.com", "display_name": "Carol",
                     "email_verified": False, "two_factor_enabled": False, "frozen": False, "locale": "en",
-                    "phone": "+8613800138000", "phone_verified": False}
+                    "wallet_id": None, "phone": "+8613800138000", "phone_verified": False}
     assert user.groups.filter(name="customer").exists()
     assert len(user.anti_phishing_code) == 6
     [mail] = mails_to("carol@example.com")
@@ -82,6 +82,41 @@ def test_registering_a_known_email_answers_the_same_and_tells_the_owner(client, 
     [mail] = mails_to("alice@example.com")
     assert mail.subject == "OKPay · 有人尝试用您的邮箱注册"
     assert audited("identity.register_existing_email") == 1
+
+
+class CountingHasher(MD5PasswordHasher):
+    """Counts the passwords hashed: registration must do the same work for every address."""
+
+    algorithm = "counting_md5"
+    hashed = 0
+
+    def encode(self, password, salt):  # type: ignore[no-untyped-def]
+        CountingHasher.hashed += 1
+        return super().encode(password, salt)
+
+
+def test_a_new_and_a_known_email_get_the_same_answer_and_the_same_work(client, alice, settings) -> None:
+    """Issue 16, item 5: a known address used to answer ``wallet_id: null`` and no phone, a new one a
+    wallet id and the phone: an account oracle. Now every field but the (random) id is made from
+    the request, both hash the password once and both send one email (to the owner: "someone tried")."""
+    settings.PASSWORD_HASHERS = ["tests.identity.test_registration.CountingHasher"]
+    answers, work = {}, {}
+    for email in ("alice@example.com", "dave@example.com"):
+        CountingHasher.hashed = 0
+        response = register(client, email=email.upper(), display_name=" Dave ", phone="+86 138 0013 8000",
+                            locale="en")
+        body = response.json()
+        assert re.fullmatch(r"usr_[1-9A-HJ-NP-Za-km-z]{20}", body.pop("id"))
+        answers[email] = (response.status_code, sorted(response.headers), body | {"email": "…"})
+        work[email] = (CountingHasher.hashed, len(mails_to(email)))
+    assert answers["alice@example.com"] == answers["dave@example.com"]
+    assert answers["dave@example.com"][2] == {
+        "email": "…", "display_name": "Dave", "email_verified": False, "two_factor_enabled": False,
+        "frozen": False, "locale": "en", "wallet_id": None, "phone": "+8613800138000", "phone_verified": False}
+    assert work == {"alice@example.com": (1, 1), "dave@example.com": (1, 1)}
+    assert mails_to("alice@example.com")[0].subject == "OKPay · 有人尝试用您的邮箱注册"
+    alice.refresh_from_db()
+    assert (alice.display_name, alice.phone) == ("Alice", "")
 
 
 def test_the_web_form_answers_the_same_for_a_known_email(client, alice) -> None:

@@ -40,6 +40,14 @@ class UserOut(Schema):
                        frozen=user.frozen, locale=user.locale, wallet_id=services.wallet_id_of(user),
                        phone=user.phone, phone_verified=user.phone_verified_at is not None)
 
+    @staticmethod
+    def registered(user: User) -> UserOut:
+        """The answer to a registration, made from what was sent and nothing looked up, so that a new
+        address and one already registered get the same answer (``register``)."""
+        return UserOut(id=user.public_id, email=user.email, display_name=user.display_name, email_verified=False,
+                       two_factor_enabled=False, frozen=False, locale=user.locale, wallet_id=None, phone=user.phone,
+                       phone_verified=False)
+
 
 class RegisterIn(Schema):
     email: str = Field(max_length=254)
@@ -151,13 +159,17 @@ RESET_DETAIL = ("If an account exists for this email address, we have sent a lin
 @router.post("/auth/register", response={201: UserOut, **ERRORS}, auth=None)
 def register(request: HttpRequest, body: RegisterIn) -> Status:
     """Create an account; the verification email is sent. An address that is already registered gets
-    the same answer (its owner is emailed instead), so this endpoint does not reveal accounts."""
+    the same answer — same status, same fields, values taken from the request — and its owner is
+    emailed instead, so this endpoint does not reveal accounts. ``wallet_id`` is therefore ``null``
+    here for every address (``GET /me`` shows it once signed in): a wallet id is an address money
+    can be sent to, and a made-up one could be told from a real one."""
     user = services.user_register(email=body.email, password=body.password, display_name=body.display_name,
                                   phone=body.phone or "", locale=body.locale or "zh-hans", **_ctx(request))
-    if user is None:
-        user = User(email=services.normalize_email(body.email), display_name=body.display_name.strip(),
-                    locale=body.locale or "zh-hans", phone="")
-    return Status(201, UserOut.of(user))
+    answer = User(email=services.normalize_email(body.email), display_name=body.display_name.strip(),
+                  locale=body.locale or "zh-hans", phone=services.phone_normalize(body.phone) if body.phone else "")
+    if user is not None:
+        answer.public_id = user.public_id
+    return Status(201, UserOut.registered(answer))
 
 
 @router.post("/auth/verify-email", response={200: UserOut, **ERRORS}, auth=None)
