@@ -47,10 +47,14 @@ def test_health_says_degraded_when_the_channel_layer_is_down(db, client: Client,
     assert response.json()["database"] == "ok"
 
 
+METRICS_TOKEN = "test-metrics-token-0123456789abcdef"
+
+
 @pytest.mark.parametrize("path", ["/api/v1/health", "/"])
-def test_metrics_count_requests_by_route(db, client: Client, path: str) -> None:
+def test_metrics_count_requests_by_route(db, client: Client, path: str, settings) -> None:
+    settings.OKPAY_METRICS_TOKEN = METRICS_TOKEN
     client.get(path)
-    text = client.get("/metrics").content.decode()
+    text = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).content.decode()
     route = "/api/v1/health" if path != "/" else "/"
     assert f'okpay_http_requests_total{{method="GET",route="{route}",status="200"}}' in text
     assert "okpay_http_request_seconds_bucket" in text
@@ -59,8 +63,21 @@ def test_metrics_count_requests_by_route(db, client: Client, path: str) -> None:
 def test_metrics_token_when_configured(db, client: Client, settings) -> None:
     settings.OKPAY_METRICS_TOKEN = "s3cret-metrics-token"
     assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer s3cret-metrics-tokeN"}).status_code == 401
     ok = client.get("/metrics", headers={"Authorization": "Bearer s3cret-metrics-token"})
-    assert ok.status_code == 200
+    assert ok.status_code == 200 and "okpay_http_requests_total" in ok.content.decode()
+
+
+def test_metrics_are_private_without_a_token_outside_debug(db, client: Client, settings) -> None:
+    """Issue 16, item 11: /metrics was open to anybody unless a token was set."""
+    settings.OKPAY_METRICS_TOKEN = ""
+    settings.DEBUG = False
+    hidden = client.get("/metrics")
+    assert hidden.status_code == 404 and "okpay_" not in hidden.content.decode()
+    anyone = client.get("/metrics", headers={"Authorization": "Bearer anything"})
+    assert anyone.status_code == 404 and "okpay_" not in anyone.content.decode()
+    settings.DEBUG = True  # `make run`: the laptop install keeps it open
+    assert "okpay_http_requests_total" in client.get("/metrics").content.decode()
 
 
 MONEY_POSTS = {"/api/v1/topups", "/api/v1/withdrawals", "/api/v1/transfers", "/api/v1/bill-payments"}

@@ -66,4 +66,15 @@ def test_deploy_check_passes_under_production_settings(tmp_path: Path) -> None:
     }
     result = run_okpay("check", "--deploy", "--fail-level", "WARNING", env=production, home=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "no issues" in result.stdout
+    # Without a metrics token /metrics is not there, and the check says how to set one.
+    said = result.stdout + result.stderr
+    assert "(okpay.I001) /metrics answers 404: OKPAY_METRICS_TOKEN is not set" in said
+    assert "HINT: Set OKPAY_METRICS_TOKEN to a long random value" in said
+    assert "System check identified 1 issue (1 silenced)" in said
+    with_token = run_okpay("check", "--deploy", "--fail-level", "WARNING", home=tmp_path,
+                           env={**production, "OKPAY_METRICS_TOKEN": "m" * 16 + "-metrics-token-0123456789"})
+    assert with_token.returncode == 0, with_token.stdout + with_token.stderr
+    assert "no issues" in with_token.stdout
+    weak = run_okpay("check", "--deploy", "--fail-level", "WARNING", home=tmp_path,
+                     env={**production, "OKPAY_METRICS_TOKEN": "change-me"})
+    assert weak.returncode != 0 and "(okpay.W001) OKPAY_METRICS_TOKEN is shorter than 24" in weak.stderr

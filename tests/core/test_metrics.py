@@ -6,6 +6,7 @@ import re
 import uuid
 from datetime import timedelta
 
+import pytest
 from django.test import Client
 from django.utils import timezone
 
@@ -15,9 +16,16 @@ from okpay.ledger.models import PendingHold
 from okpay.payments.services import topup_create
 from okpay.support.models import Ticket
 
+METRICS_TOKEN = "test-metrics-token-0123456789abcdef"
+
+
+@pytest.fixture(autouse=True)
+def _metrics_token(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.OKPAY_METRICS_TOKEN = METRICS_TOKEN  # /metrics is private outside debug
+
 
 def scrape() -> dict[str, float]:
-    text = Client().get("/metrics").content.decode()
+    text = Client().get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).content.decode()
     values = {}
     for line in text.splitlines():
         match = re.match(r"^(okpay_[a-z_]+(?:\{.*\})?) (\S+)$", line)

@@ -13,7 +13,8 @@ Rules:
   supervisor  supervisors only; nobody → sign-in, customer and agent → 403
   admin       Django's admin (staff); nobody and customers → the admin's sign-in page
   api         /api/v1/*: bearer tokens or merchant keys per operation (tests/fuzz/)
-  debug       development helpers: 404 for everybody unless OKPAY_DEBUG
+  debug       development helpers and /metrics: 404 for everybody unless OKPAY_DEBUG (/metrics: or
+              with the bearer token OKPAY_METRICS_TOKEN, tests/api/test_openapi_and_health.py)
   demo        the demo shop: 404 until `okpay demo` created its merchant
   webhook     called by another system (phone system, social platforms) and authenticated by its
               signature or secret, not a session: an unsigned request gets 403 (or 405) and the
@@ -36,7 +37,7 @@ RULES: dict[str, str] = {
     "admin/*": "admin",
     "api/v1/*": "api",
     "i18n/setlang/": "public",
-    "metrics": "public",  # OKPAY_METRICS_TOKEN makes it a bearer-token URL (tests/api/)
+    "metrics": "debug",  # private: OKPAY_METRICS_TOKEN makes it a bearer-token URL (tests/api/), else 404
     "healthz": "public",
     "readyz": "public",
     "": "public",

@@ -27,12 +27,17 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
-    """Prometheus text format. With ``OKPAY_METRICS_TOKEN`` set, a matching bearer token is required."""
+    """Prometheus text format, private: with ``OKPAY_METRICS_TOKEN`` set, for a matching bearer token
+    only (401 otherwise); without one, only under ``OKPAY_DEBUG`` — elsewhere it is not there (404).
+    The figures describe the business (payments pending, queues, load); ``okpay check --deploy``
+    says how to set the token (``okpay.core.checks``)."""
     token = settings.OKPAY_METRICS_TOKEN
     if token:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given.encode(), token.encode()):
             return HttpResponse("unauthorised\n", status=401, content_type="text/plain")
+    elif not settings.DEBUG:
+        raise Http404
     body, content_type = metrics_module.render()
     return HttpResponse(body, content_type=content_type)
 
