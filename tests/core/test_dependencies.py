@@ -57,9 +57,9 @@ def imported_modules() -> dict[str, set[str]]:
                 names = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names = [node.module]
-            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and DOTTED.match(node.value):
-                if node.value.split(".")[0] in installed:
-                    names = [node.value]
+            elif (isinstance(node, ast.Constant) and isinstance(node.value, str) and DOTTED.match(node.value)
+                  and node.value.split(".")[0] in installed):
+                names = [node.value]
             for name in names:
                 found.setdefault(name.split(".")[0], set()).add(where)
     return found
