@@ -12,7 +12,9 @@ Each must come from the standard library, from ``okpay``, or from a distribution
 from __future__ import annotations
 
 import ast
+import json
 import re
+import subprocess
 import sys
 import tomllib
 from importlib.metadata import distribution, packages_distributions
@@ -46,7 +48,18 @@ def declared_distributions() -> set[str]:
 
 
 def imported_modules() -> dict[str, set[str]]:
-    """Top-level module → the files of ours that import it (or name it in a dotted-path string)."""
+    """Top-level module → the files of ours that import it (or name it in a dotted-path string).
+
+    Read in an interpreter of its own: CPython 3.11's ``ast.parse`` is not safe while another thread
+    compiles (gh-106905, "AST constructor recursion depth mismatch"), and earlier tests' live servers
+    may still be running threads in this one."""
+    found = subprocess.run([sys.executable, "-c", "import json, tests.core.test_dependencies as t; "
+                            "print(json.dumps({k: sorted(v) for k, v in t.read_imports().items()}))"],
+                           cwd=ROOT, capture_output=True, text=True, check=True, timeout=120)
+    return {module: set(files) for module, files in json.loads(found.stdout).items()}
+
+
+def read_imports() -> dict[str, set[str]]:
     installed = packages_distributions()
     found: dict[str, set[str]] = {}
     for path in SOURCE.rglob("*.py"):
