@@ -121,3 +121,37 @@ def email_settings(url: str) -> dict[str, object]:
         "EMAIL_USE_TLS": starttls,
         "EMAIL_TIMEOUT": timeout,
     }
+
+
+def postgres_database(url: str, *, name: str = "OKPAY_DATABASE_URL") -> dict[str, object]:
+    """Django's database settings from a PostgreSQL URL, including libpq's multi-host form
+    ``postgres://user:pass@host1:5432,host2:5432/db?target_session_attrs=read-write`` (libpq tries
+    the hosts in order and keeps the first that matches). Query parameters become libpq options
+    (``target_session_attrs``, ``connect_timeout``, ``sslmode``…)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise ImproperlyConfigured(f"{name}={_redact(url)!r} is not a postgres:// URL")
+    userinfo, _, hostlist = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    hosts, ports = [], []
+    for item in hostlist.split(","):
+        host, colon, port = item.rpartition(":") if not item.endswith("]") else (item, "", "")
+        if not colon:
+            host, port = item, ""
+        if not host or (port and not port.isdigit()):
+            raise ImproperlyConfigured(f"{name} has a bad host or port: {_redact(url)!r}")
+        hosts.append(unquote(host.strip("[]")))
+        ports.append(port)
+    database = unquote(parts.path.lstrip("/"))
+    if not database:
+        raise ImproperlyConfigured(f"{name} names no database: {_redact(url)!r}")
+    options: dict[str, object] = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": database,
+        "USER": unquote(user),
+        "PASSWORD": unquote(password),
+        "HOST": ",".join(hosts),
+        "PORT": ",".join(port or "5432" for port in ports) if len(hosts) > 1 else ports[0],
+        "OPTIONS": options,
+    }

@@ -18,6 +18,7 @@ from okpay.api.router import OkpayRouter, key_required
 from okpay.api.schemas import ERRORS
 from okpay.core.errors import InvalidRequest
 from okpay.core.idempotency import HEADER
+from okpay.core.replicas import lagging_reads
 from okpay.identity.models import User
 from okpay.payments import selectors, services
 from okpay.payments.models import Transaction
@@ -204,15 +205,16 @@ def transfer(request: HttpRequest, body: TransferIn) -> Status:
 
 @router.get("/transactions", response={200: TransactionListOut, **ERRORS})
 def transactions(request: HttpRequest, query: Query[ListQuery]) -> TransactionListOut:
-    page = selectors.transactions_for_user(_user(request), status=query.status, type=query.type,
-                                           limit=query.limit, cursor=query.cursor)
-    from okpay.payments.models import TransactionEvent
+    with lagging_reads(request):  # history may come from a read replica (okpay.core.replicas)
+        page = selectors.transactions_for_user(_user(request), status=query.status, type=query.type,
+                                               limit=query.limit, cursor=query.cursor)
+        from okpay.payments.models import TransactionEvent
 
-    events: dict[int, list[TransactionEvent]] = {}
-    for event in TransactionEvent.objects.filter(transaction_id__in=[t.pk for t in page.items]).order_by("pk"):
-        events.setdefault(event.transaction_id, []).append(event)
-    return TransactionListOut(data=[transaction_out(t, events.get(t.pk, [])) for t in page.items],
-                              next_cursor=page.next_cursor)
+        events: dict[int, list[TransactionEvent]] = {}
+        for event in TransactionEvent.objects.filter(transaction_id__in=[t.pk for t in page.items]).order_by("pk"):
+            events.setdefault(event.transaction_id, []).append(event)
+        return TransactionListOut(data=[transaction_out(t, events.get(t.pk, [])) for t in page.items],
+                                  next_cursor=page.next_cursor)
 
 
 @router.get("/transactions/{txn_id}", response={200: TransactionOut, **ERRORS})

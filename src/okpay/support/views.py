@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from okpay.core.errors import NotFound, OkpayError, RateLimited
 from okpay.core.ratelimit import RateLimit
+from okpay.core.replicas import replica_reads
 from okpay.helpcenter import registry
 from okpay.identity.auth import client_ip
 from okpay.identity.models import User
@@ -553,6 +554,7 @@ def _period(request: HttpRequest) -> tuple[date, date]:
 
 
 @desk_required("view_dashboard")
+@replica_reads
 def dashboard(request: HttpRequest) -> HttpResponse:
     from okpay.support import charts
 
@@ -574,6 +576,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @desk_required("view_dashboard")
+@replica_reads
 def dashboard_csv(request: HttpRequest) -> HttpResponse:
     since, until = _period(request)
     d = selectors.dashboard(since=since, until=until)
