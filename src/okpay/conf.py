@@ -155,3 +155,38 @@ def postgres_database(url: str, *, name: str = "OKPAY_DATABASE_URL") -> dict[str
         "PORT": ",".join(port or "5432" for port in ports) if len(hosts) > 1 else ports[0],
         "OPTIONS": options,
     }
+
+
+def media_storage(url: str) -> dict[str, object]:
+    """``STORAGES["default"]`` for ``OKPAY_MEDIA_URL`` (``okpay.core.storage`` says what each means)."""
+    if not url:
+        return {"BACKEND": "okpay.core.storage.DatabaseStorage"}
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        if parts.netloc or not parts.path.startswith("/"):
+            raise ImproperlyConfigured("OKPAY_MEDIA_URL=file:///… needs an absolute path")
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": parts.path}}
+    if parts.scheme != "s3" or not parts.hostname:
+        raise ImproperlyConfigured("OKPAY_MEDIA_URL must be s3://bucket[/prefix][?endpoint_url=…&region=…] "
+                                   "or file:///absolute/path (unset: files in the database)")
+    import importlib.util
+
+    if importlib.util.find_spec("storages") is None or importlib.util.find_spec("boto3") is None:
+        raise ImproperlyConfigured("OKPAY_MEDIA_URL=s3://… needs django-storages and boto3: "
+                                   "pip install 'okpay[s3]'")
+    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    unknown = set(query) - {"endpoint_url", "region", "addressing_style"}
+    if unknown:
+        raise ImproperlyConfigured(f"OKPAY_MEDIA_URL has unknown parameters: {', '.join(sorted(unknown))}")
+    options: dict[str, object] = {
+        "bucket_name": parts.hostname,
+        "location": parts.path.strip("/"),
+        "default_acl": None,  # the bucket's own (private) policy
+        "querystring_auth": True,  # never an unsigned URL
+        "file_overwrite": False,
+        "region_name": query.get("region"),
+        "endpoint_url": query.get("endpoint_url"),
+        "addressing_style": query.get("addressing_style") or ("path" if query.get("endpoint_url") else None),
+    }
+    # Credentials: boto3's own chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a profile, a role).
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}

@@ -16,7 +16,17 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from okpay.conf import email_settings, env_bool, env_int, env_list, env_str, env_url, postgres_database, secret_key
+from okpay.conf import (
+    email_settings,
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    env_url,
+    media_storage,
+    postgres_database,
+    secret_key,
+)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 OKPAY_HOME = Path(env_str("OKPAY_HOME") or os.getcwd()).resolve()
@@ -361,8 +371,11 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Uploads (support attachments): in the database unless OKPAY_MEDIA_URL names an object store
+# (s3://…) or a directory (file:///…); okpay.core.storage. Never on a web machine's own disk.
+OKPAY_MEDIA_URL = env_str("OKPAY_MEDIA_URL")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": VAR_DIR / "media"}},
+    "default": media_storage(OKPAY_MEDIA_URL),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True  # no collectstatic needed for `okpay serve`

@@ -37,9 +37,14 @@ from okpay.support.models import (
     Feedback,
     Priority,
     Status,
-    TicketMessage,
 )
-from okpay.support.permissions import access_customer_ticket, access_desk_ticket, can
+from okpay.support.permissions import (
+    access_customer_attachment,
+    access_customer_ticket,
+    access_desk_attachment,
+    access_desk_ticket,
+    can,
+)
 
 # Forms anyone can send: limited per address (and per customer for tickets) so nobody floods the desk.
 CALLBACKS_PER_IP = RateLimit("support-callback-ip", limit=5, window=3600)
@@ -191,11 +196,10 @@ def ticket_rate(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @login_required
 def attachment_customer(request: HttpRequest, public_id: str, attachment_id: str) -> FileResponse:
-    ticket = _customer_ticket(request, public_id)
-    att = Attachment.objects.filter(public_id=attachment_id, message__ticket=ticket,
-                                    message__visibility=TicketMessage.Visibility.PUBLIC).first()
-    if att is None:
-        raise Http404
+    try:
+        att = access_customer_attachment(request.user, public_id, attachment_id)  # type: ignore[arg-type]
+    except NotFound:
+        raise Http404 from None
     return _file(att)
 
 
@@ -531,10 +535,10 @@ def desk_canned(request: HttpRequest, public_id: str, pk: int) -> HttpResponse:
 
 @desk_required()
 def desk_attachment(request: HttpRequest, attachment_id: str) -> FileResponse:
-    att = Attachment.objects.filter(public_id=attachment_id).select_related("message__ticket").first()
-    if att is None:
-        raise Http404
-    access_desk_ticket(request.user, att.message.ticket.public_id)  # type: ignore[arg-type]
+    try:
+        att = access_desk_attachment(request.user, attachment_id)  # type: ignore[arg-type]
+    except NotFound:
+        raise Http404 from None
     return _file(att)
 
 
