@@ -152,6 +152,9 @@ if _database_url.startswith(("postgres://", "postgresql://")):
                  for i, url in enumerate(OKPAY_DATABASE_REPLICA_URLS, 1)}
     for _replica in _replicas.values():
         _replica["TEST"] = {"MIRROR": "default"}
+        # A replica that is down must cost a reader little: give up on it quickly (then the primary).
+        _replica["OPTIONS"]["pool"]["timeout"] = 2  # type: ignore[index]
+        _replica["OPTIONS"].setdefault("connect_timeout", 2)  # type: ignore[attr-defined]
     if _replicas:
         DATABASE_ROUTERS = ["okpay.core.replicas.ReplicaRouter"]
         MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware") + 1,

@@ -30,14 +30,17 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, OperationalError, connections
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+
+from okpay.core.db import is_unavailable
 
 logger = logging.getLogger("okpay.replicas")
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 CHECK_EVERY = 1.0  # seconds between two lag measurements of one replica in one process
-DOWN_FOR = 5.0  # seconds a replica that failed to answer is left alone
+DOWN_FOR = 30.0  # seconds a replica that failed to answer is left alone
 PIN_PREFIX = "okpay:replica-pin:"
 
 # The replica this block of code may read from (None: the primary).
@@ -75,6 +78,10 @@ class _Health:
         with self.lock:
             self.seen[alias] = (time.monotonic(), lag)
         return lag
+
+    def mark_down(self, alias: str) -> None:
+        with self.lock:
+            self.seen[alias] = (time.monotonic(), None)
 
     def reset(self) -> None:
         with self.lock:
@@ -140,13 +147,28 @@ def _replica_for(request: HttpRequest) -> str | None:
     return healthy_replica()
 
 
-@contextmanager
-def lagging_reads(request: HttpRequest) -> Iterator[str | None]:
-    """``with lagging_reads(request):`` around the reads of an API endpoint whose data may lag
-    (after its authentication); yields the replica chosen, or None for the primary."""
-    alias = _replica_for(request)
-    with reading_from(alias):
-        yield alias
+def lagging_reads(request: HttpRequest, work: Callable[[], T]) -> T:
+    """``work()`` (the reads of an API endpoint whose data may lag, after its authentication) on a
+    replica when one is fit, else on the primary."""
+    return _on_replica(_replica_for(request), work)
+
+
+def _on_replica(alias: str | None, work: Callable[[], T]) -> T:
+    """``work()`` reading from ``alias``; if that replica stops answering meanwhile (its lag was
+    measured up to a second ago), it is marked down and ``work()`` runs again on the primary:
+    a read has no effect to repeat."""
+    if alias is None:
+        return work()
+    try:
+        with reading_from(alias):
+            return work()
+    except OperationalError as exc:
+        if not is_unavailable(exc):
+            raise
+        logger.warning("read replica lost during a read", extra={"replica": alias, "error": str(exc)[:200]})
+        health.mark_down(alias)
+        connections[alias].close()
+    return work()
 
 
 def replica_reads(view: F) -> F:
@@ -156,8 +178,7 @@ def replica_reads(view: F) -> F:
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         alias = _replica_for(request)
-        with reading_from(alias):
-            response = view(request, *args, **kwargs)
+        response = _on_replica(alias, lambda: view(request, *args, **kwargs))
         if alias is not None and isinstance(response, StreamingHttpResponse) and not response.is_async:
             response.streaming_content = _streamed(alias, response.streaming_content)  # type: ignore[arg-type]
         return response

@@ -143,8 +143,8 @@ def list_articles(request: HttpRequest, q: str = "", lang: str | None = None, ca
         raise InvalidRequest(f"category must be one of {', '.join(Category.values)}.", param="category")
     size = check_limit(limit)
     if q.strip():
-        with lagging_reads(request):  # search may read a replica (okpay.core.replicas)
-            result = selectors.articles_search(q, lang=language, category=category, limit=size)
+        result = lagging_reads(request, lambda: selectors.articles_search(q, lang=language, category=category,
+                                                                          limit=size))  # may read a replica
         if not result.articles:
             services.content_gap_record(query=q, lang=language)
         return {"data": [_summary(a) for a in result.articles], "next_cursor": None,

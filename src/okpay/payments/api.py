@@ -205,16 +205,19 @@ def transfer(request: HttpRequest, body: TransferIn) -> Status:
 
 @router.get("/transactions", response={200: TransactionListOut, **ERRORS})
 def transactions(request: HttpRequest, query: Query[ListQuery]) -> TransactionListOut:
-    with lagging_reads(request):  # history may come from a read replica (okpay.core.replicas)
-        page = selectors.transactions_for_user(_user(request), status=query.status, type=query.type,
-                                               limit=query.limit, cursor=query.cursor)
-        from okpay.payments.models import TransactionEvent
+    return lagging_reads(request, lambda: _transactions(request, query))  # history may come from a replica
 
-        events: dict[int, list[TransactionEvent]] = {}
-        for event in TransactionEvent.objects.filter(transaction_id__in=[t.pk for t in page.items]).order_by("pk"):
-            events.setdefault(event.transaction_id, []).append(event)
-        return TransactionListOut(data=[transaction_out(t, events.get(t.pk, [])) for t in page.items],
-                                  next_cursor=page.next_cursor)
+
+def _transactions(request: HttpRequest, query: ListQuery) -> TransactionListOut:
+    page = selectors.transactions_for_user(_user(request), status=query.status, type=query.type,
+                                           limit=query.limit, cursor=query.cursor)
+    from okpay.payments.models import TransactionEvent
+
+    events: dict[int, list[TransactionEvent]] = {}
+    for event in TransactionEvent.objects.filter(transaction_id__in=[t.pk for t in page.items]).order_by("pk"):
+        events.setdefault(event.transaction_id, []).append(event)
+    return TransactionListOut(data=[transaction_out(t, events.get(t.pk, [])) for t in page.items],
+                              next_cursor=page.next_cursor)
 
 
 @router.get("/transactions/{txn_id}", response={200: TransactionOut, **ERRORS})
