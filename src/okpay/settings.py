@@ -117,7 +117,7 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 _database_url = env_url("OKPAY_DATABASE_URL", schemes=("postgres", "postgresql", "sqlite"))
 # Behind pgbouncer in pool_mode = transaction (docs/deploy.md): no server-side cursors (a WITH HOLD
-# cursor outlives its transaction) and no prepared statements (okpay.ledger.db reads this flag).
+# cursor outlives its transaction) and no prepared statements (psycopg's prepare_threshold stays None).
 OKPAY_DB_TRANSACTION_POOLING = env_bool("OKPAY_DB_TRANSACTION_POOLING", False)
 # Read replicas (okpay.core.replicas): reads that may lag go to the first healthy one.
 OKPAY_DATABASE_REPLICA_URLS = env_list("OKPAY_DATABASE_REPLICA_URLS", [])
@@ -141,6 +141,8 @@ def _postgres(url: str, name: str) -> dict[str, object]:
         "application_name": "okpay",
         **db["OPTIONS"],  # type: ignore[dict-item]
     }
+    if OKPAY_DB_TRANSACTION_POOLING:
+        db["OPTIONS"]["prepare_threshold"] = None  # type: ignore[index]
     return db
 
 

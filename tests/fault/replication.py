@@ -15,6 +15,8 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from tests.fault.bank import _as_postgres, free_port, postgres_bin
 
@@ -174,10 +176,10 @@ class Replicated:
 
 
 class Pgbouncer:
-    """pgbouncer (Debian's package) in ``pool_mode = transaction`` in front of one node, as
+    """pgbouncer (Debian's package) in ``pool_mode = transaction`` in front of one server, as
     docs/deploy.md configures it."""
 
-    def __init__(self, node: Node, *, max_client_conn: int = 500, pool_size: int = 20) -> None:
+    def __init__(self, server_port: int, *, max_client_conn: int = 500, pool_size: int = 20) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="okpay-pgbouncer-"))
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
@@ -185,7 +187,7 @@ class Pgbouncer:
         self.ini = self.dir / "pgbouncer.ini"
         (self.dir / "users.txt").write_text('"postgres" ""\n')
         self.ini.write_text(f"""[databases]
-* = host=127.0.0.1 port={node.port}
+* = host=127.0.0.1 port={server_port}
 
 [pgbouncer]
 listen_addr = 127.0.0.1
@@ -257,3 +259,27 @@ def socket_to(port: int):  # type: ignore[no-untyped-def]
 
 def pgbouncer_available() -> bool:
     return shutil.which("pgbouncer") is not None or Path("/usr/sbin/pgbouncer").exists()
+
+
+class Pooled:
+    """A bank database (tests/fault/bank.py) reached through pgbouncer in transaction pooling mode:
+    the OKPay processes get pgbouncer's URL and ``OKPAY_DB_TRANSACTION_POOLING=true``; crashing the
+    database (when it may) crashes the server behind pgbouncer, which stays up."""
+
+    def __init__(self, database: Any) -> None:
+        self.database = database
+        self.can_crash = database.can_crash
+        parts = urlsplit(database.url)
+        self.bouncer = Pgbouncer(parts.port or 5432)
+        self.url = urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{self.bouncer.port}"))
+        self.direct_url = database.url
+
+    def crash(self) -> None:
+        self.database.crash()
+
+    def start(self) -> None:
+        self.database.start()
+
+    def close(self) -> None:
+        self.bouncer.close()
+        self.database.close()

@@ -128,7 +128,7 @@ def test_primary_machine_lost_standby_takes_over_every_acknowledged_transfer_kep
         pytest.skip(f"Redis is not reachable at {REDIS_URL}")
     chosen = seed()
     ha = Replicated(replica=True)
-    database = HaDatabase(ha, [Pgbouncer(ha.primary), Pgbouncer(ha.standby)])
+    database = HaDatabase(ha, [Pgbouncer(ha.primary.port), Pgbouncer(ha.standby.port)])
     cluster = bank.Cluster(database, web=2, workers=1, redis_url=redis_url)
     assert ha.replica is not None
     cluster.env.update({"OKPAY_DB_TRANSACTION_POOLING": "true", "OKPAY_DATABASE_REPLICA_URLS": ha.replica.url})

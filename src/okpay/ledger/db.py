@@ -18,16 +18,12 @@ class DriverCursor:
     SQLite the ``%s`` placeholders become ``?`` once per statement text.
     """
 
-    __slots__ = ("_cursor", "_errors", "_prepare", "_sqlite")
+    __slots__ = ("_cursor", "_errors", "_sqlite")
 
     def __init__(self, conn: Any) -> None:
         conn.ensure_connection()
         self._sqlite = conn.vendor == "sqlite"
         self._errors = conn.wrap_database_errors  # driver errors become django.db errors
-        # Behind a transaction pooler (DISABLE_SERVER_SIDE_CURSORS, set by
-        # OKPAY_DB_TRANSACTION_POOLING) the next transaction may run on another server connection,
-        # where a statement prepared here does not exist: prepare nothing then.
-        self._prepare = None if conn.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS") else True
         if self._sqlite:
             import sqlite3
 
@@ -52,7 +48,7 @@ class DriverCursor:
             # Prepared on first use and kept by the connection (Django's own prepare_threshold is
             # off for the sake of external poolers; OKPay uses Django's pool, and these statements
             # name their columns, so a later migration adding columns cannot change their shape).
-            self._cursor.execute(sql, params, prepare=self._prepare)
+            self._cursor.execute(sql, params, prepare=True)
 
     def fetchone(self) -> Any:
         return self._cursor.fetchone()
