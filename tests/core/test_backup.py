@@ -104,3 +104,26 @@ def test_postgresql_backup_restores_into_a_fresh_database(tmp_path: Path) -> Non
         with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
             for name in names:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_keep_days_prunes_only_old_backups(tmp_path: Path) -> None:
+    import time as clock
+
+    from okpay.core.backup import prune
+
+    old, new, other = tmp_path / "okpay-20260101T031500Z.dump", tmp_path / "okpay-20261207T031500Z.dump", \
+        tmp_path / "notes.txt"
+    for path in (old, new, other):
+        path.write_bytes(b"x")
+    month_ago = clock.time() - 30 * 86400
+    os.utime(old, (month_ago, month_ago))
+    os.utime(other, (month_ago, month_ago))
+    assert prune(tmp_path, keep_days=14) == [old]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([new.name, other.name])
+
+
+def test_keep_days_must_be_positive(tmp_path: Path) -> None:
+    result = okpay("backup", "--keep-days", "0", env=base_env(tmp_path), check=False)
+    assert result.returncode != 0
+    assert "--keep-days must be at least 1" in result.stderr
+    assert not (tmp_path / "var" / "backups").exists()
