@@ -34,11 +34,16 @@ SECTION = "Past one database: pgbouncer and the synchronous standby"
 
 
 def _serve(env: dict[str, str], script: Path, *, connections: int, seconds: int) -> float:
+    """Transfers per second (wrk waits up to 30 s for an answer: 200 connections queue)."""
     port = free_port()
     argv = [str(BIN / "okpay"), "serve", "--no-worker", "--no-migrate", "--processes", "2", "--port", str(port)]
     with server(argv, env=env, port=port) as srv:
-        wrk(srv.url + "/api/v1/transfers", seconds=2, connections=connections, script=str(script))  # warm up
-        result = wrk(srv.url + "/api/v1/transfers", seconds=seconds, connections=connections, script=str(script))
+        wrk(srv.url + "/api/v1/transfers", seconds=2, connections=connections, script=str(script),
+            timeout=30)  # warm up
+        result = wrk(srv.url + "/api/v1/transfers", seconds=seconds, connections=connections, script=str(script),
+                     timeout=30)
+    print(f"  {connections} connections: {result.requests_per_second:.0f} req/s, p50 {result.p50_ms:.0f} ms, "
+          f"p99 {result.p99_ms:.0f} ms, {result.errors} errors", flush=True)
     if result.errors:
         raise RuntimeError(f"{result.errors} failed requests")
     return result.requests_per_second
@@ -53,14 +58,10 @@ def _pairs(first: Callable[[], float], second: Callable[[], float]) -> tuple[flo
 
 def main(report) -> None:  # type: ignore[no-untyped-def]
     seconds = 5 if report.quick else 12
-    ha = Replicated()
+    ha = Replicated(max_connections=300)
     bouncer = Pgbouncer(ha.primary.port, max_client_conn=400, pool_size=20)
     home = tempfile.mkdtemp(prefix="okpay-bench-replication-")
     try:
-        ha.primary.sql("ALTER SYSTEM SET max_connections = 300")
-        ha.primary.stop()
-        ha.primary.start()
-        ha.wait_streaming()
         env = _env(ha.primary.url, home)
         okpay("migrate", "--no-input", "-v", "0", env=env)
         cast = json.loads(_child(env, "setup"))

@@ -108,8 +108,7 @@ class Replicated:
     ``on`` by default (a COMMIT returns once the standby has flushed the WAL: docs/deploy.md says
     why not ``remote_apply``)."""
 
-    def __init__(self, *, replica: bool = False, synchronous_commit: str = "on",
-                 archive: Path | None = None) -> None:
+    def __init__(self, *, replica: bool = False, synchronous_commit: str = "on", max_connections: int = 200) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="okpay-ha-"))
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres", "postgres")
@@ -118,9 +117,9 @@ class Replicated:
         self.replica = Node(self.root, "replica") if replica else None
         _run([str(self.primary.bin / "initdb"), "-D", str(self.primary.data), "-A", "trust", "-U", "postgres",
               "-E", "UTF8", "--no-sync", "--no-instructions"])
-        self.primary.conf(max_connections=200, synchronous_commit=synchronous_commit, wal_keep_size="256MB")
-        if archive is not None:
-            self.primary.conf(archive_mode="on", archive_command=f"test ! -f {archive}/%f && cp %p {archive}/%f")
+        # A hot standby needs max_connections >= the primary's: the base backups copy this setting.
+        self.primary.conf(max_connections=max_connections, synchronous_commit=synchronous_commit,
+                          wal_keep_size="256MB")
         self.primary.start()
         self.primary.sql(f"CREATE DATABASE {DATABASE}", database="postgres")
         for node in (self.standby, self.replica):
@@ -130,7 +129,7 @@ class Replicated:
                   "-D", str(node.data), "-X", "stream", "--no-sync"], timeout=300)
             (node.data / "standby.signal").touch()
             node.conf(primary_conninfo=self.conninfo(self.primary, node.name), hot_standby="on",
-                      synchronous_standby_names="", archive_mode="off")
+                      synchronous_standby_names="")
             node.start()
         # Synchronous from here on (CREATE DATABASE and the base backups would wait for it).
         self.primary.sql("ALTER SYSTEM SET synchronous_standby_names = 'standby'")

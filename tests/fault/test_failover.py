@@ -13,8 +13,8 @@ checks of tests/fault/test_bank.py hold: every acknowledged transfer present exa
 recovery point: nothing acknowledged is lost), money conserved, no negative balance, ``okpay
 ledger check`` passes. The takeover time and the replicas' lag are printed.
 
-Runs in the suite's PostgreSQL run; ``OKPAY_FAULT_SECONDS`` (default 30) sizes the bank run, the
-primary is lost at a third of it; the seed is printed.
+Runs in the suite's PostgreSQL run; ``OKPAY_FAULT_SECONDS`` (default 20 here) sizes the bank run,
+the primary is lost at a third of it; the seed is printed.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from tests.fault.test_scaleout import chat_across
 pytestmark = [pytest.mark.slow, pytest.mark.fault]
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
-SECONDS = float(os.environ.get("OKPAY_FAULT_SECONDS", "30"))
+SECONDS = float(os.environ.get("OKPAY_FAULT_SECONDS", "20"))
 
 
 class HaDatabase:
