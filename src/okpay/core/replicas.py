@@ -32,6 +32,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, OperationalError, connections
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from redis.exceptions import RedisError
 
 from okpay.core.db import is_unavailable
 
@@ -120,13 +121,23 @@ def _client_key(request: HttpRequest) -> str | None:
 
 def pin(request: HttpRequest) -> None:
     key = _client_key(request)
-    if key is not None and settings.OKPAY_REPLICA_PIN_SECONDS:
+    if key is None or not settings.OKPAY_REPLICA_PIN_SECONDS:
+        return
+    try:
         cache.set(key, 1, timeout=settings.OKPAY_REPLICA_PIN_SECONDS)
+    except (RedisError, OSError) as exc:  # the write is done: its answer must not become a 500
+        logger.warning("read-your-writes pin not stored", extra={"error": str(exc)[:200]})
 
 
 def pinned(request: HttpRequest) -> bool:
+    """Whether this client wrote recently; without the cache, assume it did (read the primary)."""
     key = _client_key(request)
-    return key is not None and cache.get(key) is not None
+    if key is None:
+        return False
+    try:
+        return cache.get(key) is not None
+    except (RedisError, OSError):
+        return True
 
 
 @contextmanager
