@@ -25,7 +25,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.fault.replication import Pgbouncer, Replicated
+from tests.fault.replication import Pgbouncer, Replicated, pgbouncer_available
 
 from benchmarks.payments import LUA, _child, _env
 from benchmarks.util import BIN, free_port, okpay, server, wrk
@@ -58,6 +58,8 @@ def _pairs(first: Callable[[], float], second: Callable[[], float]) -> tuple[flo
 
 def main(report) -> None:  # type: ignore[no-untyped-def]
     seconds = 5 if report.quick else 12
+    if not pgbouncer_available():
+        raise RuntimeError("this benchmark needs pgbouncer: apt-get install pgbouncer")
     ha = Replicated(max_connections=300)
     bouncer = Pgbouncer(ha.primary.port, max_client_conn=400, pool_size=20)
     home = tempfile.mkdtemp(prefix="okpay-bench-replication-")
