@@ -107,10 +107,13 @@ def _ms(value: str) -> float:
 
 
 def wrk(url: str, *, connections: int = 16, seconds: int = 10, threads: int = 2,
-        script: str | None = None) -> WrkResult:
+        script: str | None = None, timeout: int | None = None) -> WrkResult:
+    """``timeout``: seconds before wrk gives up on a request (its default is 2)."""
     if not shutil.which("wrk"):
         raise RuntimeError("wrk is not installed: apt-get install wrk")
     argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    if timeout is not None:
+        argv[1:1] = ["--timeout", f"{timeout}s"]
     if script:
         argv[1:1] = ["-s", script]
     out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout

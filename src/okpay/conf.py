@@ -121,3 +121,72 @@ def email_settings(url: str) -> dict[str, object]:
         "EMAIL_USE_TLS": starttls,
         "EMAIL_TIMEOUT": timeout,
     }
+
+
+def postgres_database(url: str, *, name: str = "OKPAY_DATABASE_URL") -> dict[str, object]:
+    """Django's database settings from a PostgreSQL URL, including libpq's multi-host form
+    ``postgres://user:pass@host1:5432,host2:5432/db?target_session_attrs=read-write`` (libpq tries
+    the hosts in order and keeps the first that matches). Query parameters become libpq options
+    (``target_session_attrs``, ``connect_timeout``, ``sslmode``…)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise ImproperlyConfigured(f"{name}={_redact(url)!r} is not a postgres:// URL")
+    userinfo, _, hostlist = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    hosts, ports = [], []
+    for item in hostlist.split(","):
+        host, colon, port = item.rpartition(":") if not item.endswith("]") else (item, "", "")
+        if not colon:
+            host, port = item, ""
+        if not host or (port and not port.isdigit()):
+            raise ImproperlyConfigured(f"{name} has a bad host or port: {_redact(url)!r}")
+        hosts.append(unquote(host.strip("[]")))
+        ports.append(port)
+    database = unquote(parts.path.lstrip("/"))
+    if not database:
+        raise ImproperlyConfigured(f"{name} names no database: {_redact(url)!r}")
+    options: dict[str, object] = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": database,
+        "USER": unquote(user),
+        "PASSWORD": unquote(password),
+        "HOST": ",".join(hosts),
+        "PORT": ",".join(port or "5432" for port in ports) if len(hosts) > 1 else ports[0],
+        "OPTIONS": options,
+    }
+
+
+def media_storage(url: str) -> dict[str, object]:
+    """``STORAGES["default"]`` for ``OKPAY_MEDIA_URL`` (``okpay.core.storage`` says what each means)."""
+    if not url:
+        return {"BACKEND": "okpay.core.storage.DatabaseStorage"}
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        if parts.netloc or not parts.path.startswith("/"):
+            raise ImproperlyConfigured("OKPAY_MEDIA_URL=file:///… needs an absolute path")
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": parts.path}}
+    if parts.scheme != "s3" or not parts.hostname:
+        raise ImproperlyConfigured("OKPAY_MEDIA_URL must be s3://bucket[/prefix][?endpoint_url=…&region=…] "
+                                   "or file:///absolute/path (unset: files in the database)")
+    import importlib.util
+
+    if importlib.util.find_spec("storages") is None or importlib.util.find_spec("boto3") is None:
+        raise ImproperlyConfigured("OKPAY_MEDIA_URL=s3://… needs django-storages and boto3: "
+                                   "pip install 'okpay[s3]'")
+    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    unknown = set(query) - {"endpoint_url", "region", "addressing_style"}
+    if unknown:
+        raise ImproperlyConfigured(f"OKPAY_MEDIA_URL has unknown parameters: {', '.join(sorted(unknown))}")
+    options: dict[str, object] = {
+        "bucket_name": parts.hostname,
+        "location": parts.path.strip("/"),
+        "default_acl": None,  # the bucket's own (private) policy
+        "querystring_auth": True,  # never an unsigned URL
+        "file_overwrite": False,
+        "region_name": query.get("region"),
+        "endpoint_url": query.get("endpoint_url"),
+        "addressing_style": query.get("addressing_style") or ("path" if query.get("endpoint_url") else None),
+    }
+    # Credentials: boto3's own chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a profile, a role).
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}

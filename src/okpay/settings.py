@@ -16,7 +16,17 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from okpay.conf import email_settings, env_bool, env_int, env_list, env_str, env_url, secret_key
+from okpay.conf import (
+    email_settings,
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    env_url,
+    media_storage,
+    postgres_database,
+    secret_key,
+)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 OKPAY_HOME = Path(env_str("OKPAY_HOME") or os.getcwd()).resolve()
@@ -107,20 +117,53 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 _database_url = env_url("OKPAY_DATABASE_URL", schemes=("postgres", "postgresql", "sqlite"))
-if _database_url.startswith(("postgres://", "postgresql://")):
-    _db = dj_database_url.parse(_database_url)
-    _db["CONN_MAX_AGE"] = 0  # the pool below keeps connections; see PERFORMANCE.md
+# Behind pgbouncer in pool_mode = transaction (docs/deploy.md): no server-side cursors (a WITH HOLD
+# cursor outlives its transaction) and no prepared statements (psycopg's prepare_threshold stays None).
+OKPAY_DB_TRANSACTION_POOLING = env_bool("OKPAY_DB_TRANSACTION_POOLING", False)
+# Read replicas (okpay.core.replicas): reads that may lag go to the first healthy one.
+OKPAY_DATABASE_REPLICA_URLS = env_list("OKPAY_DATABASE_REPLICA_URLS", [])
+OKPAY_REPLICA_MAX_LAG_SECONDS = env_int("OKPAY_REPLICA_MAX_LAG_SECONDS", 5, minimum=1, maximum=3600)
+OKPAY_REPLICA_PIN_SECONDS = env_int("OKPAY_REPLICA_PIN_SECONDS", 10, minimum=0, maximum=3600)
+
+
+def _postgres(url: str, name: str) -> dict[str, object]:
+    db = postgres_database(url, name=name)
+    db["CONN_MAX_AGE"] = 0  # the pool below keeps connections; see PERFORMANCE.md
     # With the pool this makes psycopg_pool check a connection before handing it out: after a
-    # database restart the dead ones are replaced instead of failing a request (tests/fault).
-    _db["CONN_HEALTH_CHECKS"] = True
-    _db["OPTIONS"] = {
+    # database restart or a failover the dead ones are replaced instead of failing a request.
+    db["CONN_HEALTH_CHECKS"] = True
+    db["DISABLE_SERVER_SIDE_CURSORS"] = OKPAY_DB_TRANSACTION_POOLING
+    db["OPTIONS"] = {
         "pool": {
             "min_size": env_int("OKPAY_DB_POOL_MIN", 1, minimum=0, maximum=100),
             "max_size": env_int("OKPAY_DB_POOL_MAX", 20, minimum=1, maximum=500),
             "timeout": 10,
         },
         "application_name": "okpay",
+        **db["OPTIONS"],  # type: ignore[dict-item]
     }
+    if OKPAY_DB_TRANSACTION_POOLING:
+        db["OPTIONS"]["prepare_threshold"] = None  # type: ignore[index]
+    return db
+
+
+DATABASE_ROUTERS: list[str] = []
+_replicas: dict[str, dict[str, object]] = {}
+if _database_url.startswith(("postgres://", "postgresql://")):
+    _db = _postgres(_database_url, "OKPAY_DATABASE_URL")
+    _replicas = {f"replica{i}": _postgres(url, "OKPAY_DATABASE_REPLICA_URLS")
+                 for i, url in enumerate(OKPAY_DATABASE_REPLICA_URLS, 1)}
+    for _replica in _replicas.values():
+        _replica["TEST"] = {"MIRROR": "default"}
+        # A replica that is down must cost a reader little: give up on it quickly (then the primary).
+        _replica["OPTIONS"]["pool"]["timeout"] = 2  # type: ignore[index]
+        _replica["OPTIONS"].setdefault("connect_timeout", 2)  # type: ignore[attr-defined]
+    if _replicas:
+        DATABASE_ROUTERS = ["okpay.core.replicas.ReplicaRouter"]
+        MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware") + 1,
+                          "okpay.core.replicas.ReplicaPinMiddleware")
+elif OKPAY_DATABASE_REPLICA_URLS:
+    raise ImproperlyConfigured("OKPAY_DATABASE_REPLICA_URLS needs a PostgreSQL OKPAY_DATABASE_URL")
 else:
     _sqlite_path = (
         Path(dj_database_url.parse(_database_url)["NAME"]).resolve()
@@ -146,7 +189,7 @@ else:
         # Tests that run several processes need a file, not an in-memory database.
         "TEST": {"NAME": str(_sqlite_path.with_name(_sqlite_path.stem + "-test.sqlite3"))},
     }
-DATABASES = {"default": _db}
+DATABASES = {"default": _db, **_replicas}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, cache ---------------------------------------------------------------
@@ -334,8 +377,11 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Uploads (support attachments): in the database unless OKPAY_MEDIA_URL names an object store
+# (s3://…) or a directory (file:///…); okpay.core.storage. Never on a web machine's own disk.
+OKPAY_MEDIA_URL = env_str("OKPAY_MEDIA_URL")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": VAR_DIR / "media"}},
+    "default": media_storage(OKPAY_MEDIA_URL),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True  # no collectstatic needed for `okpay serve`

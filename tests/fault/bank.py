@@ -345,6 +345,8 @@ class Op:
     txn_id: str = ""
     txn_status: str = ""
     attempts: list[str] = field(default_factory=list)  # what each try got, for the failure message
+    sent_at: float = 0.0  # time.monotonic() of the first try (takeover time)
+    answered_at: float = 0.0  # and of the definite answer
 
 
 @dataclass
@@ -381,6 +383,7 @@ class Client(threading.Thread):
     def post(self, op: Op, customer: dict[str, str], path: str, body: dict[str, Any], *, budget: float) -> None:
         """POST with ``op.key`` until a definite answer or ``budget`` seconds pass (then ambiguous)."""
         give_up = time.monotonic() + budget
+        op.sent_at = op.sent_at or time.monotonic()
         headers = {"Authorization": f"Bearer {customer['token']}", "Idempotency-Key": op.key}
         while time.monotonic() < give_up:
             url = self.rng.choice(self.urls)
@@ -407,7 +410,7 @@ class Client(threading.Thread):
                 self.book.note(code or "429")
                 time.sleep(self.rng.uniform(0.3, 1.0))
                 continue
-            op.status, op.code = status, code
+            op.status, op.code, op.answered_at = status, code, time.monotonic()
             if status < 300:
                 op.outcome, op.txn_id, op.txn_status = "ok", payload["id"], payload["status"]
                 if response.headers.get("Idempotent-Replayed") == "true":
@@ -518,7 +521,8 @@ class Result:
 
 
 def bank_run(cluster: Cluster, customers: list[dict[str, str]], *, seed: int, seconds: float,
-             db_crashes: bool, faults: bool = True) -> Result:
+             db_crashes: bool, faults: bool = True, fault: Any = None) -> Result:
+    """``fault``: a thread to run instead of :class:`Faults` (``stop_event``, ``done``, ``error``)."""
     clock = [time.monotonic()]
     seconds_of: dict[str, float] = {}
 
@@ -532,7 +536,7 @@ def bank_run(cluster: Cluster, customers: list[dict[str, str]], *, seed: int, se
     deadline = time.monotonic() + seconds
     bill_amounts = itertools.count(1_000)
     clients = [Client(i, seed, customers, urls, book, deadline, bill_amounts) for i in range(THREADS)]
-    fault = Faults(cluster, random.Random(seed + 1), db_crashes=db_crashes)
+    fault = fault or Faults(cluster, random.Random(seed + 1), db_crashes=db_crashes)
     for client in clients:
         client.start()
     if faults:

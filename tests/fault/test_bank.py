@@ -11,8 +11,9 @@ exactly once, every refused one not at all, every unanswered one at most once, `
 check`` passes and nothing pending is past its time.
 
 On SQLite: one web process and one worker (the suite's SQLite run). On PostgreSQL (the suite's
-PostgreSQL run): two web processes and two workers on a private cluster (initdb), skipped when
-PostgreSQL's server binaries are not installed.
+PostgreSQL run): two web processes and two workers on a private cluster (initdb), through pgbouncer
+in transaction pooling mode when it is installed (.ci/run installs it), skipped when PostgreSQL's
+server binaries are not installed.
 
 Longer by hand: ``OKPAY_FAULT_SECONDS=600 OKPAY_FAULT_SEED=42 pytest -m fault tests/fault``
 (default 30 s of traffic per backend; the seed is printed, and repeated in every failure).
@@ -29,6 +30,7 @@ import pytest
 import redis
 
 from tests.fault import bank
+from tests.fault.replication import Pooled, pgbouncer_available
 
 pytestmark = [pytest.mark.slow, pytest.mark.fault]
 logging.getLogger("httpx").setLevel(logging.WARNING)  # thousands of requests
@@ -92,7 +94,13 @@ def test_money_survives_kill_9_and_database_crashes_on_postgresql() -> None:
     if bank.postgres_bin() is None:
         pytest.skip("PostgreSQL's server binaries (/usr/lib/postgresql/*/bin/initdb) are not installed: "
                     "the test needs a private cluster it may crash")
-    cluster = bank.Cluster(bank.PrivatePostgres(), web=2, workers=2, redis_url=redis_or_none())
+    database = bank.PrivatePostgres()
+    if pgbouncer_available():  # as docs/deploy.md runs it: pgbouncer in transaction pooling mode
+        database = Pooled(database)
+    cluster = bank.Cluster(database, web=2, workers=2, redis_url=redis_or_none())
+    if isinstance(database, Pooled):
+        cluster.env["OKPAY_DB_TRANSACTION_POOLING"] = "true"
+    print(f"through pgbouncer: {isinstance(database, Pooled)}")
     try:
         result = run_and_check(cluster, seed=seed(), db_crashes=True)
         assert result.faults["database"] >= 1 or sum(result.faults.values()) < 2, result.faults

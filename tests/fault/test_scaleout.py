@@ -1,6 +1,7 @@
 """Scale-out as docs/deploy.md describes it: two ``okpay serve --no-worker`` processes and two
-``okpay worker`` processes on one PostgreSQL database and one Redis (the machine's shared servers,
-a scratch database and this test's own Redis database number). A customer on one web process
+``okpay worker`` processes on one PostgreSQL database (through pgbouncer in transaction pooling
+mode when it is installed) and one Redis (the machine's shared servers, a scratch database and this
+test's own Redis database number). A customer on one web process
 chats with an agent on the other, then a shorter bank run (processes killed, the database left
 alone) keeps every money invariant of tests/fault/test_bank.py.
 
@@ -19,6 +20,7 @@ import pytest
 from tests.chat.conftest import run
 from tests.chat.test_multiprocess import Peer
 from tests.fault import bank
+from tests.fault.replication import Pooled, pgbouncer_available
 from tests.fault.test_bank import REDIS_URL, on_postgres, redis_or_none, seed
 
 pytestmark = [pytest.mark.slow, pytest.mark.fault]
@@ -61,8 +63,13 @@ def test_two_web_processes_and_two_workers_on_one_postgresql_and_redis() -> None
     if redis_url is None:
         pytest.skip(f"Redis is not reachable at {REDIS_URL}")
     chosen = seed()
-    database = bank.ScratchPostgres(os.environ["OKPAY_DATABASE_URL"], f"okpay_scaleout_{os.getpid()}")
+    database: Any = bank.ScratchPostgres(os.environ["OKPAY_DATABASE_URL"], f"okpay_scaleout_{os.getpid()}")
+    if pgbouncer_available():  # as docs/deploy.md runs it: pgbouncer in transaction pooling mode
+        database = Pooled(database)
     cluster = bank.Cluster(database, web=2, workers=2, redis_url=redis_url)
+    if isinstance(database, Pooled):
+        cluster.env["OKPAY_DB_TRANSACTION_POOLING"] = "true"
+    print(f"through pgbouncer: {isinstance(database, Pooled)}")
     try:
         setup = cluster.migrate_and_setup()
         cluster.start()

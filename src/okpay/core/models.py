@@ -46,3 +46,17 @@ class PeriodicJob(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class StoredFile(models.Model):
+    """An uploaded file kept in the database (``okpay.core.storage.DatabaseStorage``, the default
+    media storage): every web machine sees it, a backup of the database includes it, and it is
+    written in the same transaction as the row that refers to it."""
+
+    name = models.CharField(max_length=255, unique=True)
+    content = models.BinaryField()
+    size = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.name

@@ -17,6 +17,7 @@ from okpay.api.router import OkpayRouter
 from okpay.api.schemas import ERRORS
 from okpay.core.errors import InvalidRequest
 from okpay.core.pagination import check_limit, keyset_page
+from okpay.core.replicas import lagging_reads
 from okpay.helpcenter import ratelimit, registry, selectors, services
 from okpay.helpcenter.models import Article, Category, Lang
 from okpay.helpcenter.rendering import article_html, fill
@@ -142,7 +143,8 @@ def list_articles(request: HttpRequest, q: str = "", lang: str | None = None, ca
         raise InvalidRequest(f"category must be one of {', '.join(Category.values)}.", param="category")
     size = check_limit(limit)
     if q.strip():
-        result = selectors.articles_search(q, lang=language, category=category, limit=size)
+        result = lagging_reads(request, lambda: selectors.articles_search(q, lang=language, category=category,
+                                                                          limit=size))  # may read a replica
         if not result.articles:
             services.content_gap_record(query=q, lang=language)
         return {"data": [_summary(a) for a in result.articles], "next_cursor": None,

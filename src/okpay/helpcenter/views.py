@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from okpay.core.errors import InvalidRequest, NotFound, RateLimited
+from okpay.core.replicas import replica_reads
 from okpay.helpcenter import ratelimit, registry, selectors, services
 from okpay.helpcenter.models import Article, ArticleVote, Category
 from okpay.helpcenter.rendering import article_html
@@ -43,6 +44,7 @@ def help_home(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@replica_reads
 def help_search(request: HttpRequest) -> HttpResponse:
     """Full results page, or (for htmx, as the customer types) just the results list."""
     lang = _lang(request)

@@ -21,6 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from okpay.core.errors import NotFound, OkpayError
+from okpay.core.replicas import replica_reads
 from okpay.identity import services as identity
 from okpay.identity.models import User
 from okpay.ledger.selectors import balances_for_owner
@@ -268,6 +269,7 @@ def sales_svg(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @require_GET
+@replica_reads
 def export_csv(request: HttpRequest) -> HttpResponse:
     merchant = _merchant(request)
     response = HttpResponse(content_type="text/csv; charset=utf-8")

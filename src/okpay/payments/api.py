@@ -18,6 +18,7 @@ from okpay.api.router import OkpayRouter, key_required
 from okpay.api.schemas import ERRORS
 from okpay.core.errors import InvalidRequest
 from okpay.core.idempotency import HEADER
+from okpay.core.replicas import lagging_reads
 from okpay.identity.models import User
 from okpay.payments import selectors, services
 from okpay.payments.models import Transaction
@@ -204,6 +205,10 @@ def transfer(request: HttpRequest, body: TransferIn) -> Status:
 
 @router.get("/transactions", response={200: TransactionListOut, **ERRORS})
 def transactions(request: HttpRequest, query: Query[ListQuery]) -> TransactionListOut:
+    return lagging_reads(request, lambda: _transactions(request, query))  # history may come from a replica
+
+
+def _transactions(request: HttpRequest, query: ListQuery) -> TransactionListOut:
     page = selectors.transactions_for_user(_user(request), status=query.status, type=query.type,
                                            limit=query.limit, cursor=query.cursor)
     from okpay.payments.models import TransactionEvent

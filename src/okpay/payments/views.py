@@ -29,6 +29,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from okpay.core.errors import OkpayError
 from okpay.core.idempotency import Deferred, run_idempotently
+from okpay.core.replicas import replica_reads
 from okpay.identity import services as identity
 from okpay.payments import selectors, services
 from okpay.payments.explain import event_text, explain, failure_text
@@ -301,6 +302,7 @@ def _date(value: str | None) -> date | None:
 @never_cache
 @login_required
 @require_GET
+@replica_reads
 def transaction_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status") or None
     type_ = request.GET.get("type") or None
@@ -385,6 +387,7 @@ def _receipt_context(request: HttpRequest, txn_id: str) -> dict[str, Any] | None
 
 @login_required
 @require_GET
+@replica_reads
 def receipt(request: HttpRequest, txn_id: str) -> HttpResponse:
     context = _receipt_context(request, txn_id)
     if context is None:
@@ -394,6 +397,7 @@ def receipt(request: HttpRequest, txn_id: str) -> HttpResponse:
 
 @login_required
 @require_GET
+@replica_reads
 def receipt_svg(request: HttpRequest, txn_id: str) -> HttpResponse:
     context = _receipt_context(request, txn_id)
     if context is None:
@@ -411,6 +415,7 @@ class _Echo:
 
 @login_required
 @require_GET
+@replica_reads
 def export_csv(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     since = _date(request.GET.get("from")) or today - timedelta(days=30)

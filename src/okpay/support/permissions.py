@@ -8,7 +8,7 @@ from django.utils.translation import gettext_noop
 
 from okpay.core.errors import Forbidden, NotFound
 from okpay.identity.models import User
-from okpay.support.models import AgentProfile, Ticket
+from okpay.support.models import AgentProfile, Attachment, Ticket, TicketMessage
 
 
 def can(user: User | None, perm: str) -> bool:
@@ -60,3 +60,22 @@ def access_customer_ticket(user: User, public_id: str, *, for_update: bool = Fal
     if ticket is None or not user.is_authenticated:
         raise NotFound(gettext_noop("No such ticket."))
     return ticket
+
+
+def access_customer_attachment(user: User, ticket_id: str, attachment_id: str) -> Attachment:
+    """A file on a public message of the customer's own ticket; anything else is "not found"."""
+    ticket = access_customer_ticket(user, ticket_id)
+    att = Attachment.objects.filter(public_id=attachment_id, message__ticket=ticket,
+                                    message__visibility=TicketMessage.Visibility.PUBLIC).first()
+    if att is None:
+        raise NotFound(gettext_noop("No such file."))
+    return att
+
+
+def access_desk_attachment(user: User, attachment_id: str) -> Attachment:
+    """A file on a ticket the agent may see (internal notes included); anything else is "not found"."""
+    att = Attachment.objects.filter(public_id=attachment_id).select_related("message__ticket").first()
+    if att is None:
+        raise NotFound(gettext_noop("No such file."))
+    access_desk_ticket(user, att.message.ticket.public_id)
+    return att

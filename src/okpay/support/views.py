@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from okpay.core.errors import NotFound, OkpayError, RateLimited
 from okpay.core.ratelimit import RateLimit
+from okpay.core.replicas import replica_reads
 from okpay.helpcenter import registry
 from okpay.identity.auth import client_ip
 from okpay.identity.models import User
@@ -36,9 +37,14 @@ from okpay.support.models import (
     Feedback,
     Priority,
     Status,
-    TicketMessage,
 )
-from okpay.support.permissions import access_customer_ticket, access_desk_ticket, can
+from okpay.support.permissions import (
+    access_customer_attachment,
+    access_customer_ticket,
+    access_desk_attachment,
+    access_desk_ticket,
+    can,
+)
 
 # Forms anyone can send: limited per address (and per customer for tickets) so nobody floods the desk.
 CALLBACKS_PER_IP = RateLimit("support-callback-ip", limit=5, window=3600)
@@ -190,11 +196,10 @@ def ticket_rate(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @login_required
 def attachment_customer(request: HttpRequest, public_id: str, attachment_id: str) -> FileResponse:
-    ticket = _customer_ticket(request, public_id)
-    att = Attachment.objects.filter(public_id=attachment_id, message__ticket=ticket,
-                                    message__visibility=TicketMessage.Visibility.PUBLIC).first()
-    if att is None:
-        raise Http404
+    try:
+        att = access_customer_attachment(request.user, public_id, attachment_id)  # type: ignore[arg-type]
+    except NotFound:
+        raise Http404 from None
     return _file(att)
 
 
@@ -530,10 +535,10 @@ def desk_canned(request: HttpRequest, public_id: str, pk: int) -> HttpResponse:
 
 @desk_required()
 def desk_attachment(request: HttpRequest, attachment_id: str) -> FileResponse:
-    att = Attachment.objects.filter(public_id=attachment_id).select_related("message__ticket").first()
-    if att is None:
-        raise Http404
-    access_desk_ticket(request.user, att.message.ticket.public_id)  # type: ignore[arg-type]
+    try:
+        att = access_desk_attachment(request.user, attachment_id)  # type: ignore[arg-type]
+    except NotFound:
+        raise Http404 from None
     return _file(att)
 
 
@@ -553,6 +558,7 @@ def _period(request: HttpRequest) -> tuple[date, date]:
 
 
 @desk_required("view_dashboard")
+@replica_reads
 def dashboard(request: HttpRequest) -> HttpResponse:
     from okpay.support import charts
 
@@ -574,6 +580,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @desk_required("view_dashboard")
+@replica_reads
 def dashboard_csv(request: HttpRequest) -> HttpResponse:
     since, until = _period(request)
     d = selectors.dashboard(since=since, until=until)

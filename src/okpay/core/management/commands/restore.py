@@ -21,7 +21,7 @@ class Command(BaseCommand):
         if not yes:
             raise CommandError("restoring replaces every row of the current database; add --yes to confirm")
         try:
-            restore(path)
+            files = restore(path)
         except BackupError as exc:
             raise CommandError(str(exc)) from None
-        self.stdout.write(f"restored {path}")
+        self.stdout.write(f"restored {path}" + (f" and {files} uploaded files" if files else ""))
