@@ -29,8 +29,16 @@ DOTTED = re.compile(r"^[a-z_][a-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$")
 
 
 def runtime_requirements() -> list[Requirement]:
+    """``[project] dependencies`` and the optional runtime extras (``okpay[s3]``), not ``dev``.
+
+    An extra's import must be guarded where it is used: ``okpay.conf`` checks ``find_spec`` and says
+    which extra to install when ``OKPAY_MEDIA_URL=s3://…`` asks for it."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return [Requirement(line) for line in project["dependencies"]]
+    lines = list(project["dependencies"])
+    for extra, extra_lines in project.get("optional-dependencies", {}).items():
+        if extra != "dev":
+            lines += [line for line in extra_lines if not line.startswith("okpay")]
+    return [Requirement(line) for line in lines]
 
 
 def declared_distributions() -> set[str]:

@@ -23,6 +23,7 @@ from okpay.conf import media_storage
 from okpay.core.models import StoredFile
 from okpay.support.models import Attachment
 from okpay.support.services import agent_reply
+from tests.factories import sign_in
 from tests.s3 import BUCKET, SeaweedS3
 from tests.support.helpers import web_ticket
 
@@ -30,9 +31,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 
 
 def login(user) -> Client:  # type: ignore[no-untyped-def]
-    client = Client()
-    client.force_login(user)
-    return client
+    return sign_in(user)
 
 
 def upload(name: str = "receipt.png", data: bytes = PNG) -> SimpleUploadedFile:
