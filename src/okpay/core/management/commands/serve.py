@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
+import os
 
 from django.conf import settings
 from django.core.management import call_command
@@ -32,6 +34,31 @@ def process_count(value: str) -> int:
     return count
 
 
+def served_base_url(host: str, port: int) -> str:
+    """The address links in emails point to when ``OKPAY_BASE_URL`` is unset: the one this server
+    listens on (a wildcard address is reached through the loopback one on this machine)."""
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        address = None  # a host name
+    if address is not None and address.is_unspecified:
+        host = "::1" if address.version == 6 else "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def follow_served_address(host: str, port: int) -> None:
+    """Without ``OKPAY_BASE_URL``, reset, invitation and notification links follow ``--host``/``--port``
+    (the environment variable carries it into uvicorn's worker processes and the worker thread)."""
+    if os.environ.get("OKPAY_BASE_URL", "").strip():
+        return
+    base_url = served_base_url(host, port)
+    os.environ["OKPAY_BASE_URL"] = base_url
+    settings.OKPAY_BASE_URL = base_url
+    settings.CSRF_TRUSTED_ORIGINS = [*settings.CSRF_TRUSTED_ORIGINS, base_url]
+
+
 class Command(BaseCommand):
     help = "Apply migrations, then serve OKPay over HTTP and WebSockets (with the worker unless --no-worker)."
 
@@ -52,6 +79,7 @@ class Command(BaseCommand):
             raise CommandError("--processes above 1 needs OKPAY_REDIS_URL: the in-memory channel layer "
                                "cannot carry chat messages between processes")
 
+        follow_served_address(host, port)
         if not no_migrate:
             call_command("migrate", interactive=False, verbosity=0)
         if not no_worker:
