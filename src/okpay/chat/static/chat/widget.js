@@ -233,10 +233,10 @@
 
   // --- events -------------------------------------------------------------------------------
   function open() {
-    panel.hidden = false; launcher.setAttribute("aria-expanded", "true");
+    panel.hidden = false; launcher.setAttribute("aria-expanded", "true"); root.classList.add("chat-open");
     refreshForm(); if (!needEmail()) { connect(); } (needEmail() ? email : input).focus(); markRead();
   }
-  function close() { panel.hidden = true; launcher.setAttribute("aria-expanded", "false"); launcher.focus(); }
+  function close() { panel.hidden = true; launcher.setAttribute("aria-expanded", "false"); root.classList.remove("chat-open"); launcher.focus(); }
   launcher.addEventListener("click", function () { if (panel.hidden) { open(); } else { close(); } });
   closeBtn.addEventListener("click", close);
   panel.addEventListener("keydown", function (ev) { if (ev.key === "Escape") { close(); } });

@@ -1,0 +1,221 @@
+"""Chromium over every page of every role (tests/web/inventory.py):
+
+- at 390 px no page scrolls sideways (``document.documentElement.scrollWidth <= innerWidth``), the
+  header stays one row, no button or link-button is covered by the chat launcher (each scrolled to
+  the middle of the screen as far as the page lets it), and the chat panel fills a phone's screen;
+- in zh-Hans no English sentence is left in the visible text (nor Chinese in the English pages),
+  apart from what people typed (names, ticket subjects, descriptions); every page has a title of
+  its own with the brand.
+
+``OKPAY_SCREENSHOTS=1`` also saves each page under test-artifacts/pages/ (390 px).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from django.conf import settings as django_settings
+
+from tests.conftest import ARTIFACTS
+from tests.factories import session_cookie
+from tests.web.inventory import ROLES, pages, world
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PHONE = {"width": 390, "height": 844}
+SHOTS = os.environ.get("OKPAY_SCREENSHOTS") == "1"
+
+LAYOUT = """() => {
+  const doc = document.documentElement;
+  const wide = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const r = el.getBoundingClientRect();
+    if (r.width && r.right > innerWidth + 1 && getComputedStyle(el).position !== 'fixed') {
+      const cls = typeof el.className === 'string' ? '.' + el.className.trim().split(' ').join('.') : '';
+      wide.push(el.tagName.toLowerCase() + cls + ' →' + Math.round(r.right));
+    }
+  }
+  const header = document.querySelector('.site-header .header-row');
+  return {scrollWidth: doc.scrollWidth, innerWidth: innerWidth, wide: wide.slice(0, 6),
+          headerHeight: header ? Math.round(header.getBoundingClientRect().height) : 0};
+}"""
+
+COVERED = """() => {
+  const launcher = document.querySelector('[data-chat-launcher]');
+  if (!launcher) { return []; }
+  const covered = [];
+  const items = document.querySelectorAll('main button, main .btn, main input[type=submit], main summary, main a');
+  for (const el of items) {
+    if (!el.offsetParent || el.closest('[hidden]')) { continue; }
+    el.scrollIntoView({block: 'center', inline: 'nearest'});
+    const a = el.getBoundingClientRect(), b = launcher.getBoundingClientRect();
+    if (!a.width || !a.height) { continue; }
+    if (a.left < b.right - 1 && a.right > b.left + 1 && a.top < b.bottom - 1 && a.bottom > b.top + 1) {
+      covered.push((el.textContent || el.value || el.tagName).trim().slice(0, 40));
+    }
+  }
+  window.scrollTo(0, 0);
+  return covered;
+}"""
+
+VISIBLE_TEXT = """() => {
+  const parts = [document.title];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  let node;
+  while ((node = walker.nextNode())) {
+    const el = node.parentElement;
+    const skip = 'script, style, template, [hidden], [data-user-content], [translate=no], code, .code, .secret';
+    if (!el || el.closest(skip)) { continue; }
+    const style = getComputedStyle(el);
+    if (style.display === 'none' || style.visibility === 'hidden') { continue; }
+    parts.push(node.textContent);
+  }
+  for (const el of document.querySelectorAll('[placeholder], [aria-label], [title], input[type=submit][value]')) {
+    if (el.closest('[hidden], [data-user-content]')) { continue; }
+    for (const name of ['placeholder', 'aria-label', 'title']) {
+      if (el.getAttribute(name)) { parts.push(el.getAttribute(name)); }
+    }
+    if (el.type === 'submit' && el.value) { parts.push(el.value); }
+  }
+  return parts.join('\\n');
+}"""
+
+
+def context_for(browser, live_server, role: str, user, lang: str, viewport=PHONE):  # type: ignore[no-untyped-def]
+    context = browser.new_context(locale="zh-CN" if lang == "zh-hans" else "en-US", base_url=live_server.url,
+                                  viewport=viewport)
+    cookies = [{"name": django_settings.LANGUAGE_COOKIE_NAME, "value": lang, "url": live_server.url}]
+    if user is not None:
+        cookies.append({"name": django_settings.SESSION_COOKIE_NAME, "value": session_cookie(user),
+                        "url": live_server.url})
+    context.add_cookies(cookies)
+    return context
+
+
+def visit_all(browser, live_server, lang: str, check) -> list[str]:  # type: ignore[no-untyped-def]
+    """Open every page of every role in ``lang``; ``check(page, role, path)`` returns problems."""
+    w = world()
+    users = {"anonymous": None, "customer": w.users["alice"], "merchant": w.users["shop"],
+             "agent": w.users["agent"], "supervisor": w.users["supervisor"]}
+    problems: list[str] = []
+    for role in ROLES:
+        context = context_for(browser, live_server, role, users[role], lang)
+        page = context.new_page()
+        for template, path in pages(role, w.ids):
+            response = page.goto(path)
+            assert response is not None and response.status < 500, f"{role} {path}: {response and response.status}"
+            assert response.status < 400 or path == "/no-such-page/", f"{role} {path}: {response.status}"
+            page.wait_for_load_state("load")
+            problems += [f"{lang} {role} {path}: {p}" for p in check(page, role, path)]
+            if SHOTS:
+                name = re.sub(r"[^a-z0-9]+", "-", f"{role}{template}".lower()).strip("-")[:80]
+                (ARTIFACTS / "pages").mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / "pages" / f"390-{lang}-{name}.png"), full_page=True)
+        context.close()
+    return problems
+
+
+def phone_layout(page, role: str, path: str) -> list[str]:  # type: ignore[no-untyped-def]
+    problems = []
+    layout = page.evaluate(LAYOUT)
+    if layout["scrollWidth"] > layout["innerWidth"]:
+        problems.append(f"scrolls sideways ({layout['scrollWidth']} > {layout['innerWidth']}): {layout['wide']}")
+    if layout["headerHeight"] > 72:
+        problems.append(f"the header takes {layout['headerHeight']} px (more than one row)")
+    covered = page.evaluate(COVERED)
+    if covered:
+        problems.append(f"covered by the chat launcher: {covered}")
+    return problems
+
+
+def test_every_page_fits_a_phone(browser, live_server) -> None:
+    problems = visit_all(browser, live_server, "zh-hans", phone_layout)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_chat_panel_fills_a_phone_screen_and_stays_off_staff_pages(browser, live_server) -> None:
+    w = world()
+    context = context_for(browser, live_server, "customer", w.users["alice"], "zh-hans")
+    page = context.new_page()
+    page.goto("/wallet/")
+    page.locator("[data-chat-launcher]").click()
+    box = page.locator("#okpay-chat-panel").bounding_box()
+    assert box is not None
+    assert box["x"] <= 0.5 and box["y"] <= 0.5
+    assert box["width"] >= PHONE["width"] - 1 and box["height"] >= PHONE["height"] - 1
+    context.close()
+    context = context_for(browser, live_server, "agent", w.users["agent"], "zh-hans")
+    page = context.new_page()
+    for path in ("/desk/", f"/desk/t/{w.ids['ticket']}/"):
+        page.goto(path)
+        page.wait_for_load_state("load")
+        assert page.locator("[data-chat-launcher]").count() == 0, path
+    context.close()
+
+
+# --- translation -------------------------------------------------------------------------------
+
+# Words that are the same in both languages: names of things, not sentences.
+NEUTRAL = re.compile(
+    r"OKPay|WeChat|Telegram|Weibo|Alipay|TOTP|API|CSV|SVG|URL|HTTPS?|JSON|OpenAPI|SMS|ID|QR|App|PIN|"
+    r"[\w.+-]+@[\w.-]+|https?://\S+|\b(?:txn|pi|re|rr|usr|tkt|mer|act|sk|pk|whe|whd|evt)_\w+|"
+    r"\bT-\d[\w-]*|Alice|Bob|Demo Shop|Agent|Supervisor|Operator|English|简体中文"
+)
+ENGLISH_SENTENCE = re.compile(r"[A-Za-z]{2,}(?:[ ,’'-]+[A-Za-z]{2,}){2,}")
+HAN = re.compile(r"[\u3400-\u9fff]+")
+HALF_WIDTH_IN_CHINESE = re.compile(r"[\u3400-\u9fff][,;:?!](?=\s|[\u3400-\u9fff]|$)")
+
+
+def user_content() -> list[str]:
+    """What people typed or the demo data holds, shown as it is in either language."""
+    from okpay.identity.models import User
+    from okpay.merchants.models import Merchant, PaymentIntent
+    from okpay.payments.models import Transaction
+    from okpay.support.models import Ticket, TicketMessage
+
+    texts: list[str] = []
+    texts += User.objects.values_list("display_name", flat=True)
+    texts += Merchant.objects.values_list("name", flat=True)
+    texts += PaymentIntent.objects.values_list("description", flat=True)
+    texts += Transaction.objects.exclude(note="").values_list("note", flat=True) if hasattr(Transaction, "note") else []
+    texts += Ticket.objects.values_list("subject", flat=True)
+    texts += [line for body in TicketMessage.objects.values_list("body", flat=True) for line in body.splitlines()]
+    return sorted({t.strip() for t in texts if t and t.strip()}, key=len, reverse=True)
+
+
+def untranslated(lang: str, text: str, typed: list[str]) -> list[str]:
+    for value in typed:
+        text = text.replace(value, " ")
+    found = []
+    for line in text.splitlines():
+        line = NEUTRAL.sub(" ", line).strip()
+        if not line:
+            continue
+        if lang == "zh-hans":
+            found += [m.group(0) for m in ENGLISH_SENTENCE.finditer(line)]
+            found += [m.group(0) for m in HALF_WIDTH_IN_CHINESE.finditer(line)]
+        else:
+            found += HAN.findall(line)
+    return found
+
+
+@pytest.mark.parametrize("lang", ["zh-hans", "en"])
+def test_no_page_is_half_translated(browser, live_server, lang: str) -> None:
+    typed: list[str] = []
+    titles: dict[str, str] = {}
+
+    def check(page, role: str, path: str) -> list[str]:  # type: ignore[no-untyped-def]
+        if not typed:
+            typed.extend(user_content())
+        problems = [repr(s) for s in dict.fromkeys(untranslated(lang, page.evaluate(VISIBLE_TEXT), typed))]
+        title = page.title()
+        if "OKPay" not in title:
+            problems.append(f"title without the brand: {title!r}")
+        titles.setdefault(title, path)
+        return problems
+
+    problems = visit_all(browser, live_server, lang, check)
+    assert not problems, "\n".join(problems)
+    assert len(titles) >= 30  # each page its own title, not the site's one
