@@ -98,7 +98,7 @@ def test_contact_page_lists_every_registry_channel(db: None, client: Client) -> 
         assert channel.value in html, channel.key
     assert 'id="open-chat"' in html and "data-chat-open" in html
     assert "mailto:support@okpay.example" in html and "通常会在24小时内获得回复" in html
-    assert 'href="tel:+864008006578"' in html and "服务时间: 24x7" in html and "紧急问题" in html
+    assert 'href="tel:+864008006578"' in html and "服务时间：24x7" in html and "紧急问题" in html
     assert "微信公众号" in html and "https://t.me/OKPayOfficial" in html
     # The ticket form and callback request belong to the support app: linked when it is installed.
     from django.urls import NoReverseMatch, reverse

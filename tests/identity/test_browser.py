@@ -21,9 +21,9 @@ NEW_PASSWORD = "Harbour-73-lights?"
 
 def test_seed_password_reset_six_steps_with_email_from_smtp(page, live_server, smtp_server, settings, alice) -> None:
     settings.OKPAY_BASE_URL = live_server.url
-    # 1. The sign-in page, then "忘记密码?".
+    # 1. The sign-in page, then "忘记密码？".
     page.goto("/account/login/")
-    page.get_by_role("link", name="忘记密码?").click()
+    page.get_by_role("link", name="忘记密码？").click()
     page.wait_for_url("**/account/password-reset/")
     screenshot(page, "identity-reset-1-request-zh")
     # 2. The registered email address.
