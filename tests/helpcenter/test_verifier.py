@@ -82,7 +82,7 @@ CASES = [
     ("400-800-6587", "phone", "hotline", "one_digit"),
     ("4008006578 8", "phone", "hotline", "one_digit"),
     ("@0KPayOfficial", "social", "social:telegram", "homoglyph"),
-    ("@OKPay_Official", "social", "social:telegram", "homoglyph"),
+    ("@OKPay_Official", "social", "social:telegram", "separator"),  # an underscore, not a look-alike
     ("https://t.me/OKPaySupport", "social", "social:telegram", "handle_lookalike"),
     ("wechat:OKPayWallet_Help", "social", "social:wechat", "handle_lookalike"),
 ]

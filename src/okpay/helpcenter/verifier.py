@@ -14,6 +14,8 @@ imitates one, says which one and how:
 - ``one_digit``: a phone number one digit away from the hotline;
 - ``free_mail``: our name in an address at a mail provider;
 - ``handle_lookalike``: a social account name close to an official one.
+- ``separator``: a social account name that is an official one with an underscore, dot or hyphen
+  added, moved or left out (``@OKPay_Official``).
 """
 
 from __future__ import annotations
@@ -298,6 +300,10 @@ def _verify_phone(verdict: Verdict, raw: str) -> Verdict:
     return verdict
 
 
+def _bare(handle: str) -> str:
+    return re.sub(r"[_.\-]", "", handle).lower()
+
+
 def _verify_social(verdict: Verdict, raw: str, *, platform: str | None = None) -> Verdict:
     verdict.kind = "social"
     text = raw.strip()
@@ -333,7 +339,11 @@ def _verify_social(verdict: Verdict, raw: str, *, platform: str | None = None) -
             best = (key, channel)  # type: ignore[assignment]
     if best is not None:
         verdict.lookalike_of = best[1]
-        verdict.signals = ["homoglyph" if best[0][0] == 0 else "handle_lookalike"]
+        official = best[1].value.lstrip("@")
+        if best[0][0] == 0 and _bare(handle) == _bare(official) and handle.lower() != official.lower():
+            verdict.signals = ["separator"]  # the trick is an underscore, dot or hyphen, not a look-alike letter
+        else:
+            verdict.signals = ["homoglyph" if best[0][0] == 0 else "handle_lookalike"]
         if not handle.isascii():
             verdict.signals.append("idn")
     return verdict
@@ -402,6 +412,8 @@ def signal_text(signal: str) -> str:
         "one_digit": _("It differs from our hotline by one digit."),
         "two_digits": _("It differs from our hotline by two digits."),
         "free_mail": _("It is an address at a public mail provider; OKPay never writes from those."),
+        "separator": _("It adds, moves or leaves out an underscore, dot or hyphen in our account name: "
+                       "compare it character by character with the official one."),
         "handle_lookalike": _("Its name resembles one of our official accounts but is not one of them."),
         "unpublished_address": _("It is written with our domain, but it is not one of our published "
                                  "addresses; sender addresses can be forged."),
