@@ -149,6 +149,9 @@ def test_the_chat_panel_fills_a_phone_screen_and_stays_off_staff_pages(browser, 
     assert box is not None
     assert box["x"] <= 0.5 and box["y"] <= 0.5
     assert box["width"] >= PHONE["width"] - 1 and box["height"] >= PHONE["height"] - 1
+    assert page.locator(".chat-greeting").is_visible()  # the greeting comes first: never a blank panel
+    if SHOTS:
+        page.screenshot(path=str(ARTIFACTS / "pages" / "390-zh-hans-chat-panel.png"))
     context.close()
     context = context_for(browser, live_server, "agent", w.users["agent"], "zh-hans")
     page = context.new_page()

@@ -14,13 +14,13 @@
       offline: "连接中断，正在重新连接…", person: "转人工", queue: "您排在第 {p} 位，预计等待约 {m} 分钟",
       agent: "客服 {a} 正在为您服务", ended: "对话已结束", rate: "请为本次服务评分", rated: "感谢您的评价！",
       transcript: "把聊天记录发到我的邮箱", sent: "已发送到 {t}", leave: "留言", leavePh: "请写下您的问题，我们会在 24 小时内通过邮件回复",
-      newChat: "开始新的对话", star: "{n} 星", you: "我", bot: "智能助手", sys: "系统", cancelled: "已取消"},
+      newChat: "开始新的对话", greeting: "您好！我是 OKPay 在线客服助手。请直接描述您的问题，我会先为您解答；需要人工服务时，请点“转人工”。", guestHint: "请先留下您的邮箱，方便我们回复您。", star: "{n} 星", you: "我", bot: "智能助手", sys: "系统", cancelled: "已取消"},
     en: {open: "Chat with us", title: "OKPay live chat", close: "Close", send: "Send", placeholder: "Type your question…",
       email: "Your email (so that we can answer)", start: "Start chat", typing: "Typing…", read: "Read", sending: "Sending",
       offline: "Connection lost, reconnecting…", person: "Talk to a person", queue: "You are number {p} in the queue, about {m} min",
       agent: "{a} is helping you", ended: "The chat has ended", rate: "Please rate this chat", rated: "Thank you for your rating!",
       transcript: "Email me the transcript", sent: "Sent to {t}", leave: "Leave a message", leavePh: "Write your question; we answer by email within 24 hours",
-      newChat: "Start a new chat", star: "{n} stars", you: "You", bot: "Assistant", sys: "System", cancelled: "Cancelled"}
+      newChat: "Start a new chat", greeting: "Hello! I am OKPay's assistant. Describe your question and I will answer first; press “Talk to a person” for an agent.", guestHint: "Please leave your email first so that we can answer you.", star: "{n} stars", you: "You", bot: "Assistant", sys: "System", cancelled: "Cancelled"}
   }[lang];
   function fmt(s, v) { return s.replace(/\{(\w)\}/g, function (_, k) { return v[k] == null ? "" : v[k]; }); }
   function el(tag, attrs, text) {
@@ -65,6 +65,16 @@
   form.appendChild(row);
   [head, status, log, typing, extra, form].forEach(function (n) { panel.appendChild(n); });
   root.appendChild(launcher); root.appendChild(panel);
+  // The greeting always comes first, so that nobody (a guest before the first message either) opens a blank panel.
+  function greet() {
+    if (log.querySelector(".chat-greeting")) { return; }
+    var li = el("li", {"class": "chat-msg chat-greeting"});
+    li.appendChild(el("span", {"class": "chat-who"}, T.bot));
+    var body = el("p", {"class": "chat-body"}, T.greeting + (signedIn ? "" : "\n" + T.guestHint));
+    li.appendChild(body);
+    log.insertBefore(li, log.firstChild);
+  }
+  greet();
 
   var ws = null, backoff = 500, welcomed = false, state = {}, agentRead = 0, retryTimer = null;
   var seen = {};
@@ -191,7 +201,7 @@
     ws.onmessage = function (ev) {
       var f; try { f = JSON.parse(ev.data); } catch (e) { return; }
       if (f.type === "welcome") {
-        if (store.conversation && store.conversation !== f.conversation) { log.textContent = ""; seen = {}; store.lastSeq = 0; }
+        if (store.conversation && store.conversation !== f.conversation) { log.textContent = ""; greet(); seen = {}; store.lastSeq = 0; }
         welcomed = true; store.conversation = f.conversation; if (f.token) { store.token = f.token; }
         f.messages.forEach(bubble); agentRead = f.agent_read_seq || 0; renderRead();
         renderState(f.state); status.classList.remove("chat-offline");
@@ -212,7 +222,7 @@
       else if (f.type === "action_ok") {
         var btn = panel.querySelector("[data-key='" + cssEscape(f.key) + "']"); if (btn) { btn.textContent = T.cancelled; btn.disabled = true; }
       } else if (f.type === "error") {
-        if (f.code === "not_found" && store.conversation) { store = {pending: store.pending, lastSeq: 0}; save(); log.textContent = ""; seen = {}; ws.close(); return; }
+        if (f.code === "not_found" && store.conversation) { store = {pending: store.pending, lastSeq: 0}; save(); log.textContent = ""; greet(); seen = {}; ws.close(); return; }
         status.textContent = f.message;
       }
     };
@@ -286,7 +296,7 @@
       send({type: "transcript"});
     } else if (b.hasAttribute("data-new-chat")) {
       store = {pending: [], lastSeq: 0, email: store.email}; save();
-      log.textContent = ""; extra.textContent = ""; seen = {}; state = {};
+      log.textContent = ""; greet(); extra.textContent = ""; seen = {}; state = {};
       if (ws) { ws.onclose = null; ws.close(); ws = null; }
       connect();
     }
