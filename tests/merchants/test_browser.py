@@ -34,12 +34,16 @@ def test_demo_shop_purchase_then_refund_request_approved(page, browser, live_ser
     page.goto("/demo-shop/")
     screenshot(page, "merchants-1-demo-shop")
     page.get_by_test_id("buy-mug").click()
-    page.wait_for_url("**/account/login/**")
-    page.get_by_label("邮箱地址").fill(funded.email)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    # The checkout shows the merchant and the amount before sign-in, and signs in on the page itself.
     page.wait_for_url("**/checkout/pi_*/")
     assert page.get_by_test_id("checkout-merchant").inner_text() == "OKPay 演示茶铺"
+    assert page.get_by_test_id("checkout-amount").inner_text() == "¥128.00"
+    assert page.locator(".site-header").count() == 0 and page.locator("[data-chat-launcher]").count() == 0
+    screenshot(page, "merchants-2a-checkout-signed-out")
+    page.get_by_label("邮箱地址").fill(funded.email)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_test_id("checkout-signin-submit").click()
+    page.wait_for_url("**/checkout/pi_*/")
     assert page.get_by_test_id("checkout-amount").inner_text() == "¥128.00"
     screenshot(page, "merchants-2-checkout")
     page.get_by_test_id("checkout-pay").click()

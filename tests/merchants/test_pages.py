@@ -133,3 +133,24 @@ def test_endpoint_actions_on_dashboard(demo_shop, settings) -> None:
     endpoint.refresh_from_db()
     assert endpoint.enabled and endpoint.secret != old_secret
     assert endpoint.secret in merchant.get("/merchant/").content.decode()
+
+
+def test_checkout_shows_merchant_and_amount_before_sign_in_and_signs_in_on_the_page(demo_shop) -> None:
+    intent = services.intent_create(merchant=demo_shop, amount=12_800, description="西湖龙井 250g",
+                                    return_url="https://shop.example/cart")
+    page = Client().get(f"/checkout/{intent.public_id}/")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "¥128.00" in html and "西湖龙井 250g" in html and demo_shop.name in html
+    assert 'action="/account/login/"' in html and f'name="next" value="/checkout/{intent.public_id}/"' in html
+    assert 'href="https://shop.example/cart"' in html  # back to the merchant / cancel
+    assert "site-header" not in html and "okpay-chat" not in html  # a focused page
+
+
+@pytest.mark.parametrize(("reason", "words"), [("requested_by_merchant", "付款已取消"),
+                                              ("expired", "此付款链接已过期")])
+def test_checkout_says_cancelled_or_expired(demo_shop, reason: str, words: str) -> None:
+    intent = services.intent_create(merchant=demo_shop, amount=3_000, return_url="https://shop.example/cart")
+    services.intent_cancel(merchant=demo_shop, intent_id=intent.public_id, reason=reason)
+    html = Client().get(f"/checkout/{intent.public_id}/").content.decode()
+    assert words in html and "没有扣款" in html and 'href="https://shop.example/cart"' in html

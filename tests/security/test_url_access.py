@@ -144,8 +144,8 @@ RULES: dict[str, str] = {
     "wallet/transactions/<str:txn_id>/refund-request/": "customer",
     "wallet/notifications/": "customer",
     # merchants
-    "checkout/<str:intent_id>/": "customer",
-    "checkout/<str:intent_id>/done/": "customer",
+    "checkout/<str:intent_id>/": "public",  # hosted checkout: amount shown before sign-in
+    "checkout/<str:intent_id>/done/": "public",  # a paid one: its payer only (tests/merchants/test_pages.py)
     "demo-shop/": "demo",
     "demo-shop/buy/": "demo",
     "demo-shop/orders/<str:intent_id>/": "demo",

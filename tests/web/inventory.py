@@ -95,7 +95,8 @@ PAGES: dict[str, list[str]] = {
     "anonymous": [
         "/", "/help/", "/help/search/?q=转账", "/help/category/{category}/", "/help/{article}/", "/contact/",
         "/verify/", "/verify/?q=okpay-help.example", "/account/login/", "/account/register/",
-        "/account/password-reset/", "/account/password-reset/sent/", "/demo-shop/", "/checkout/{intent}/",
+        "/account/password-reset/", "/account/password-reset/sent/", "/demo-shop/",
+        "/checkout/{intent}/", "/checkout/{cancelled}/",
         "/support/new/", "/support/feedback/", "/support/callback/", "/no-such-page/",
     ],
     "customer": [

@@ -56,14 +56,24 @@ def _error_text(exc: OkpayError) -> str:
 # --- hosted checkout -------------------------------------------------------------------------------
 
 @never_cache
-@login_required
+@never_cache
 @require_http_methods(["GET", "POST"])
 def checkout(request: HttpRequest, intent_id: str) -> HttpResponse:
+    """The hosted checkout: the merchant, amount and description from the first screen, also before
+    sign-in (the sign-in form is part of the page and comes back here), a way back to the merchant."""
     try:
         intent = services.intent_for_checkout(intent_id)
     except NotFound as exc:
         raise Http404 from exc
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
+    if not user.is_authenticated:
+        if request.method == "POST":
+            return redirect(f"{reverse('identity:login')}?next={request.path}")
+        if intent.status != IntentStatus.REQUIRES_CONFIRMATION and intent.customer_id is not None:
+            return redirect(f"{reverse('identity:login')}?next={request.path}")
+        if intent.status != IntentStatus.REQUIRES_CONFIRMATION:
+            return render(request, "merchants/checkout_done.html", {"intent": intent})
+        return render(request, "merchants/checkout.html", {"intent": intent, "signed_out": True})
     if intent.customer_id is not None and intent.customer_id != user.pk:
         raise Http404
     if intent.status != IntentStatus.REQUIRES_CONFIRMATION:
@@ -79,21 +89,28 @@ def checkout(request: HttpRequest, intent_id: str) -> HttpResponse:
         else:
             return redirect("merchants:checkout-done", intent_id=intent.public_id)
     balance = next((b for b in balances_for_owner(user) if b.currency == intent.currency), None)
+    available = balance.available if balance else 0
     return render(request, "merchants/checkout.html", {
-        "intent": intent, "needs_otp": needs_otp, "error": error,
-        "available": balance.available if balance else 0}, status=422 if error else 200)
+        "intent": intent, "needs_otp": needs_otp, "error": error, "available": available,
+        "short": available < intent.amount}, status=422 if error else 200)
 
 
 @never_cache
-@login_required
 @require_GET
 def checkout_done(request: HttpRequest, intent_id: str) -> HttpResponse:
+    """Paid, authorised, cancelled or expired: what happened, and the way back to the merchant.
+    A payment someone made is shown to that person only; a cancelled unpaid one to whoever has the link."""
     try:
         intent = services.intent_for_checkout(intent_id)
     except NotFound as exc:
         raise Http404 from exc
-    if intent.customer_id != request.user.pk:
-        raise Http404
+    if intent.customer_id is not None:
+        if not request.user.is_authenticated:
+            return redirect(f"{reverse('identity:login')}?next={request.path}")
+        if intent.customer_id != request.user.pk:
+            raise Http404
+    elif intent.status == IntentStatus.REQUIRES_CONFIRMATION:
+        return redirect("merchants:checkout", intent_id=intent.public_id)
     return render(request, "merchants/checkout_done.html", {"intent": intent})
 
 

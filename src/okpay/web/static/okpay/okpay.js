@@ -17,4 +17,21 @@
     if (button) { button.classList.add("visually-hidden"); }
     if (select) { select.addEventListener("change", function () { form.requestSubmit ? form.requestSubmit() : form.submit(); }); }
   });
+  // A form that posts acts once: a second press while the first is on its way does nothing, and the
+  // button shows progress (its name and value are still sent, so it is not disabled).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || (form.method || "").toLowerCase() !== "post" || form.hasAttribute("hx-post")) { return; }
+    if (event.defaultPrevented) { return; }
+    if (form.dataset.submitting === "1") { event.preventDefault(); return; }
+    form.dataset.submitting = "1";
+    var button = event.submitter || form.querySelector("[type=submit]");
+    if (button) { button.setAttribute("aria-busy", "true"); button.classList.add("is-busy"); }
+  });
+  window.addEventListener("pageshow", function () {  // back to a page from the cache: its forms work again
+    document.querySelectorAll("form[data-submitting]").forEach(function (form) {
+      delete form.dataset.submitting;
+      form.querySelectorAll("[aria-busy]").forEach(function (b) { b.removeAttribute("aria-busy"); b.classList.remove("is-busy"); });
+    });
+  });
 })();
