@@ -426,6 +426,7 @@ OKPAY_API_TOKEN_TTL_HOURS = env_int("OKPAY_API_TOKEN_TTL_HOURS", 24 * 30, minimu
 # --- Identity: sign-in, lockout, sessions, 2FA, step-up (okpay.identity) -------------------------
 AUTHENTICATION_BACKENDS = ["okpay.identity.auth.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "identity:login"
+LOGIN_REDIRECT_URL = "payments:home"  # sign-in lands on the page asked for, else the wallet
 AXES_FAILURE_LIMIT = env_int("OKPAY_LOGIN_FAILURE_LIMIT", 5, minimum=3, maximum=100)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("OKPAY_LOGIN_COOLOFF_MINUTES", 15, minimum=1, maximum=24 * 60))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # per account AND address: no lockout of a victim

@@ -22,7 +22,7 @@ NEW_PASSWORD = "Harbour-73-lights?"
 def test_seed_password_reset_six_steps_with_email_from_smtp(page, live_server, smtp_server, settings, alice) -> None:
     settings.OKPAY_BASE_URL = live_server.url
     # 1. The sign-in page, then "忘记密码？".
-    page.goto("/account/login/")
+    page.goto("/account/login/?next=/account/security/")
     page.get_by_role("link", name="忘记密码？").click()
     page.wait_for_url("**/account/password-reset/")
     screenshot(page, "identity-reset-1-request-zh")
@@ -61,8 +61,7 @@ def test_seed_password_reset_six_steps_with_email_from_smtp(page, live_server, s
     page.get_by_label("邮箱地址").fill("alice@example.com")
     page.get_by_label("密码").fill(NEW_PASSWORD)
     page.get_by_role("button", name="登录").click()
-    page.wait_for_url("**/account/security/")
-    assert page.get_by_role("heading", name="安全中心").is_visible()
+    page.wait_for_url("**/wallet/")  # sign-in lands on the wallet when no page was asked for
     # The notification email about the change was sent too.
     run_worker_until_idle()
     subjects = [m["Subject"] for m in smtp_server.messages]
@@ -70,7 +69,7 @@ def test_seed_password_reset_six_steps_with_email_from_smtp(page, live_server, s
 
 
 def test_enable_two_factor_by_typing_a_code_from_the_secret(page, live_server, alice) -> None:
-    page.goto("/account/login/")
+    page.goto("/account/login/?next=/account/security/")
     page.get_by_label("邮箱地址").fill("alice@example.com")
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
@@ -102,7 +101,7 @@ def test_enable_two_factor_by_typing_a_code_from_the_secret(page, live_server, a
     screenshot(page, "identity-login-2fa-zh")
     page.get_by_label("身份验证器应用中的验证码或恢复码").fill(codes[0])
     page.get_by_role("button", name="验证并登录").click()
-    page.wait_for_url("**/account/security/")
+    page.wait_for_url("**/wallet/")
     assert "还剩 9 个恢复码" in page.content()
 
 
@@ -133,7 +132,7 @@ def test_account_pages_in_both_languages(browser, live_server, alice, lang) -> N
     try:
         for name, path, signed_in in PAGES:
             if signed_in and name == "security":  # the first page that needs signing in
-                page.goto("/account/login/")
+                page.goto("/account/login/?next=/account/security/")
                 page.locator("#id_email").fill("alice@example.com")
                 page.locator("#id_password").fill(PASSWORD)
                 page.locator("main form button[type=submit]").click()

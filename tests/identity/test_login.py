@@ -99,7 +99,7 @@ def test_web_sign_in_rotates_the_session_and_records_it(alice) -> None:
     browser.session.save()
     before = browser.session.session_key
     response = browser.post("/account/login/", {"email": "alice@example.com", "password": PASSWORD})
-    assert response.status_code == 302 and response["Location"] == "/account/security/"
+    assert response.status_code == 302 and response["Location"] == "/wallet/"
     after = browser.session.session_key
     assert after and after != before
     session = UserSession.objects.get(user=alice)
@@ -110,7 +110,7 @@ def test_web_sign_in_rotates_the_session_and_records_it(alice) -> None:
 def test_next_parameter_only_redirects_inside_the_site(alice) -> None:
     outside = Client().post("/account/login/?next=https://evil.example/", {"email": "alice@example.com",
                                                                           "password": PASSWORD})
-    assert outside["Location"] == "/account/security/"
+    assert outside["Location"] == "/wallet/"
     inside = Client().post("/account/login/?next=/account/activity/", {"email": "alice@example.com",
                                                                       "password": PASSWORD})
     assert inside["Location"] == "/account/activity/"
@@ -196,7 +196,7 @@ def test_web_sign_in_with_two_factor(alice, clock) -> None:
     wrong = browser.post("/account/login/2fa/", {"code": "12345"})
     assert wrong.status_code == 400
     done = browser.post("/account/login/2fa/", {"code": totp_code(device, clock.now)})
-    assert done.status_code == 302 and done["Location"] == "/account/security/"
+    assert done.status_code == 302 and done["Location"] == "/wallet/"
     assert browser.get("/account/security/").status_code == 200
 
 

@@ -36,6 +36,9 @@ def test_home_shows_balances_limits_chart_and_activity(web, funded, bob):
     assert "¥977.66" in html and "¥10.00" in html  # available, held
     assert "最近交易" in html
     assert 'class="chart-bar"' in html and "¥12.34" in html
+    from okpay.payments.selectors import spending_by_category
+
+    assert [s.amount for s in spending_by_category(funded)] == [1_234]  # the held withdrawal is not spending
     assert "单笔限额" in html and "今日剩余额度" in html
 
 
@@ -46,6 +49,7 @@ def test_send_flow_confirmation_then_double_submit_is_one_transfer(web, funded, 
     confirm = web.post("/wallet/send/", details)
     assert confirm.status_code == 200
     assert 'data-testid="recipient-name">B*b<' in confirm.content.decode()
+    assert 'data-testid="recipient-typed">bob@example.com<' in confirm.content.decode()  # what they typed
     assert Transaction.objects.filter(type="transfer").count() == 0
     final = {**details, "stage": "confirm"}
     first = web.post("/wallet/send/", final)

@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.contrib.auth import logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -124,14 +124,14 @@ def _session_id(request: HttpRequest) -> str | None:
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated and request.method == "GET":
-        return redirect("identity:security")
+        return redirect(settings.LOGIN_REDIRECT_URL)
     form = forms.LoginForm(request.POST or None)
     expired = bool(request.session.pop(EXPIRED_NOTICE, False)) if request.method == "GET" else False
     if request.method == "POST" and form.is_valid():
         user = _attempt(form, lambda: services.login_password_check(
             request=request, email=form.cleaned_data["email"], password=form.cleaned_data["password"]))
         if user is not None:
-            next_url = _safe_next(request, reverse("identity:security"))
+            next_url = _safe_next(request, resolve_url(settings.LOGIN_REDIRECT_URL))
             if services.two_factor_enabled(user):
                 request.session.cycle_key()
                 request.session[PRE_2FA] = {"user": user.pk, "at": int(services._now().timestamp()), "next": next_url}
@@ -165,7 +165,8 @@ def login_otp_view(request: HttpRequest) -> HttpResponse:
             if method == "recovery":
                 messages.warning(request, _("You signed in with a recovery code. %(left)d codes are left.")
                                  % {"left": services.recovery_codes_left(user)})
-            return _with_device_cookie(request, redirect(pending.get("next") or reverse("identity:security")))
+            landing = pending.get("next") or resolve_url(settings.LOGIN_REDIRECT_URL)
+            return _with_device_cookie(request, redirect(landing))
     return render(request, "identity/login_otp.html", {"form": form}, status=200 if not form.errors else 400)
 
 

@@ -76,11 +76,11 @@ class Slice:
 
 
 def spending_by_category(user: User, *, days: int = 30, currency: str = "CNY") -> list[Slice]:
-    """Money that left the wallet in the last ``days`` (succeeded or still pending), by category:
-    transfers, withdrawals, payments, and bill payments by biller category."""
+    """Money that left the wallet in the last ``days``, by category: transfers, withdrawals, payments,
+    and bill payments by biller category. Money still held (pending) is not spent yet, so it is not counted."""
     since = timezone.now() - timedelta(days=days)
     rows = (Transaction.objects.filter(user=user, direction=Direction.DEBIT, currency=currency, created_at__gte=since,
-                                       status__in=(Status.SUCCEEDED, Status.PENDING, Status.PARTIALLY_REFUNDED))
+                                       status__in=(Status.SUCCEEDED, Status.PARTIALLY_REFUNDED))
             .values("type", "biller__category").annotate(total=Sum("amount")))
     from okpay.payments.models import BillerCategory
 
