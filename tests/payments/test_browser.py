@@ -45,9 +45,17 @@ def test_send_to_unregistered_email_pending_cancel_restored(page, live_server, f
     assert "为什么待处理" in page.content() and "收款人还没有 OKPay 账户" in page.content()
     assert held(funded) == 5_000 + 8_880
     screenshot(page, "payments-pending-detail-zh")
+    # Cancelling asks first: saying no changes nothing; yes cancels and says so.
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.get_by_test_id("cancel").click()
+    assert asked == ["确定取消这笔 ¥88.80 的付款吗？资金会退回您的钱包。"]
+    assert page.get_by_test_id("txn-status").inner_text() == "待处理"
+    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_test_id("cancel").click()
     expect(page.get_by_test_id("txn-status")).to_have_text("已取消")
     assert "您已取消，资金已解冻" in page.content()
+    assert "已取消这笔付款，资金已退回您的钱包。" in page.content()
     page.goto("/wallet/")
     assert page.get_by_test_id("available-CNY").inner_text() == "¥830.00"
     assert page.get_by_test_id("held-CNY").inner_text() == "¥50.00"

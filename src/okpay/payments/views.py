@@ -361,14 +361,15 @@ def _contact_url(txn_id: str) -> str:
 @require_POST
 @body_first
 def cancel(request: HttpRequest, txn_id: str) -> HttpResponse:
+    from django.contrib import messages
+
     def view() -> HttpResponse:
         try:
             services.transaction_cancel(user=request.user, txn_id=txn_id)  # type: ignore[arg-type]
         except OkpayError as exc:
-            from django.contrib import messages
-
             messages.error(request, _error_text(exc))
             return redirect("payments:detail", txn_id=txn_id)
+        messages.success(request, _("The payment is cancelled: the money is back in your wallet."))
         return redirect("payments:detail", txn_id=txn_id)
 
     key = request.POST.get("idempotency_key") or f"cancel:{txn_id}"

@@ -17,6 +17,13 @@
     if (button) { button.classList.add("visually-hidden"); }
     if (select) { select.addEventListener("change", function () { form.requestSubmit ? form.requestSubmit() : form.submit(); }); }
   });
+  // A form with data-confirm asks first (money buttons): nothing happens unless the person says yes.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form instanceof HTMLFormElement && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault(); event.stopImmediatePropagation();
+    }
+  }, true);
   // A form that posts acts once: a second press while the first is on its way does nothing, and the
   // button shows progress (its name and value are still sent, so it is not disabled).
   document.addEventListener("submit", function (event) {
