@@ -305,3 +305,14 @@ def test_agent_pays_a_failed_bill_again(alice, agent, settings, fake_clock):
     assert (again.type, again.status, again.amount) == ("bill_payment", "pending", 1_200)
     assert available(alice) == 5_000 - 1_200
     assert AuditRecord.objects.filter(action="support.action.bill_payment_retry").exists()
+
+
+def test_an_approval_says_what_it_is_in_words(alice, agent, supervisor, pending_withdrawal, settings, fake_clock):
+    settings.OKPAY_SUPPORT_FOUR_EYES_AMOUNT = 100_000
+    txn = pending_withdrawal(150_000)
+    t = web_ticket(alice, transaction_id=txn.public_id)
+    actions.action_request(ticket=t, agent=agent, kind="transaction_cancel", reason="客户要求取消",
+                           transaction_id=txn.public_id)
+    page = sign_in(supervisor).get("/desk/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert 'data-testid="approval-title">取消待处理的交易 ¥1,500.00<' in page
+    assert "transaction_cancel" not in page

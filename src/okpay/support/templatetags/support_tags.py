@@ -27,3 +27,19 @@ def support_hours(hours: float | None) -> str:
     if hours < 48:
         return f"{hours:.1f} h"
     return f"{hours / 24:.1f} d"
+
+
+@register.filter
+def action_title(action: object) -> str:
+    """An approval in words: "Cancel the pending transaction ¥1,500.00", never its code."""
+    from django.utils.translation import gettext
+
+    from okpay.support.actions import KINDS
+
+    kind = str(getattr(action, "kind", ""))
+    spec = KINDS.get(kind)
+    title = gettext(spec.label) if spec else kind.replace("_", " ")
+    amount = getattr(action, "amount", None)
+    if amount:
+        title = f"{title} {support_money(amount, getattr(action, 'currency', '') or 'CNY')}"
+    return title
