@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from okpay.merchants import services
-from okpay.merchants.models import Merchant, PaymentIntent, RefundRequest
+from okpay.merchants.models import Merchant, PaymentIntent, Refund, RefundRequest
 from tests.factories import user_create
 from tests.merchants.conftest import available
 
@@ -154,3 +154,29 @@ def test_checkout_says_cancelled_or_expired(demo_shop, reason: str, words: str) 
     services.intent_cancel(merchant=demo_shop, intent_id=intent.public_id, reason=reason)
     html = Client().get(f"/checkout/{intent.public_id}/").content.decode()
     assert words in html and "没有扣款" in html and 'href="https://shop.example/cart"' in html
+
+
+def test_dashboard_has_a_refund_button_per_payment_with_the_amount_and_window(demo_shop, funded) -> None:
+    intent = services.intent_create(merchant=demo_shop, amount=6_600, description="白瓷杯")
+    services.intent_confirm(intent_id=intent.public_id, customer=funded)
+    shop = Client()
+    shop.force_login(demo_shop.user)
+    html = shop.get("/merchant/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert f'data-testid="refund-{intent.public_id}"' in html
+    assert f'id="refund-amount-{intent.public_id}" name="amount" inputmode="decimal" value="66.00"' in html
+    assert "最多可退 ¥66.00，截至" in html and 'placeholder="pi_…"' not in html
+    assert "网络钩子" not in html
+    done = shop.post("/merchant/refunds/", {"payment_intent": intent.public_id, "amount": "16.00", "reason": "少"})
+    assert done.status_code == 302
+    intent.refresh_from_db()
+    assert intent.amount_refunded == 1_600 or Refund.objects.filter(intent=intent, amount=1_600).exists()
+
+
+def test_a_new_secret_key_is_shown_once_at_the_top_with_a_copy_button(demo_shop) -> None:
+    shop = Client()
+    shop.force_login(demo_shop.user)
+    shop.post("/merchant/keys/", {"name": "server"})
+    html = shop.get("/merchant/").content.decode()
+    assert html.index('data-testid="new-key"') < html.index("<section")  # above everything else
+    assert 'data-copy="#new-key-value"' in html and "sk_" in html
+    assert 'data-testid="new-key"' not in shop.get("/merchant/").content.decode()  # once

@@ -246,10 +246,19 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     merchant = _merchant(request)
     new_key = request.session.pop("merchants_new_key", None)
     new_secret = request.session.pop("merchants_new_secret", None)
+    intents = list(services.payment_intents_for(merchant).order_by("-id")[:20])
+    now = timezone.now()
+    for intent in intents:  # the refund button of each payment: what is left, and until when
+        intent.refund_left = max(0, intent.amount_received - intent.amount_refunded)  # type: ignore[attr-defined]
+        intent.refund_left_value = f"{intent.refund_left // 100}.{intent.refund_left % 100:02d}"  # type: ignore[attr-defined]
+        intent.refund_until = services.refund_expected_by(intent)  # type: ignore[attr-defined]
+        intent.refund_open = bool(intent.refund_left and intent.refund_until  # type: ignore[attr-defined]
+                                  and intent.refund_until > now)  # type: ignore[attr-defined]
     return render(request, "merchants/dashboard.html", {
         "merchant": merchant,
         "balances": balances_for_owner(merchant.user),
-        "intents": services.payment_intents_for(merchant).order_by("-id")[:20],
+        "has_sales": any(total for _day, total, _n in daily_sales(merchant)),
+        "intents": intents,
         "refunds": Refund.objects.filter(intent__merchant=merchant).select_related("intent").order_by("-id")[:20],
         "requests": services.refund_requests_for(merchant).order_by("-id")[:20],
         "keys": ApiKey.objects.filter(merchant=merchant),
@@ -274,7 +283,7 @@ def sales_svg(request: HttpRequest) -> HttpResponse:
     for i, (day, total, count) in enumerate(days):
         h = round(total / peak * (height - pad))
         x = 10 + i * (bar + 9)
-        parts.append(f'<rect x="{x}" y="{height - h}" width="{bar}" height="{h}" fill="#1f6feb">'
+        parts.append(f'<rect x="{x}" y="{height - h}" width="{bar}" height="{h}" fill="#0b6e4f">'
                      f'<title>{day.isoformat()}: {format_money(total)} ({count})</title></rect>')
         parts.append(f'<text x="{x + bar / 2}" y="{height + 14}" text-anchor="middle">{day:%m-%d}</text>')
         if total:

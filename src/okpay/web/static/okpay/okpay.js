@@ -17,6 +17,16 @@
     if (button) { button.classList.add("visually-hidden"); }
     if (select) { select.addEventListener("change", function () { form.requestSubmit ? form.requestSubmit() : form.submit(); }); }
   });
+  // A copy button copies the text of its target (a new secret key shown once).
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var target = document.querySelector(button.getAttribute("data-copy"));
+      if (!target || !navigator.clipboard) { return; }
+      navigator.clipboard.writeText(target.textContent.trim()).then(function () {
+        button.textContent = button.getAttribute("data-copied") || button.textContent;
+      });
+    });
+  });
   // A form with data-confirm asks first (money buttons): nothing happens unless the person says yes.
   document.addEventListener("submit", function (event) {
     var form = event.target;
