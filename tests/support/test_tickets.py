@@ -247,3 +247,10 @@ def test_csat_survey_email_when_solved_by_support_only(alice, agent, fake_clock)
     own = web_ticket(alice, subject="自己解决了")
     s.customer_close(ticket=own, user=alice)  # the customer closed it: no survey about it
     assert len([m for m in OutboundEmail.objects.all() if "满意" in m.subject]) == 1
+
+
+def test_a_call_back_ticket_names_its_topic_in_words(alice, fake_clock):
+    from okpay.support import services as support
+
+    ticket = support.callback_request(phone="+8613800138000", topic="security", user=alice)
+    assert ticket.subject == "回电请求：安全"  # not the code "security"

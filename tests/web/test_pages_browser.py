@@ -241,3 +241,42 @@ def test_the_check_finds_what_it_is_for() -> None:
     assert untranslated("zh-hans", "忘记密码?", []) == ["码?"]
     assert untranslated("en", "Sign in · 登录", []) == ["登录"]
     assert untranslated("en", "Alice 王 · Payment keeps showing as pending", ["Alice 王"]) == []
+
+
+SHOWN = [  # the pages the issue asks to see, per role: (name, role, path)
+    ("checkout-signed-out", "anonymous", "/checkout/{intent}/"),
+    ("checkout-signed-in", "customer", "/checkout/{intent}/"),
+    ("checkout-paid", "customer", "/checkout/{paid}/done/"),
+    ("merchant-dashboard", "merchant", "/merchant/"),
+    ("desk-queue", "agent", "/desk/"),
+    ("desk-ticket", "agent", "/desk/t/{ticket}/"),
+    ("supervisor-dashboard", "supervisor", "/desk/dashboard/"),
+    ("transactions", "customer", "/wallet/transactions/"),
+    ("send", "customer", "/wallet/send/"),
+]
+
+
+@pytest.mark.skipif(not SHOTS, reason="screenshots for people: OKPAY_SCREENSHOTS=1")
+@pytest.mark.parametrize("lang", ["zh-hans", "en"])
+def test_screenshots_of_the_pages_the_issue_lists(browser, live_server, lang: str) -> None:
+    w = world()
+    users = {"anonymous": None, "customer": w.users["alice"], "merchant": w.users["shop"],
+             "agent": w.users["agent"], "supervisor": w.users["supervisor"]}
+    out = ARTIFACTS / "shown"
+    out.mkdir(parents=True, exist_ok=True)
+    for width, height in ((390, 844), (1280, 900)):
+        for name, role, template in SHOWN:
+            size = {"width": width, "height": height}
+            context = context_for(browser, live_server, role, users[role], lang, viewport=size)
+            page = context.new_page()
+            page.goto(template.format(**w.ids))
+            page.wait_for_load_state("load")
+            if name == "send":  # the confirmation step: what was typed next to the masked payee
+                page.locator("#id_to").fill("bob@okpay.example")
+                page.locator("#id_amount").fill("88.80")
+                page.locator("main form button[type=submit]").first.click()
+                page.wait_for_load_state("load")
+                name = "send-confirm"
+            page.screenshot(path=str(out / f"{name}-{lang}-{width}.png"), full_page=True)
+            page.screenshot(path=str(out / f"{name}-{lang}-{width}-top.png"))
+            context.close()

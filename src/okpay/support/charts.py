@@ -12,7 +12,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 W, H = 460, 210
 PAD_L, PAD_R, PAD_T, PAD_B = 40, 12, 28, 34
-INK, MUTED, ACCENT, WARN, OK = "#1f2937", "#6b7280", "#1d4ed8", "#b91c1c", "#15803d"
+INK, MUTED, ACCENT, WARN, OK = "#1f2937", "#6b7280", "#0b6e4f", "#b91c1c", "#15803d"
 
 
 def _svg(title: str, body: list[str], height: int = H) -> SafeString:

@@ -414,6 +414,11 @@ def callback_request(*, phone: str, topic: str, preferred_time: str = "", user: 
         raise InvalidRequest(gettext_noop("Say what the call is about."), param="topic")
     preferred_time = " ".join((preferred_time or "").split())[:100]
     category = topic if topic in Category.values else Category.ACCOUNT
+    if topic in Category.values:  # a topic picked from the list: its name in words, in the desk's language
+        from django.utils import translation
+
+        with translation.override(settings.LANGUAGE_CODE):
+            topic = gettext("Call-back request: %(topic)s") % {"topic": str(Category(topic).label)}
     body = f"{topic}\n\n{phone}" + (f"\n{preferred_time}" if preferred_time else "")
     due = callback_due(preferred_time)
     ticket = ticket_create(
