@@ -189,7 +189,8 @@ def _store(parsed: parse.Parsed, uploads: list[SimpleUploadedFile], dropped: lis
     # Fail closed: only a pass of our own MTA (OKPAY_MAIL_AUTHSERV_ID) proves the From: address; without
     # one the sender is a stranger who may have typed anybody's address (never linked, never joins a
     # linked ticket, no wallet in the desk until they prove it or write signed in).
-    unverified = {"pass": "", "fail": "authentication_failed"}.get(parsed.authentication, "authentication_missing")
+    unverified = "" if parsed.authentication == "pass" else (
+        "authentication_failed" if parsed.authentication == "fail" else "authentication_missing")
     requester = support.requester_for(email=parsed.sender, name=parsed.sender_name, unverified=unverified)
     ticket = _thread(parsed)
     message: TicketMessage | None = None
