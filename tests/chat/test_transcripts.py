@@ -124,3 +124,12 @@ def test_the_widget_is_told_a_link_went_out(alice) -> None:  # type: ignore[no-u
     frame, mine = run(scenario)
     assert frame == {"type": "transcript_sent", "to": "alice@example.com", "confirm": True}
     assert mine == {"type": "transcript_sent", "to": "alice@example.com", "confirm": False}
+
+
+def test_a_guests_message_left_for_someone_elses_address_is_not_echoed_to_it(alice, db):
+    """The same attack through "leave a message": the acknowledgement goes to the typed address, and
+    used to quote the guest's first line as the request's subject."""
+    conv = guest_chat("alice@example.com")
+    number = services.leave_message(conversation=conv, body=PHISH)
+    [ack] = mails_to("alice@example.com")
+    assert number in ack.body_text and "evil.example" not in ack.body_text + ack.body_html + ack.subject

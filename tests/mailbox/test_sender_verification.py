@@ -9,6 +9,7 @@ import pytest
 from django.core.checks import run_checks
 
 from okpay.audit.models import AuditRecord
+from okpay.identity.models import OutboundEmail
 from okpay.mailbox import parse
 from okpay.mailbox.models import InboundEmail
 from okpay.mailbox.services import inbound_email_receive
@@ -47,6 +48,9 @@ def test_mail_in_alices_name_without_our_mtas_pass_never_becomes_alice(transacti
     assert list(own.messages.values_list("author", "body_text")) == [(alice.pk, "我的提现三天了还没到")]
     assert not TicketMessage.objects.filter(author=alice).exclude(ticket=own).exists()  # ... nor as alice
     assert list(InboundEmail.objects.values_list("authentication", flat=True)) == ["none"] * 3
+    # alice's mailbox gets acknowledgements (her web ticket's and the three forged ones') that echo none of the forger's words
+    acks = OutboundEmail.objects.filter(to=["alice@example.com"])
+    assert acks.count() == 4 and not [m for m in acks if "card 6222" in m.body_text or "unfreeze" in m.body_text]
     # the desk: a warning, no wallet, no account action
     desk = sign_in(agent)
     page = desk.get(f"/desk/t/{forged.public_id}/").content.decode()

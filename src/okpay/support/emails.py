@@ -120,9 +120,15 @@ def acknowledgement(ticket: Ticket) -> None:
         return
     lang = _lang(ticket, user)
     with translation.override(lang):
+        # An unlinked requester's address is unproven (a guest typed it into the chat, a From: our MTA
+        # did not confirm): their words are not echoed to it, or anyone could have OKPay mail a
+        # "subject" of theirs (a phishing link) to somebody else (issue 16, items 3 and 6).
         paragraphs = [
             _("We have received your request \"%(subject)s\". Your ticket number is %(number)s; please "
-              "quote it whenever you contact us.") % {"subject": ticket.subject, "number": ticket.number},
+              "quote it whenever you contact us.") % {"subject": ticket.subject, "number": ticket.number}
+            if user is not None else
+            _("We have received your request. Your ticket number is %(number)s; please quote it whenever you "
+              "contact us.") % {"number": ticket.number},
         ]
         policy = ticket.sla_policy
         if policy is not None and policy.first_response_minutes >= 60 and policy.first_response_minutes % 60 == 0:
