@@ -48,7 +48,7 @@ def test_mail_in_alices_name_without_our_mtas_pass_never_becomes_alice(transacti
     assert list(own.messages.values_list("author", "body_text")) == [(alice.pk, "我的提现三天了还没到")]
     assert not TicketMessage.objects.filter(author=alice).exclude(ticket=own).exists()  # ... nor as alice
     assert list(InboundEmail.objects.values_list("authentication", flat=True)) == ["none"] * 3
-    # alice's mailbox gets acknowledgements (her web ticket's and the three forged ones') that echo none of the forger's words
+    # alice's mailbox: acknowledgements (her web ticket's, the 3 forged ones') echo none of the forger's words
     acks = OutboundEmail.objects.filter(to=["alice@example.com"])
     assert acks.count() == 4 and not [m for m in acks if "card 6222" in m.body_text or "unfreeze" in m.body_text]
     # the desk: a warning, no wallet, no account action
