@@ -307,6 +307,12 @@ OKPAY_WECHAT_TOKEN = env_str("OKPAY_WECHAT_TOKEN")
 OKPAY_WECHAT_APPID = env_str("OKPAY_WECHAT_APPID")
 OKPAY_WECHAT_APPSECRET = env_str("OKPAY_WECHAT_APPSECRET")
 OKPAY_WECHAT_API_URL = env_str("OKPAY_WECHAT_API_URL") or "https://api.weixin.qq.com"
+# Safe mode (recommended): the 43-character EncodingAESKey; pushes must then be AES-encrypted and
+# signed over the body (msg_signature). Unset: plaintext mode (signature, time window and nonce only).
+OKPAY_WECHAT_ENCODING_AES_KEY = env_str("OKPAY_WECHAT_ENCODING_AES_KEY")
+if OKPAY_WECHAT_ENCODING_AES_KEY and not re.fullmatch(r"[A-Za-z0-9+/]{43}", OKPAY_WECHAT_ENCODING_AES_KEY):
+    raise ImproperlyConfigured("OKPAY_WECHAT_ENCODING_AES_KEY must be the 43-character EncodingAESKey "
+                               "(A-Z, a-z, 0-9, + and /) shown in the Official Account's settings")
 # Other platforms: a signed JSON webhook in (/hooks/social/<platform>) and signed replies out.
 OKPAY_SOCIAL_WEBHOOK_SECRET = env_str("OKPAY_SOCIAL_WEBHOOK_SECRET")
 OKPAY_SOCIAL_REPLY_URL = env_str("OKPAY_SOCIAL_REPLY_URL")
