@@ -105,6 +105,8 @@ RULES: dict[str, str] = {
     "desk/dashboard.csv": "supervisor",
     "desk/files/<str:attachment_id>": "agent",
     "desk/actions/<str:action_id>/decide/": "supervisor",
+    "desk/risk-reviews/": "supervisor",
+    "desk/risk-reviews/<str:txn_id>/decide/": "supervisor",
     "desk/t/<str:public_id>/": "agent",
     "desk/t/<str:public_id>/live/": "agent",
     "desk/t/<str:public_id>/context/": "agent",

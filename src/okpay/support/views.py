@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -519,6 +520,37 @@ def desk_action_decide(request: HttpRequest, action_id: str) -> HttpResponse:
     except OkpayError as exc:
         return desk_ticket(request, ticket.public_id, error=_msg(exc))
     return HttpResponseRedirect(reverse("support:desk-ticket", args=[ticket.public_id]))
+
+
+@desk_required("approve_action")
+def desk_risk_reviews(request: HttpRequest, error: str = "", status: int = 200) -> HttpResponse:
+    """The queue of transfers held for risk review: the transfer, why, the sender's context."""
+    from okpay.support import risk
+
+    done = {"executed": _("Decision carried out."),
+            "pending": _("Proposal recorded: a second supervisor must confirm the approval.")}
+    return render(request, "support/desk/risk_reviews.html", {
+        "items": risk.risk_reviews_queue(), "error": error,
+        "done": "" if error else done.get(request.GET.get("done", ""), ""),
+        "four_eyes_amount": settings.OKPAY_SUPPORT_FOUR_EYES_AMOUNT,
+    }, status=status)
+
+
+@desk_required("approve_action")
+@require_POST
+def desk_risk_review_decide(request: HttpRequest, txn_id: str) -> HttpResponse:
+    from okpay.support import risk
+
+    user: User = request.user  # type: ignore[assignment]
+    try:
+        decision = risk.risk_review_decide(supervisor=user, txn_id=txn_id,
+                                           approve=request.POST.get("decision") == "approve",
+                                           note=request.POST.get("note", ""))
+    except OkpayError as exc:
+        return desk_risk_reviews(request, error=_msg(exc), status=exc.status)
+    if decision.state == decision.State.FAILED:
+        return desk_risk_reviews(request, error=_(decision.result.get("message", "")), status=409)
+    return HttpResponseRedirect(reverse("support:desk-risk-reviews") + f"?done={decision.state}")
 
 
 @desk_required("reply_ticket")
