@@ -123,6 +123,7 @@ RULES: dict[str, str] = {
     "desk/chat/": "agent",
     "desk/chat/waiting/": "agent",
     "desk/t/<str:public_id>/calls/": "agent",
+    "desk/t/<str:public_id>/caller/": "agent",
     "desk/calls/<str:call_id>/": "agent",
     "desk/calls/<str:call_id>/ticket/": "agent",
     "account/social/": "customer",
