@@ -50,9 +50,10 @@ class ReviewItem:
 
 
 def _held(txn_id: str) -> Any:
+    """The held transfer, locked: two supervisors deciding at once are taken one after the other."""
     from okpay.payments.models import PendingReason, Status, Transaction
 
-    txn = (Transaction.objects.select_related("user", "counterparty_user")
+    txn = (Transaction.objects.select_for_update(of=("self",)).select_related("user", "counterparty_user")
            .filter(public_id=txn_id, status=Status.PENDING, pending_reason=PendingReason.RISK_REVIEW).first())
     if txn is None:
         raise NotFound(gettext_noop("This transaction is not waiting for a review."))
