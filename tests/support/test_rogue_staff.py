@@ -15,7 +15,7 @@ from okpay.payments.errors import AlreadyRetried, RiskReviewConflict
 from okpay.payments.models import Transaction
 from okpay.support import actions
 from okpay.support import services as s
-from okpay.support.models import RiskDecision
+from okpay.support.models import ActionRequest, RiskDecision
 from tests.factories import sign_in, user_create
 from tests.payments.test_services import assert_ledger_ok
 from tests.support.helpers import web_ticket
@@ -52,9 +52,14 @@ def test_a_failed_bill_is_paid_again_only_once(alice, agent, settings, fake_cloc
     assert first.state == "executed"
     again = Transaction.objects.get(public_id=first.result["transaction"])
     assert again.retry_of_id == failed.pk and available(alice) == 50_000 - 1_200
-    second = actions.action_request(ticket=t, agent=agent, kind="bill_payment_retry", reason="再缴一次",
-                                    transaction_id=failed.public_id)
-    assert (second.state, second.result["error"]) == ("failed", "already_retried")
+    with pytest.raises(AlreadyRetried):
+        actions.action_request(ticket=t, agent=agent, kind="bill_payment_retry", reason="再缴一次",
+                               transaction_id=failed.public_id)
+    desk = sign_in(agent)
+    again_on_the_desk = desk.post(f"/desk/t/{t.public_id}/action/", {
+        "kind": "bill_payment_retry", "reason": "再缴一次", "transaction_id": failed.public_id})
+    assert again_on_the_desk.status_code == 409
+    assert list(ActionRequest.objects.values_list("state", flat=True)) == ["executed"]
     with pytest.raises(AlreadyRetried) as caught:
         payments.bill_payment_retry(user=alice, txn_id=failed.public_id)
     assert caught.value.status == 409
@@ -184,3 +189,19 @@ def test_the_admin_no_longer_approves_above_the_four_eyes_amount(alice, bob, set
     assert txn.status == "pending" and available(bob) == 0
     with pytest.raises(Forbidden):
         payments.risk_review_approve(txn_id=txn.public_id, actor=alice)
+
+
+def test_a_retry_waiting_for_approval_cannot_be_asked_twice(alice, agent, supervisor, settings, fake_clock):
+    settings.OKPAY_SUPPORT_FOUR_EYES_AMOUNT = 1_000  # the 1 200 retry needs a supervisor
+    failed = failed_bill(alice, settings)
+    t = web_ticket(alice, transaction_id=failed.public_id)
+    waiting = actions.action_request(ticket=t, agent=agent, kind="bill_payment_retry", reason="客户要求重新缴费",
+                                     transaction_id=failed.public_id)
+    assert waiting.state == "pending"
+    with pytest.raises(AlreadyRetried):
+        actions.action_request(ticket=t, agent=agent, kind="bill_payment_retry", reason="再缴一次",
+                               transaction_id=failed.public_id)
+    actions.action_decide(action=waiting, supervisor=supervisor, approve=True)
+    waiting.refresh_from_db()
+    assert waiting.state == "executed" and Transaction.objects.filter(retry_of=failed).count() == 1
+    assert available(alice) == 50_000 - 1_200

@@ -52,6 +52,7 @@ class ActionKind:
     supervisor_only: bool = False
     needs_transaction: bool = False
     money: bool = False
+    precheck: Callable[[Any], None] | None = None  # (transaction) → raises when the action cannot be asked
 
 
 def _password_reset(action: ActionRequest, customer: User, executor: User) -> dict[str, Any]:
@@ -122,8 +123,19 @@ def _payments_kinds() -> None:
             txn = payments.bill_payment_retry(user=customer, txn_id=action.params["transaction_id"], actor=executor)
             return {"outcome": txn.status, "transaction": txn.public_id}
 
+        def _retry_once(txn: Any) -> None:
+            # Single-use: a failed payment already paid again, or with a retry waiting for approval,
+            # is not retried again (409 already_retried; payments enforces it too, with retry_of).
+            from okpay.payments.errors import AlreadyRetried
+            from okpay.payments.models import Transaction
+
+            if Transaction.objects.filter(retry_of=txn).exists() or ActionRequest.objects.filter(
+                    kind="bill_payment_retry", params__transaction_id=txn.public_id,
+                    state=ActionRequest.State.PENDING).exists():
+                raise AlreadyRetried(param="transaction_id")
+
         KINDS["bill_payment_retry"] = ActionKind(gettext_noop("Pay the failed bill again"), _retry,
-                                                 needs_transaction=True, money=True)
+                                                 needs_transaction=True, money=True, precheck=_retry_once)
 
 
 _payments_kinds()
@@ -224,6 +236,8 @@ def action_request(*, ticket: Ticket, agent: User, kind: str, reason: str,
         txn = wallet.transaction_of(customer, transaction_id or "")
         if txn is None:
             raise NotFound(gettext_noop("No such transaction of this customer."), param="transaction_id")
+        if spec.precheck is not None:
+            spec.precheck(txn)
         params["transaction_id"] = txn.public_id
         amount, currency = txn.amount, txn.currency
     now = clock.now()

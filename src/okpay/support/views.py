@@ -388,11 +388,11 @@ def _desk_ticket_ctx(request: HttpRequest, public_id: str) -> dict[str, Any]:
 
 
 @desk_required()
-def desk_ticket(request: HttpRequest, public_id: str, error: str = "") -> HttpResponse:
+def desk_ticket(request: HttpRequest, public_id: str, error: str = "", status: int = 0) -> HttpResponse:
     ctx = _desk_ticket_ctx(request, public_id)
     ctx["error"] = error
     services.ticket_view_record(ticket=ctx["ticket"], agent=request.user, what="ticket", ip=client_ip(request))  # type: ignore[arg-type]
-    return render(request, "support/desk/ticket.html", ctx, status=400 if error else 200)
+    return render(request, "support/desk/ticket.html", ctx, status=status or (400 if error else 200))
 
 
 @desk_required()
@@ -501,9 +501,15 @@ def desk_link(request: HttpRequest, public_id: str) -> HttpResponse:
 @desk_required("act_on_account")
 @require_POST
 def desk_action(request: HttpRequest, public_id: str) -> HttpResponse:
-    return _desk_post(request, public_id, lambda user, ticket: actions.action_request(
-        ticket=ticket, agent=user, kind=request.POST.get("kind", ""), reason=request.POST.get("reason", ""),
-        transaction_id=request.POST.get("transaction_id") or None))
+    user: User = request.user  # type: ignore[assignment]
+    ticket = access_desk_ticket(user, public_id)
+    try:
+        actions.action_request(ticket=ticket, agent=user, kind=request.POST.get("kind", ""),
+                               reason=request.POST.get("reason", ""),
+                               transaction_id=request.POST.get("transaction_id") or None)
+    except OkpayError as exc:  # the refusal's own status: 409 for a bill already paid again
+        return desk_ticket(request, public_id, error=_msg(exc), status=exc.status)
+    return HttpResponseRedirect(reverse("support:desk-ticket", args=[public_id]))
 
 
 @desk_required("approve_action")
