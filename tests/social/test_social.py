@@ -343,3 +343,14 @@ def test_a_reply_whose_task_was_lost_is_sent_by_the_sweep(platforms, agent) -> N
     out.refresh_from_db()
     assert out.status == "sent"
     assert [m["text"] for m in platforms.sent] == ["Lost, then found"]
+
+
+def test_deploy_check_recommends_wechat_safe_mode(settings) -> None:  # type: ignore[no-untyped-def]
+    from okpay.social.checks import wechat_safe_mode_check
+
+    settings.OKPAY_WECHAT_TOKEN, settings.OKPAY_WECHAT_ENCODING_AES_KEY = "token", ""
+    assert [m.id for m in wechat_safe_mode_check()] == ["social.W001"]
+    settings.OKPAY_WECHAT_ENCODING_AES_KEY = AES_KEY
+    assert wechat_safe_mode_check() == []
+    settings.OKPAY_WECHAT_TOKEN = ""
+    assert wechat_safe_mode_check() == []
