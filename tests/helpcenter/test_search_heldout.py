@@ -6,7 +6,7 @@ labelled with the article that answers it, split per language in half BEFORE any
 article, alternate questions): ``*.tuning.tsv`` is what search may be tuned on, ``*.heldout.tsv`` is
 measured once, at the end. The held-out files are pinned by SHA-256 so they cannot change silently.
 
-    OKPAY_SEARCH_HELDOUT=1 .venv/bin/pytest -q -s tests/helpcenter/test_search_heldout.py -k heldout
+    OKPAY_SEARCH_HELDOUT=1 .venv/bin/pytest -q -s tests/helpcenter/test_search_heldout.py -k heldout_report
 """
 
 from __future__ import annotations
