@@ -117,3 +117,36 @@ def test_plan_channel_rosters_with_shrinkage():
     assert plan[10].agents == 14 and plan[10].scheduled == 20
     assert plan[10].level == pytest.approx(0.8884, abs=0.0005)
     assert plan[3].agents == 0 and plan[3].level is None
+
+
+def _simulate_queue(*, per_hour: float, aht: float, agents: int, target: float, hours: int, seed: int) -> float:
+    """Share answered within ``target`` in an M/M/N first-come-first-served queue, by simulation
+    (Poisson arrivals, exponential handle times, ``agents`` always on duty)."""
+    import heapq
+    import random
+
+    rng = random.Random(seed)
+    free_at = [0.0] * agents                 # when each agent is next free (a min-heap)
+    t, answered, within = 0.0, 0, 0
+    end = hours * 3600.0
+    while True:
+        t += rng.expovariate(per_hour / 3600)
+        if t >= end:
+            break
+        start = max(t, heapq.heappop(free_at))
+        heapq.heappush(free_at, start + rng.expovariate(1 / aht))
+        answered += 1
+        within += start - t <= target
+    return within / answered
+
+
+def test_erlang_c_staffing_holds_in_a_simulated_queue_and_half_of_it_breaks():
+    # The morning peak of the dashboard's defaults: 300 phone calls an hour, 5 minutes each.
+    a = staffing.traffic(300, 300)
+    n = staffing.agents_for_service_level(a, aht=300, target=20, level=0.8)
+    predicted = staffing.service_level(a, n, aht=300, target=20)
+    simulated = _simulate_queue(per_hour=300, aht=300, agents=n, target=20, hours=400, seed=7)
+    assert predicted >= 0.8
+    assert simulated == pytest.approx(predicted, abs=0.03)
+    # Half the agents cannot even carry the load: the queue grows and almost nobody is answered in time.
+    assert _simulate_queue(per_hour=300, aht=300, agents=n // 2, target=20, hours=8, seed=7) < 0.1
