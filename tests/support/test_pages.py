@@ -199,3 +199,22 @@ def test_agent_links_a_transaction_of_the_customer_only(alice, bob, agent, fake_
     assert c.post(f"/desk/t/{t.public_id}/link/", {"transaction_id": mine.public_id}).status_code == 302
     assert c.post(f"/desk/t/{t.public_id}/link/", {"transaction_id": theirs.public_id}).status_code == 400
     assert list(t.linked_transactions.values_list("transaction_id", flat=True)) == [mine.public_id]
+
+
+def test_canned_replies_follow_the_conversation_and_leave_no_gap(alice, agent):
+    from okpay.support import services as support
+    from okpay.support.models import CannedReply
+    from okpay.support.views import conversation_lang
+    from tests.factories import sign_in
+
+    english = support.ticket_create(requester=support.Requester(user=alice), channel="web", category="payment",
+                                    subject="My payment is stuck", body="It shows pending since yesterday.")
+    assert conversation_lang(english) == "en"  # alice reads Chinese, but this conversation is in English
+    page = sign_in(agent).get(f"/desk/t/{english.public_id}/").content.decode()
+    assert 'lang="en">' in page.split('class="canned-bar"')[1].split("</details>")[0]
+    reply = CannedReply.objects.create(key="gap-test", lang="en", title="Gap",
+                                       body="Hello {customer_name},\nTransaction {transaction_id} is pending.")
+    Ticket.objects.filter(pk=english.pk).update(requester_name="")
+    english.refresh_from_db()
+    text = support.canned_render(reply, ticket=english, agent=agent)
+    assert text == "Hello,\nTransaction is pending."

@@ -816,7 +816,11 @@ def canned_render(reply: CannedReply, *, ticket: Ticket, agent: User) -> str:
         def __missing__(self, key: str) -> str:
             return "{" + key + "}"
 
-    return reply.body.format_map(Safe(values))
+    text = reply.body.format_map(Safe(values))
+    # An empty variable leaves no gap: "Hello ," → "Hello,", "交易  显示" → "交易 显示".
+    text = re.sub(r"[ \t]{2,}", " ", text)
+    text = re.sub(r"[ \t]+([,，.。;；:：!！?？])", r"\1", text)
+    return "\n".join(line.strip(" \t") for line in text.split("\n"))
 
 
 @transaction.atomic

@@ -37,6 +37,7 @@ from okpay.support.models import (
     Feedback,
     Priority,
     Status,
+    Ticket,
 )
 from okpay.support.permissions import (
     access_customer_attachment,
@@ -364,13 +365,24 @@ def desk_bulk(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(reverse("support:desk") + "?" + request.POST.get("back", ""))
 
 
+def conversation_lang(ticket: Ticket) -> str:
+    """The language of the conversation (canned replies are offered in it): the one the ticket was
+    opened in, else the one the customer wrote in, else their account's."""
+    if ticket.meta.get("lang") in ("en", "zh-hans"):
+        return str(ticket.meta["lang"])
+    first = ticket.messages.filter(author_kind="customer").order_by("pk").first()
+    text = (first.body_text if first else "") or ticket.subject
+    if text.strip():
+        return "zh-hans" if any("\u3400" <= ch <= "\u9fff" for ch in text) else "en"
+    return "en" if ticket.requester and ticket.requester.locale == "en" else "zh-hans"
+
+
 def _desk_ticket_ctx(request: HttpRequest, public_id: str) -> dict[str, Any]:
     user: User = request.user  # type: ignore[assignment]
     ticket = access_desk_ticket(user, public_id)
     others = services.presence_touch(ticket=ticket, user=user)
     linked = [link.transaction_id for link in ticket.linked_transactions.all()]
-    lang = "en" if (ticket.requester and ticket.requester.locale == "en") or ticket.meta.get("lang") == "en" \
-        else "zh-hans"
+    lang = conversation_lang(ticket)
     return {"ticket": ticket, "messages_": selectors.all_messages(ticket), "events": selectors.ticket_events(ticket),
             "requester_email": wallet.mask_email(ticket.requester_email) if ticket.requester_email else "",
             "requester_phone": wallet.mask_phone(ticket.requester_phone),
