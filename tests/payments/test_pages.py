@@ -185,3 +185,9 @@ def test_a_refused_payment_shows_its_page_made_after_the_rollback_and_replays_it
     assert 'data-testid="remaining-today">¥200.00<' in html
     assert second.content == first.content and second["Idempotent-Replayed"] == "true"
     assert held(funded) == 0 and available(funded) == 70_000
+
+
+def test_no_two_factor_code_field_for_people_without_two_factor(web, funded):
+    for path in ("/wallet/send/", "/wallet/withdraw/", "/wallet/bills/"):
+        page = web.get(path).content.decode()
+        assert 'name="otp_code"' not in page and 'class="otp-details"' not in page, path

@@ -148,8 +148,15 @@ def _run_money(request: HttpRequest, form: MoneyForm, work: Callable[[], Any],
 def _page(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
     user = request.user
     base = {"section": context.get("section", ""), "limits": services.limits_for(user),  # type: ignore[arg-type]
-            "unread": selectors.unread_count(user), "step_up_amount": format_money(_step_up_amount())}  # type: ignore[arg-type]
+            "unread": selectors.unread_count(user), "step_up_amount": format_money(_step_up_amount()),  # type: ignore[arg-type]
+            "has_2fa": identity_two_factor_enabled(user)}  # no code field for people without 2FA
     return render(request, template, {**base, **context}, status=status)
+
+
+def identity_two_factor_enabled(user: Any) -> bool:
+    from okpay.identity.services import two_factor_enabled
+
+    return bool(user.is_authenticated and two_factor_enabled(user))
 
 
 def _step_up_amount() -> int:
