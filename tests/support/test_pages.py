@@ -128,7 +128,7 @@ def test_dashboard_and_csv(alice, agent, supervisor, fake_clock):
     page = c.get(f"/desk/dashboard/?since={day}&until={day}")
     html = page.content.decode()
     assert page.status_code == 200 and "<svg" in html and 'id="kpi-csat">5.00' in html
-    assert 'id="kpi-first-median">2.0 h' in html
+    assert 'id="kpi-first-median">2.0 小时' in html
     rows = list(csv.reader(io.StringIO(c.get(f"/desk/dashboard.csv?since={day}&until={day}").content.decode()
                                        .lstrip("\ufeff"))))
     assert ["period", "tickets", "1"] in rows and ["csat", "average", "5.0"] in rows

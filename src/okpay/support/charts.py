@@ -9,6 +9,7 @@ from typing import Any
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 
 W, H = 460, 210
 PAD_L, PAD_R, PAD_T, PAD_B = 40, 12, 28, 34
@@ -93,7 +94,9 @@ def line(points: Sequence[tuple[str, float]], *, title: str, y_max: float) -> Sa
 
 
 def _dur(hours: float) -> str:
-    return f"{round(hours * 60)} min" if hours < 1 else f"{hours:.1f} h"
+    from okpay.support.templatetags.support_tags import support_hours
+
+    return support_hours(hours)  # units in the reader's language
 
 
 def sla_bars(first: dict[str, Any], resolution: dict[str, Any], *, labels: tuple[str, str],
@@ -112,7 +115,8 @@ def sla_bars(first: dict[str, Any], resolution: dict[str, Any], *, labels: tuple
                 continue
             w = iw * value / top
             out.append(f'<rect x="{label_w}" y="{y + 4 + j * 16}" width="{w:.1f}" height="13" fill="{colour}"/>'
-                       f'<text x="{label_w + w + 4:.1f}" y="{y + 15 + j * 16}" fill="{INK}">{key} {_dur(value)}</text>')
+                       f'<text x="{label_w + w + 4:.1f}" y="{y + 15 + j * 16}" fill="{INK}">'
+                       f'{escape(gettext("median") if key == "median" else key)} {_dur(value)}</text>')
         if s.get("target"):
             x = label_w + iw * s["target"] / top
             out.append(f'<line x1="{x:.1f}" y1="{y}" x2="{x:.1f}" y2="{y + 38}" stroke="{INK}" '

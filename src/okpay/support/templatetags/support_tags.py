@@ -20,13 +20,15 @@ def support_money(amount: int | None, currency: str = "CNY") -> str:
 @register.filter
 def support_hours(hours: float | None) -> str:
     """A duration in hours for people: "45 min", "2.5 h", "3.1 d"."""
+    from django.utils.translation import gettext
+
     if hours is None:
         return "—"
     if hours < 1:
-        return f"{max(0, round(hours * 60))} min"
+        return gettext("%(n)s min") % {"n": max(0, round(hours * 60))}
     if hours < 48:
-        return f"{hours:.1f} h"
-    return f"{hours / 24:.1f} d"
+        return gettext("%(n)s h") % {"n": f"{hours:.1f}"}
+    return gettext("%(n)s d") % {"n": f"{hours / 24:.1f}"}
 
 
 @register.filter
