@@ -13,7 +13,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F
@@ -26,6 +25,7 @@ from okpay.chat import push
 from okpay.chat.models import Conversation, Message
 from okpay.core.errors import BusinessRuleError, Forbidden, InvalidRequest, NotFound, RateLimited
 from okpay.core.ratelimit import RateLimit
+from okpay.identity.emails import Mail, deliver
 from okpay.identity.models import User
 
 CLIENT_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
@@ -704,10 +704,12 @@ def transcript_send(*, conversation: Conversation) -> str:
     to = conv.user.email if conv.user is not None else conv.guest_email
     _transcripts_per_address().hit(to.lower())  # also across chats: no mail bombing an address
     with translation.override(conv.lang):
-        mail = EmailMultiAlternatives(subject=_("Your OKPay chat transcript"), to=[to],
-                                      body=_("Here is the transcript of your chat with OKPay customer service.")
-                                      + "\n\n" + transcript_text(conv))
-        mail.send()
+        mail = Mail(subject=_("Your OKPay chat transcript"), heading=_("Your OKPay chat transcript"),
+                    paragraphs=[_("Here is the transcript of your chat with OKPay customer service."),
+                                *transcript_text(conv).split("\n")],
+                    notes=[_("OKPay support will never ask for your password or a verification code.")])
+    # the one layout, with the anti-phishing code of the account the address belongs to
+    deliver(to=to, lang=conv.lang, mail=mail, user=conv.user)
     return to
 
 

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from okpay.identity.emails import Mail, absolute, mail_user
 from okpay.identity.models import User
-from okpay.merchants.models import RefundRequest, RefundStatus, RequestStatus
+from okpay.merchants.models import Merchant, RefundRequest, RefundStatus, RequestStatus
 from okpay.payments.money import format_money
 
 
@@ -105,3 +105,17 @@ def request_decided(request: RefundRequest) -> None:
                     notes=[_("Transaction number: %(id)s") % {"id": txn_id}])
 
     mail_user(request.customer, build)
+
+
+def endpoint_disabled(merchant: Merchant, *, url: str, failures: int) -> None:
+    """Tell the merchant OKPay stopped sending webhooks to an endpoint that kept failing."""
+
+    def build(user: User) -> Mail:
+        return Mail(subject=_("Webhook endpoint disabled"), heading=_("Webhook endpoint disabled"),
+                    paragraphs=[url,
+                                _("OKPay stopped sending webhooks to this endpoint after %(count)d failed "
+                                  "deliveries in a row. Fix it and enable it again in the merchant dashboard; "
+                                  "then resend the events you missed.") % {"count": failures}],
+                    action_url=absolute(reverse("merchants:dashboard")), action_label=_("Open the dashboard"))
+
+    mail_user(merchant.user, build)
