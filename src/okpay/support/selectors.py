@@ -154,6 +154,7 @@ class Dashboard:
     top_categories: list[tuple[str, int]] = field(default_factory=list)
     created_by_channel: list[tuple[str, int]] = field(default_factory=list)
     gaps: list[tuple[str, str, int]] = field(default_factory=list)
+    overdue: list[Any] = field(default_factory=list)  # support.promises.OverduePromise, oldest first
 
 
 def _pct(values: list[float], p: float) -> float | None:
@@ -234,6 +235,9 @@ def dashboard(*, since: date, until: date) -> Dashboard:
         d.gaps = [(g.query, g.lang, g.count) for g in content_gaps(limit=10)]
     except ImportError:
         d.gaps = []
+    from okpay.support.promises import overdue_promises
+
+    d.overdue = overdue_promises()
     return d
 
 
@@ -257,6 +261,9 @@ def dashboard_rows(d: Dashboard) -> list[list[Any]]:
     rows += [["top_category", k, v] for k, v in d.top_categories]
     rows += [["new_by_channel", k, v] for k, v in d.created_by_channel]
     rows += [["search_without_result", f"{q} ({lang})", n] for q, lang, n in d.gaps]
+    rows += [["overdue_promise_hours", f"{p.kind} {p.reference}" + (f" ({p.ticket_number})" if p.ticket_number
+                                                                    and p.ticket_number != p.reference else ""),
+              round(p.age_hours, 2)] for p in d.overdue]
     return rows
 
 

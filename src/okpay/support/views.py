@@ -409,8 +409,10 @@ def desk_context(request: HttpRequest, public_id: str) -> HttpResponse:
     ctx: dict[str, Any] = {"ticket": ticket, "customer": customer}
     if customer is not None:
         services.ticket_view_record(ticket=ticket, agent=user, what="customer_context", ip=client_ip(request))
-        linked = {link.transaction_id for link in ticket.linked_transactions.all()}
+        linked_ids = [link.transaction_id for link in ticket.linked_transactions.order_by("added_at", "pk")]
+        linked = set(linked_ids)
         ctx.update(
+            timelines=[(t, steps) for t, steps in wallet.linked_timelines(linked_ids) if t.user_id == customer.pk],
             email=wallet.mask_email(customer.email), phone=wallet.mask_phone(customer.phone or ""),
             level=wallet.verification_level(customer), balances=wallet.balances_of(customer),
             transactions=wallet.transactions_of(customer, limit=10), linked=linked,
