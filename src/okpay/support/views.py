@@ -575,6 +575,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "chart_category": charts.hbars(d.open_by_category, title=_("Open tickets by category")),
         "chart_csat": charts.line([(day.strftime("%m-%d"), avg) for day, avg, _n in d.csat_by_day],
                                   title=_("CSAT trend (1–5)"), y_max=5),
+        "chart_nps": charts.line([(week.strftime("%m-%d"), score) for week, score, _n in d.nps_by_week],
+                                 title=_("NPS by week (−100 to 100)"), y_max=100, y_min=-100),
         "chart_sla": charts.sla_bars(d.first_response, d.resolution,
                                      labels=(_("First response"), _("Resolution")),
                                      title=_("Median and p90 against the SLA target")),
