@@ -93,6 +93,22 @@ def _endpoint_disabled(cast: dict[str, User]) -> str:
     return "shop@example.com"
 
 
+def _application(decide: str) -> Callable[[dict[str, User]], str]:
+    def send(cast: dict[str, User]) -> str:
+        from okpay.merchants import applications
+
+        application = applications.merchant_application_create(
+            user=cast["alice"], business_name="阿里茶庄", contact_name="Alice", contact_email="tea@example.com",
+            website="https://tea.example.com", refund_policy="七天无理由退货，未拆封的茶叶可以退款。")
+        if decide == "approve":
+            applications.merchant_application_approve(application_id=application.public_id, actor="cli:test")
+        else:
+            applications.merchant_application_reject(application_id=application.public_id, actor="cli:test",
+                                                     reason="网站无法访问")
+        return "alice@example.com"
+    return send
+
+
 def _transcript(cast: dict[str, User]) -> str:
     conv = chat.conversation_open(user=cast["alice"], lang=cast["alice"].locale).conversation
     chat.message_post(conversation=conv, body="我的付款呢？", client_id="c1", author=cast["alice"])
@@ -151,6 +167,8 @@ EXAMPLES: dict[str, Callable[[dict[str, User]], str]] = {
     "merchants.request_created": _created,
     "merchants.request_decided": _decided,
     "merchants.endpoint_disabled": _endpoint_disabled,
+    "merchants.application_approved": _application("approve"),
+    "merchants.application_rejected": _application("reject"),
     "chat.transcript_send": _transcript,
 }
 
