@@ -7,6 +7,8 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from okpay.merchants.models import (
     ApiKey,
@@ -92,20 +94,22 @@ def _decide(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any, a
             else:
                 applications.merchant_application_reject(
                     application_id=public_id, actor=request.user,  # type: ignore[arg-type]
-                    reason="The details could not be verified; contact OKPay customer service.")
+                    reason=gettext("The details could not be verified; contact OKPay customer service."))
             done += 1
         except OkpayError as exc:
-            modeladmin.message_user(request, f"{public_id}: {exc.message}", messages.ERROR)
+            modeladmin.message_user(request, f"{public_id}: {exc.localized()}", messages.ERROR)
     if done:
-        modeladmin.message_user(request, f"{done} application(s) {'approved' if approve else 'rejected'}.")
+        text = (ngettext("%(count)d application approved.", "%(count)d applications approved.", done) if approve
+                else ngettext("%(count)d application rejected.", "%(count)d applications rejected.", done))
+        modeladmin.message_user(request, text % {"count": done})
 
 
-@admin.action(description="Approve the selected applications (the accounts become merchants)")
+@admin.action(description=_("Approve the selected applications (the accounts become merchants)"))
 def approve_applications(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any) -> None:
     _decide(modeladmin, request, queryset, True)
 
 
-@admin.action(description="Reject the selected applications (details could not be verified)")
+@admin.action(description=_("Reject the selected applications (details could not be verified)"))
 def reject_applications(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any) -> None:
     _decide(modeladmin, request, queryset, False)
 

@@ -50,7 +50,7 @@ DEMO_PRODUCTS = {
 
 
 def _error_text(exc: OkpayError) -> str:
-    return _(str(exc.message)) if getattr(exc, "message", None) else _("Something went wrong.")
+    return exc.localized() if getattr(exc, "message", None) else _("Something went wrong.")
 
 
 # --- hosted checkout -------------------------------------------------------------------------------

@@ -105,7 +105,7 @@ def identity_language() -> str:
 def _error_text(exc: OkpayError) -> str:
     if exc.code in ERROR_TEXT:
         return str(ERROR_TEXT[exc.code])
-    return _(exc.message)
+    return exc.localized()
 
 
 def _fresh(form: forms.Form) -> forms.Form:

@@ -55,7 +55,7 @@ TICKETS_PER_USER = RateLimit("support-ticket-user", limit=20, window=3600)
 def _msg(exc: OkpayError) -> str:
     if isinstance(exc, RateLimited):
         return _("Too many requests. Please try again later or call the hotline.")
-    return _(exc.message)
+    return exc.localized()
 
 
 def _lang() -> str:
