@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -387,11 +388,11 @@ def _desk_ticket_ctx(request: HttpRequest, public_id: str) -> dict[str, Any]:
 
 
 @desk_required()
-def desk_ticket(request: HttpRequest, public_id: str, error: str = "") -> HttpResponse:
+def desk_ticket(request: HttpRequest, public_id: str, error: str = "", status: int = 0) -> HttpResponse:
     ctx = _desk_ticket_ctx(request, public_id)
     ctx["error"] = error
     services.ticket_view_record(ticket=ctx["ticket"], agent=request.user, what="ticket", ip=client_ip(request))  # type: ignore[arg-type]
-    return render(request, "support/desk/ticket.html", ctx, status=400 if error else 200)
+    return render(request, "support/desk/ticket.html", ctx, status=status or (400 if error else 200))
 
 
 @desk_required()
@@ -502,9 +503,15 @@ def desk_link(request: HttpRequest, public_id: str) -> HttpResponse:
 @desk_required("act_on_account")
 @require_POST
 def desk_action(request: HttpRequest, public_id: str) -> HttpResponse:
-    return _desk_post(request, public_id, lambda user, ticket: actions.action_request(
-        ticket=ticket, agent=user, kind=request.POST.get("kind", ""), reason=request.POST.get("reason", ""),
-        transaction_id=request.POST.get("transaction_id") or None))
+    user: User = request.user  # type: ignore[assignment]
+    ticket = access_desk_ticket(user, public_id)
+    try:
+        actions.action_request(ticket=ticket, agent=user, kind=request.POST.get("kind", ""),
+                               reason=request.POST.get("reason", ""),
+                               transaction_id=request.POST.get("transaction_id") or None)
+    except OkpayError as exc:  # the refusal's own status: 409 for a bill already paid again
+        return desk_ticket(request, public_id, error=_msg(exc), status=exc.status)
+    return HttpResponseRedirect(reverse("support:desk-ticket", args=[public_id]))
 
 
 @desk_required("approve_action")
@@ -521,6 +528,37 @@ def desk_action_decide(request: HttpRequest, action_id: str) -> HttpResponse:
     except OkpayError as exc:
         return desk_ticket(request, ticket.public_id, error=_msg(exc))
     return HttpResponseRedirect(reverse("support:desk-ticket", args=[ticket.public_id]))
+
+
+@desk_required("approve_action")
+def desk_risk_reviews(request: HttpRequest, error: str = "", status: int = 200) -> HttpResponse:
+    """The queue of transfers held for risk review: the transfer, why, the sender's context."""
+    from okpay.support import risk
+
+    done = {"executed": _("Decision carried out."),
+            "pending": _("Proposal recorded: a second supervisor must confirm the approval.")}
+    return render(request, "support/desk/risk_reviews.html", {
+        "items": risk.risk_reviews_queue(), "error": error,
+        "done": "" if error else done.get(request.GET.get("done", ""), ""),
+        "four_eyes_amount": settings.OKPAY_SUPPORT_FOUR_EYES_AMOUNT,
+    }, status=status)
+
+
+@desk_required("approve_action")
+@require_POST
+def desk_risk_review_decide(request: HttpRequest, txn_id: str) -> HttpResponse:
+    from okpay.support import risk
+
+    user: User = request.user  # type: ignore[assignment]
+    try:
+        decision = risk.risk_review_decide(supervisor=user, txn_id=txn_id,
+                                           approve=request.POST.get("decision") == "approve",
+                                           note=request.POST.get("note", ""))
+    except OkpayError as exc:
+        return desk_risk_reviews(request, error=_msg(exc), status=exc.status)
+    if decision.state == decision.State.FAILED:
+        return desk_risk_reviews(request, error=_(decision.result.get("message", "")), status=409)
+    return HttpResponseRedirect(reverse("support:desk-risk-reviews") + f"?done={decision.state}")
 
 
 @desk_required("reply_ticket")
