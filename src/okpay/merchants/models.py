@@ -349,7 +349,19 @@ class DeliveryAttempt(models.Model):
     def __str__(self) -> str:
         return f"{self.delivery_id} {self.status_code or self.error}"
 
-<<<<<<< HEAD
+    @property
+    def error_code(self) -> str:
+        """The coarse code; a row written before codes existed (raw exception text) reads as one."""
+        if not self.error or self.error in ATTEMPT_ERRORS or self.error.startswith("http_"):
+            return self.error
+        return "connection_error"
+
+    @property
+    def outcome_label(self) -> str:
+        if self.status_code:
+            return f"HTTP {self.status_code}"
+        return str(ATTEMPT_ERRORS.get(self.error_code, _("Delivery failed")))
+
 
 class MerchantApplication(models.Model):
     """A verified customer asks to become a merchant; an operator approves (back office or
@@ -381,17 +393,3 @@ class MerchantApplication(models.Model):
 
     def __str__(self) -> str:
         return f"{self.public_id} {self.business_name} ({self.status})"
-=======
-    @property
-    def error_code(self) -> str:
-        """The coarse code; a row written before codes existed (raw exception text) reads as one."""
-        if not self.error or self.error in ATTEMPT_ERRORS or self.error.startswith("http_"):
-            return self.error
-        return "connection_error"
-
-    @property
-    def outcome_label(self) -> str:
-        if self.status_code:
-            return f"HTTP {self.status_code}"
-        return str(ATTEMPT_ERRORS.get(self.error_code, _("Delivery failed")))
->>>>>>> main

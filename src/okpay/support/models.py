@@ -476,7 +476,6 @@ class ActionRequest(models.Model):
         return f"{self.kind} ({self.state})"
 
 
-<<<<<<< HEAD
 class PromiseAlert(models.Model):
     """A promise OKPay did not keep: a customer's pending payment, refund or refund request past its
     ``expected_by``. The support sweep opens (or adds to) a ticket about it in the payments queue;
@@ -501,7 +500,8 @@ class PromiseAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.transaction_id} → {self.ticket_id}"
-=======
+
+
 class RiskDecision(models.Model):
     """A supervisor's decision on a transfer held for risk review, taken in the desk's queue
     (``support.risk``). An approval above ``OKPAY_SUPPORT_FOUR_EYES_AMOUNT`` waits as ``pending``
@@ -537,4 +537,3 @@ class RiskDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.transaction_id} {'approve' if self.approve else 'decline'} ({self.state})"
->>>>>>> main

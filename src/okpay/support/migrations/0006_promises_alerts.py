@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('support', '0004_email_ids'),
+        ('support', '0005_sec_ops_risk_decision'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
