@@ -297,7 +297,8 @@ OKPAY_STAFFING_HISTORY_DAYS = env_int("OKPAY_STAFFING_HISTORY_DAYS", 28, minimum
 # --- Support mailbox (okpay.mailbox: `okpay smtpd`, `okpay ingest-email`) -------------------------
 # The addresses whose mail becomes tickets (smtpd refuses other recipients); the server's address;
 # the largest message (refused at SMTP level above it); messages one sender may send an hour; the
-# authserv-id of the receiving MTA whose Authentication-Results we trust (empty: any such header).
+# authserv-id of the receiving MTA whose topmost Authentication-Results we trust (empty: none, so no
+# email proves its sender; `check --deploy` warns).
 OKPAY_MAIL_ADDRESSES = env_list("OKPAY_MAIL_ADDRESSES", [OKPAY_SUPPORT_EMAIL])
 OKPAY_SMTPD_HOST = env_str("OKPAY_SMTPD_HOST") or "127.0.0.1"
 OKPAY_SMTPD_PORT = env_int("OKPAY_SMTPD_PORT", 2525, minimum=1, maximum=65535)

@@ -27,7 +27,7 @@ from tests.factories import anti_phishing_code_for
 
 pytestmark = pytest.mark.django_db
 
-HELPERS = {"absolute", "mail_user", "deliver", "account_for_address", "phone_code_text", "Mail", "mail_domain",
+HELPERS = {"absolute", "mail_user", "mail_to", "deliver", "account_for_address", "phone_code_text", "Mail", "mail_domain",
            "ticket_tag", "address_undeliverable", "decline_reason_text"}
 
 
@@ -112,7 +112,7 @@ def _application(decide: str) -> Callable[[dict[str, User]], str]:
 def _transcript(cast: dict[str, User]) -> str:
     conv = chat.conversation_open(user=cast["alice"], lang=cast["alice"].locale).conversation
     chat.message_post(conversation=conv, body="我的付款呢？", client_id="c1", author=cast["alice"])
-    return chat.transcript_send(conversation=conv)
+    return chat.transcript_send(conversation=conv).to
 
 
 def _identity(call: Callable[[User], None], to: str = "alice@example.com") -> Callable[[dict[str, User]], str]:

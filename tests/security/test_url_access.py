@@ -122,6 +122,7 @@ RULES: dict[str, str] = {
     "desk/t/<str:public_id>/canned/<int:pk>/": "agent",
     "desk/chat/": "agent",
     "desk/chat/waiting/": "agent",
+    "chat/transcript/<str:token>/": "public",  # the signed "send the transcript here?" link from an email
     "desk/t/<str:public_id>/calls/": "agent",
     "desk/t/<str:public_id>/caller/": "agent",
     "desk/calls/<str:call_id>/": "agent",

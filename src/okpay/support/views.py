@@ -11,7 +11,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -268,25 +267,25 @@ def callback(request: HttpRequest) -> HttpResponse:
 
 
 def prove(request: HttpRequest, token: str) -> HttpResponse:
-    """The "prove it's you" link of an email ticket. GET only shows a button (mail scanners
-    follow links); the POST links the ticket, asking the person to sign in when the address is
-    no customer's verified one."""
+    """The "prove it's you" link of an email ticket. GET shows the ticket's address and subject and
+    a button (a GET changes nothing: mail scanners follow links); the POST links the ticket to the
+    customer whose verified email is that address, never to a signed-in somebody else."""
     try:
         ticket = services.proof_ticket(token)
     except OkpayError as exc:
         return render(request, "support/prove.html", {"error": _msg(exc)}, status=400)
-    if request.method != "POST":
-        return render(request, "support/prove.html", {"ticket": ticket})
     user = request.user if request.user.is_authenticated else None
+    ctx: dict[str, Any] = {"ticket": ticket, "signed_in_as": user.email if user is not None else ""}
+    if request.method != "POST":
+        ctx["other_account"] = user is not None and not services.proof_owns_address(ticket, user)  # type: ignore[arg-type]
+        return render(request, "support/prove.html", ctx)
     try:
         services.requester_prove(token=token, user=user)  # type: ignore[arg-type]
     except OkpayError as exc:
-        if exc.param == "login":
-            return redirect_to_login(request.get_full_path())
-        return render(request, "support/prove.html", {"ticket": ticket, "error": _msg(exc)}, status=exc.status)
+        return render(request, "support/prove.html", {**ctx, "error": _msg(exc)}, status=exc.status)
     if user is not None:
         return HttpResponseRedirect(reverse("support:ticket", args=[ticket.public_id]))
-    return render(request, "support/prove.html", {"ticket": ticket, "done": True})
+    return render(request, "support/prove.html", {**ctx, "done": True})
 
 
 # --- desk ---------------------------------------------------------------------------------------
