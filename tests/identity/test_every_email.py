@@ -27,8 +27,8 @@ from tests.factories import anti_phishing_code_for
 
 pytestmark = pytest.mark.django_db
 
-HELPERS = {"absolute", "mail_user", "mail_to", "deliver", "account_for_address", "phone_code_text", "Mail", "mail_domain",
-           "ticket_tag", "address_undeliverable", "decline_reason_text"}
+HELPERS = {"absolute", "mail_user", "mail_to", "deliver", "account_for_address", "phone_code_text", "Mail",
+           "mail_domain", "ticket_tag", "address_undeliverable", "decline_reason_text"}
 
 
 def _public_functions(module: object) -> set[str]:
