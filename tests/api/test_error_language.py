@@ -67,12 +67,14 @@ def test_the_apis_own_errors_in_both_languages(alice, api_client) -> None:
     assert error(reused)["message"] == "此 Idempotency-Key 已用于另一个不同的请求。"
 
 
-def test_the_chat_transcript_email_is_in_the_chats_language(alice) -> None:
+def test_the_chat_transcript_email_is_in_the_readers_language(alice) -> None:
     from okpay.chat import services as chat
     from okpay.identity.models import OutboundEmail
 
     for lang, intro, who in (("zh-hans", "以下是您与 OKPay 客服的聊天记录。", "客户"),
                              ("en", "Here is the transcript of your chat with OKPay customer service.", "Customer")):
+        alice.locale = lang  # the transcript goes to the account's address, in the account's language
+        alice.save(update_fields=["locale"])
         conv = chat.conversation_open(user=alice, lang=lang).conversation
         chat.message_post(conversation=conv, body="hello 你好", client_id="c1", author=alice)
         chat.transcript_send(conversation=conv)
