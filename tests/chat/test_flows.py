@@ -218,3 +218,34 @@ def test_handoff_attaches_the_conversation_and_the_matched_article(alice, agent,
     assert question in first and article["url"] in first and article["title"] in first
     detail = services.agent_detail(agent=agent, conversation=conv)
     assert detail["article"]["slug"] == "enable-two-factor"
+
+
+# --- 4. a refund: the policy and "ask for a refund" on the right transaction --------------------------
+
+@pytest.mark.parametrize("lang,question,policy,can", [
+    ("zh-hans", "我要退款，茶叶小店那笔", "退款政策", "可以申请退款，截止"),
+    ("en", "i want a refund from 茶叶小店", "the policy", "you can ask for a refund until"),
+])
+def test_refund_flow_policy_then_ask_for_a_refund_on_the_right_payment(
+        alice, shop, bob, lang, question, policy, can) -> None:  # type: ignore[no-untyped-def]
+    from okpay.merchants import services as merchants
+
+    topup_create(user=alice, amount=100_000)
+    tea = merchants.merchant_create(user=shop, name="茶叶小店", refund_window_days=30)
+    books = merchants.merchant_create(user=bob, name="Book Corner", refund_window_days=30)
+    paid_tea = merchants.intent_confirm(intent_id=merchants.intent_create(merchant=tea, amount=8_800).public_id,
+                                        customer=alice)
+    paid_books = merchants.intent_confirm(
+        intent_id=merchants.intent_create(merchant=books, amount=4_500).public_id, customer=alice)
+    reply = say(chat(alice, lang), question)
+    assert reply.data["flow"] == "refund" and policy in reply.body and can in reply.body
+    assert paid_tea.public_id in reply.body and paid_books.public_id not in reply.body  # the one named
+    ask = [a for a in reply.data["actions"] if a.get("target") == paid_tea.public_id]
+    assert ask and ask[0]["url"] == f"/wallet/transactions/{paid_tea.public_id}/refund-request/"
+    assert reply.data["articles"][0]["slug"] in ("cancel-or-refund", "merchant-refund-policy")
+    Conversation.objects.filter(user=alice).update(state="ended")
+    both = say(chat(alice, lang), "我要退款" if lang == "zh-hans" else "i want a refund")
+    assert paid_tea.public_id in both.body and paid_books.public_id in both.body  # none named: the newest
+    guest = say(chat(None, lang), question)
+    assert guest.data["flow"] == "refund" and paid_tea.public_id not in guest.body and "8" not in guest.body
+    assert [a["action"] for a in guest.data["actions"]] == ["handoff"]

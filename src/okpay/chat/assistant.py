@@ -247,13 +247,11 @@ def flow_of(intent: str, articles: list[dict[str, str]]) -> str:
     flow whose article search ranks first."""
     if intent == "reset":
         return "reset"
-    if intent == "pending":
+    if intent in ("pending", "cancel"):
         return "pending"
     top = FLOW_OF_SLUG.get(articles[0]["slug"], "") if articles else ""
     if top:
         return top
-    if intent == "cancel":
-        return "pending"
     if intent == "refund":
         return "refund"
     return ""
@@ -333,6 +331,77 @@ def _two_factor_flow(user: User | None, articles: list[dict[str, str]]) -> Answe
                   "2fa", "security")
 
 
+def refundable_payments(user: User, text: str, lang: str) -> tuple[list[str], list[dict[str, str]]]:
+    """The customer's own purchases (merchant payments, bill payments) that can still be refunded,
+    each with an "ask for a refund" link to the merchants app's request page; the one the message
+    names (its reference or the merchant's name) when it names one, else the three newest."""
+    from django.apps import apps
+
+    if not apps.is_installed("okpay.merchants"):
+        return [], []
+    from okpay.merchants.bill_refunds import bill_refundable, bill_window_ends
+    from okpay.merchants.services import intent_for_customer_txn, refund_expected_by, refundable_left
+    from okpay.payments.models import Transaction
+    from okpay.payments.money import format_money
+
+    now = timezone.now()
+    rows = []
+    for txn in (Transaction.objects.filter(user=user, type__in=("payment", "bill_payment"), direction="debit")
+                .select_related("biller").order_by("-created_at", "-pk")[:30]):
+        intent = intent_for_customer_txn(txn) if txn.type == "payment" else None
+        if intent is not None:
+            until, left, name = refund_expected_by(intent), refundable_left(intent), intent.merchant.name
+        elif bill_refundable(txn):
+            until, left = bill_window_ends(txn), txn.amount - txn.refunded_amount
+            name = (txn.biller.name_en if lang == "en" else txn.biller.name) if txn.biller else txn.counterparty_name
+        else:
+            continue
+        if until is None or until < now or left <= 0:
+            continue
+        rows.append((txn, name, until, left))
+    low = (text or "").lower()
+    named = [r for r in rows if r[0].public_id.lower() in low or (r[1] and r[1].lower() in low)]
+    lines, actions = [], []
+    for txn, name, until, left in (named or rows)[:3]:
+        facts = {"amount": format_money(left, txn.currency), "merchant": name, "ref": txn.public_id,
+                 "when": _date(txn.created_at, lang), "until": _date(until, lang)}
+        lines.append(_("%(amount)s paid to %(merchant)s on %(when)s (%(ref)s): you can ask for a refund until "
+                       "%(until)s.") % facts)
+        actions.append({"action": "open", "target": txn.public_id,
+                        "label": _("Ask for a refund: %(amount)s, %(merchant)s") % facts,
+                        "url": reverse("merchants:refund-request-new", kwargs={"txn_id": txn.public_id})})
+    return lines, actions
+
+
+def _refund_flow(text: str, user: User | None, lang: str, articles: list[dict[str, str]]) -> Answer:
+    parts = [_("Step 1, the policy: a purchase from a merchant or a bill payment can be refunded within the "
+               "merchant's refund window, by asking the merchant on that payment; a transfer to a person cannot be "
+               "refunded, only cancelled while it is still pending.")]
+    actions: list[dict[str, str]] = []
+    if user is None:
+        parts.append(_("Sign in and ask again, and I can show which of your payments can still be refunded."))
+    else:
+        lines, buttons = refundable_payments(user, text, lang)
+        if lines:
+            parts.append(_("Step 2, your payments that can still be refunded: choose the right one."))
+            parts.extend(lines)
+            actions.extend(buttons)
+        else:
+            parts.append(_("None of your recent purchases can still be refunded (the window has closed or it was "
+                           "refunded already)."))
+        for txn in _pending(user, None):
+            if txn.cancellable:
+                line, cancel = explain_transaction(txn, lang)
+                parts.append(line)
+                actions.extend(cancel)
+        parts.extend(refund_requests(user, lang))
+    parts.append(_("Step 3: the merchant decides, and an approved refund comes back to your wallet. No answer, or "
+                   "declined and you disagree? Talk to a person."))
+    actions.append(_handoff_button())
+    return Answer("\n".join(parts), {"flow": "refund", "step": "policy", "articles": articles, "actions": actions},
+                  "refund", "payment")
+
+
 def answer(*, text: str, user: User | None, lang: str, previous: dict[str, Any] | None = None,
            ip: str | None = None) -> Answer:
     """What the assistant says to ``text`` (in the active language ``lang``). ``previous`` is the
@@ -354,6 +423,8 @@ def answer(*, text: str, user: User | None, lang: str, previous: dict[str, Any] 
         return _reset_flow(text, ip=ip, articles=articles)
     if flow == "2fa":
         return _two_factor_flow(user, articles)
+    if flow == "refund":
+        return _refund_flow(text, user, lang, articles)
     if flow == "pending" and intent == "help":
         intent = "pending"
     category = CATEGORY_OF_INTENT.get(intent, "") or CATEGORY_OF_FLOW.get(flow, "")
