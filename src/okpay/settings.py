@@ -297,7 +297,8 @@ OKPAY_STAFFING_HISTORY_DAYS = env_int("OKPAY_STAFFING_HISTORY_DAYS", 28, minimum
 # --- Support mailbox (okpay.mailbox: `okpay smtpd`, `okpay ingest-email`) -------------------------
 # The addresses whose mail becomes tickets (smtpd refuses other recipients); the server's address;
 # the largest message (refused at SMTP level above it); messages one sender may send an hour; the
-# authserv-id of the receiving MTA whose Authentication-Results we trust (empty: any such header).
+# authserv-id of the receiving MTA whose topmost Authentication-Results we trust (empty: none, so no
+# email proves its sender; `check --deploy` warns).
 OKPAY_MAIL_ADDRESSES = env_list("OKPAY_MAIL_ADDRESSES", [OKPAY_SUPPORT_EMAIL])
 OKPAY_SMTPD_HOST = env_str("OKPAY_SMTPD_HOST") or "127.0.0.1"
 OKPAY_SMTPD_PORT = env_int("OKPAY_SMTPD_PORT", 2525, minimum=1, maximum=65535)
@@ -325,6 +326,12 @@ OKPAY_WECHAT_TOKEN = env_str("OKPAY_WECHAT_TOKEN")
 OKPAY_WECHAT_APPID = env_str("OKPAY_WECHAT_APPID")
 OKPAY_WECHAT_APPSECRET = env_str("OKPAY_WECHAT_APPSECRET")
 OKPAY_WECHAT_API_URL = env_str("OKPAY_WECHAT_API_URL") or "https://api.weixin.qq.com"
+# Safe mode (recommended): the 43-character EncodingAESKey; pushes must then be AES-encrypted and
+# signed over the body (msg_signature). Unset: plaintext mode (signature, time window and nonce only).
+OKPAY_WECHAT_ENCODING_AES_KEY = env_str("OKPAY_WECHAT_ENCODING_AES_KEY")
+if OKPAY_WECHAT_ENCODING_AES_KEY and not re.fullmatch(r"[A-Za-z0-9+/]{43}", OKPAY_WECHAT_ENCODING_AES_KEY):
+    raise ImproperlyConfigured("OKPAY_WECHAT_ENCODING_AES_KEY must be the 43-character EncodingAESKey "
+                               "(A-Z, a-z, 0-9, + and /) shown in the Official Account's settings")
 # Other platforms: a signed JSON webhook in (/hooks/social/<platform>) and signed replies out.
 OKPAY_SOCIAL_WEBHOOK_SECRET = env_str("OKPAY_SOCIAL_WEBHOOK_SECRET")
 OKPAY_SOCIAL_REPLY_URL = env_str("OKPAY_SOCIAL_REPLY_URL")

@@ -226,8 +226,9 @@ class CustomerConsumer(BaseChatConsumer):
 
     async def on_transcript(self, frame: dict[str, Any]) -> None:
         conv = await self.need()
-        to = await db(services.transcript_send)(conversation=conv)
-        await self.send_json({"type": "transcript_sent", "to": to})
+        sent = await db(services.transcript_send)(conversation=conv)
+        # confirm: only a link went to the address (a guest's, or an unverified one); the transcript follows it
+        await self.send_json({"type": "transcript_sent", "to": sent.to, "confirm": sent.confirm})
 
     async def on_end(self, frame: dict[str, Any]) -> None:
         conv = await self.need()
