@@ -212,12 +212,13 @@ def read_mark(*, conversation: Conversation, side: str, seq: int) -> int:
 
 # --- the assistant's turn, and the customer's clicks -----------------------------------------------
 
-def customer_says(*, conversation: Conversation, body: Any, client_id: Any, user: User | None) -> tuple[Message, bool]:
+def customer_says(*, conversation: Conversation, body: Any, client_id: Any, user: User | None,
+                  ip: str | None = None) -> tuple[Message, bool]:
     """The customer's message, stored once, then — while no person has the chat — the assistant's
     answer (also once: a resend of a stored message gets no second answer)."""
     message, created = customer_message_store(conversation=conversation, body=body, client_id=client_id, user=user)
     if created:
-        assistant_turn(conversation=conversation, message=message)
+        assistant_turn(conversation=conversation, message=message, ip=ip)
     return message, created
 
 
@@ -228,14 +229,22 @@ def customer_message_store(*, conversation: Conversation, body: Any, client_id: 
                         author=user if user is not None and user.is_authenticated else None)
 
 
-def assistant_turn(*, conversation: Conversation, message: Message) -> Message | None:
-    """The assistant answers a stored customer message while the chat is still with it."""
+def _last_bot_data(conv: Conversation, before_seq: int) -> dict[str, Any]:
+    last = (Message.objects.filter(conversation=conv, kind=Message.Kind.BOT, seq__lt=before_seq)
+            .order_by("-seq").only("data").first())
+    return dict(last.data or {}) if last is not None else {}
+
+
+def assistant_turn(*, conversation: Conversation, message: Message, ip: str | None = None) -> Message | None:
+    """The assistant answers a stored customer message while the chat is still with it (a flow's
+    next step follows from the data of its previous answer)."""
     from okpay.chat import assistant
 
     if conversation.state != Conversation.State.BOT:
         return None
     with translation.override(conversation.lang):
-        reply = assistant.answer(text=message.body, user=conversation.user, lang=conversation.lang)
+        reply = assistant.answer(text=message.body, user=conversation.user, lang=conversation.lang,
+                                 previous=_last_bot_data(conversation, message.seq), ip=ip)
         with transaction.atomic():
             conv = Conversation.objects.select_for_update().get(pk=conversation.pk)
             if conv.state != Conversation.State.BOT:
@@ -426,6 +435,18 @@ def _subject(conv: Conversation) -> str:
     return (text[:80] + "…") if len(text) > 80 else (text or _("Live chat"))
 
 
+def matched_article(conv: Conversation) -> dict[str, str] | None:
+    """The help article the assistant last matched in this chat (the first it showed) and the flow
+    it was in, for the person who takes the chat over."""
+    for m in Message.objects.filter(conversation=conv, kind=Message.Kind.BOT).order_by("-seq").only("data")[:20]:
+        articles = (m.data or {}).get("articles") or []
+        if articles and isinstance(articles[0], dict) and articles[0].get("slug"):
+            first = articles[0]
+            return {"slug": str(first["slug"]), "title": str(first.get("title") or ""),
+                    "url": str(first.get("url") or ""), "flow": str((m.data or {}).get("flow") or "")}
+    return None
+
+
 def handoff_request(*, conversation: Conversation, category: str = "") -> dict[str, Any]:
     """"Talk to a person": a chat-channel ticket with the bot transcript (SLA applied by support),
     then the queue; with nobody on duty, the offer to leave a message instead."""
@@ -448,9 +469,13 @@ def handoff_request(*, conversation: Conversation, category: str = "") -> dict[s
         conv.category = category or conv.category or Category.ACCOUNT
         requester = Requester(user=conv.user) if conv.user_id else Requester(email=conv.guest_email)
         priority = Priority.HIGH if conv.category == Category.SECURITY else None
+        matched = matched_article(conv)
+        body, meta = transcript_text(conv), {"chat": conv.public_id}
+        if matched:
+            body += "\n\n" + _("Help article the assistant matched: %(title)s — %(url)s") % matched
+            meta.update(article=matched["slug"], flow=matched.get("flow", ""))
         ticket = ticket_create(requester=requester, channel="chat", category=conv.category, subject=_subject(conv),
-                               body=transcript_text(conv), priority=priority, lang=conv.lang,
-                               meta={"chat": conv.public_id})
+                               body=body, priority=priority, lang=conv.lang, meta=meta)
         conv.ticket, conv.state, conv.queued_at = ticket, Conversation.State.QUEUED, _now()
         conv.save(update_fields=["ticket", "state", "queued_at", "category"])
         state = state_of(conv)
@@ -853,7 +878,7 @@ def agent_detail(*, agent: User, conversation: Conversation) -> dict[str, Any]:
         wallet["context"] = reverse("support:desk-context", args=[ticket.public_id])
     return {**_brief(conversation), "agent": conversation.agent.public_id if conversation.agent is not None else None,
             "messages": [serialize(m) for m in messages_after(conversation, 0, include_notes=True, limit=2000)],
-            "wallet": wallet}
+            "wallet": wallet, "article": matched_article(conversation)}
 
 
 def canned_for(*, agent: User, conversation: Conversation, canned_id: Any) -> str:
