@@ -17,6 +17,21 @@
     if (button) { button.classList.add("visually-hidden"); }
     if (select) { select.addEventListener("change", function () { form.requestSubmit ? form.requestSubmit() : form.submit(); }); }
   });
+  // Password fields: show / hide what was typed.
+  var zh = (document.documentElement.lang || "").toLowerCase().indexOf("zh") === 0;
+  document.querySelectorAll("main input[type=password]").forEach(function (input) {
+    var button = document.createElement("button");
+    button.type = "button"; button.className = "pw-toggle link-button small";
+    button.setAttribute("aria-controls", input.id || ""); button.setAttribute("aria-pressed", "false");
+    button.textContent = zh ? "显示密码" : "Show password";
+    button.addEventListener("click", function () {
+      var shown = input.type === "text";
+      input.type = shown ? "password" : "text";
+      button.setAttribute("aria-pressed", shown ? "false" : "true");
+      button.textContent = shown ? (zh ? "显示密码" : "Show password") : (zh ? "隐藏密码" : "Hide password");
+    });
+    input.insertAdjacentElement("afterend", button);
+  });
   // A copy button copies the text of its target (a new secret key shown once).
   document.querySelectorAll("[data-copy]").forEach(function (button) {
     button.addEventListener("click", function () {
