@@ -100,6 +100,8 @@ def context_for(browser, live_server, role: str, user, lang: str, viewport=PHONE
 
 def visit_all(browser, live_server, lang: str, check) -> list[str]:  # type: ignore[no-untyped-def]
     """Open every page of every role in ``lang``; ``check(page, role, path)`` returns problems."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     w = world()
     users = {"anonymous": None, "customer": w.users["alice"], "merchant": w.users["shop"],
              "agent": w.users["agent"], "supervisor": w.users["supervisor"]}
@@ -112,6 +114,10 @@ def visit_all(browser, live_server, lang: str, check) -> list[str]:  # type: ign
             assert response is not None and response.status < 500, f"{role} {path}: {response and response.status}"
             assert response.status < 400 or path == "/no-such-page/", f"{role} {path}: {response.status}"
             page.wait_for_load_state("load")
+            try:  # panes that htmx loads after the page (the desk's customer context) are checked too
+                page.wait_for_load_state("networkidle", timeout=3000)
+            except PlaywrightTimeout:  # a page that polls: what has loaded by now is checked
+                pass
             problems += [f"{lang} {role} {path}: {p}" for p in check(page, role, path)]
             if SHOTS:
                 name = re.sub(r"[^a-z0-9]+", "-", f"{role}{template}".lower()).strip("-")[:80]
