@@ -160,6 +160,11 @@ RULES: dict[str, str] = {
     "merchant/webhooks/": "merchant",
     "merchant/webhooks/<str:endpoint_id>/<str:action>/": "merchant",
     "merchant/webhooks/deliveries/<str:delivery_id>/resend/": "merchant",
+    # the installable app (issue 22): nothing personal in any of these
+    "sw.js": "public",
+    "manifest.webmanifest": "public",
+    "offline/<str:lang>/": "public",
+    "favicon.ico": "public",
 }
 
 # Who must be refused, per rule (besides nobody, who is sent to sign in).
