@@ -165,6 +165,15 @@ RULES: dict[str, str] = {
     "manifest.webmanifest": "public",
     "offline/<str:lang>/": "public",
     "favicon.ico": "public",
+    # QR codes (issue 22)
+    "wallet/receive/": "customer",
+    "wallet/receive/qr.png": "customer",
+    "wallet/scan/": "customer",
+    "pay/<str:wallet_id>/": "customer",
+    "store/<str:merchant_id>/": "customer",
+    "merchant/store-code.<str:fmt>": "merchant",
+    "merchant/till/": "merchant",
+    "merchant/till/<str:intent_id>/": "merchant",
 }
 
 # Who must be refused, per rule (besides nobody, who is sent to sign in).

@@ -23,3 +23,13 @@ urlpatterns = [
     path("merchant/webhooks/<str:endpoint_id>/<str:action>/", views.endpoint_action, name="endpoint-action"),
     path("merchant/webhooks/deliveries/<str:delivery_id>/resend/", views.delivery_resend, name="delivery-resend"),
 ]
+
+# QR codes (issue 22): the printable store code and the till's one-payment code.
+from okpay.merchants import qr_views  # noqa: E402
+
+urlpatterns += [
+    path("store/<str:merchant_id>/", qr_views.store, name="store"),
+    path("merchant/store-code.<str:fmt>", qr_views.store_code, name="store-code"),
+    path("merchant/till/", qr_views.till_new, name="till-new"),
+    path("merchant/till/<str:intent_id>/", qr_views.till, name="till"),
+]
