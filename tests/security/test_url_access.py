@@ -174,6 +174,10 @@ RULES: dict[str, str] = {
     "merchant/store-code.<str:fmt>": "merchant",
     "merchant/till/": "merchant",
     "merchant/till/<str:intent_id>/": "merchant",
+    # money-arrived alerts (issue 22): Web Push subscriptions
+    "wallet/push/key": "customer",
+    "wallet/push/subscribe": "customer",
+    "wallet/push/unsubscribe": "customer",
 }
 
 # Who must be refused, per rule (besides nobody, who is sent to sign in).

@@ -254,3 +254,19 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.transaction_id}"
+
+
+class PushSubscription(models.Model):
+    """A browser's Web Push subscription (issue 22): where the browser vendor's push service takes
+    messages for this device, and the keys to encrypt them. Removed when the push service says it
+    is gone (404/410), when the customer turns alerts off, or with the account."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_subscriptions")
+    endpoint = models.URLField(max_length=1000, unique=True)
+    p256dh = models.CharField(max_length=200)
+    auth = models.CharField(max_length=100)
+    created_at = models.DateTimeField()
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"push {self.user_id} {self.endpoint[:40]}"

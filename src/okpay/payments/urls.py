@@ -28,3 +28,12 @@ urlpatterns += [
     path("wallet/scan/", qr_views.scan, name="scan"),
     path("pay/<str:wallet_id>/", qr_views.pay_to, name="pay-to"),
 ]
+
+# Money-arrived alerts (issue 22): Web Push subscriptions.
+from okpay.payments import push_views  # noqa: E402
+
+urlpatterns += [
+    path("wallet/push/key", push_views.push_key, name="push-key"),
+    path("wallet/push/subscribe", push_views.push_subscribe, name="push-subscribe"),
+    path("wallet/push/unsubscribe", push_views.push_unsubscribe, name="push-unsubscribe"),
+]

@@ -19,7 +19,7 @@ from okpay.identity import services as identity
 from okpay.identity.models import User
 from okpay.ledger.models import Account
 from okpay.ledger.services import PostPending, TransferSpec, system_account
-from okpay.payments import notify
+from okpay.payments import alerts, notify
 from okpay.payments.errors import (
     InvalidPayment,
     NotCancellable,
@@ -151,6 +151,8 @@ def transfer_create(*, sender: User, to: str, amount: int, currency: str = "CNY"
         Notification.objects.bulk_create([
             Notification(user_id=sender.pk, transaction=txn, kind="sent", created_at=now),
             Notification(user_id=recipient.user.pk, transaction=peer, kind="received", created_at=now)])
+        alerts.notice(user_id=sender.pk, txn=txn, kind="sent")
+        alerts.notice(user_id=recipient.user.pk, txn=peer, kind="received")
         return txn
     txn = _new(user=sender, type=TxnType.TRANSFER, direction=Direction.DEBIT, amount=amount, currency=currency,
                actor=actor, at=usage.at, **fields)
