@@ -22,6 +22,9 @@ def test_manifest_in_both_languages_with_maskable_icons() -> None:
     assert en["name"] == "OKPay wallet" and en["lang"] == "en"
     assert zh["id"] == en["id"] == "/" and zh["start_url"] == "/wallet/?source=app"
     assert zh["display"] == "standalone" and zh["theme_color"] == "#0b6e4f"
+    shortcuts = [(s["name"], s["url"]) for s in zh["shortcuts"]]
+    assert shortcuts == [("收款", "/wallet/receive/"), ("扫码付款", "/wallet/scan/")]
+    assert [s["name"] for s in en["shortcuts"]] == ["Receive money", "Scan to pay"]
     sizes = {(icon["sizes"], icon["purpose"]) for icon in zh["icons"]}
     assert sizes == {("192x192", "any"), ("512x512", "any"), ("192x192", "maskable"), ("512x512", "maskable")}
     for icon in zh["icons"]:

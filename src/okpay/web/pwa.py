@@ -125,6 +125,10 @@ def manifest(request: HttpRequest) -> HttpResponse:
                 {"src": static("okpay/icons/maskable-512.png"), "sizes": "512x512", "type": "image/png",
                  "purpose": "maskable"},
             ],
+            "shortcuts": [
+                {"name": _("Receive money"), "url": reverse("payments:receive")},
+                {"name": _("Scan to pay"), "url": reverse("payments:scan")},
+            ],
         }
     response = HttpResponse(json.dumps(data, ensure_ascii=False), content_type="application/manifest+json")
     response["Cache-Control"] = "public, max-age=3600"
