@@ -116,3 +116,35 @@ def test_a_code_that_is_not_okpays_is_refused(browser, live_server, alice, tmp_p
     page.goto("/wallet/receive/")
     screenshot(page, "qr-receive-en-390")
     context.close()
+
+
+def test_till_code_for_one_payment_follows_it_until_paid(browser, live_server, alice, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    topup_create(user=alice, amount=100_000)
+    shop = user_create("shop@example.com", name="Shop", role="merchant")
+    merchant_create(user=shop, name="茶叶小店")
+    desk = browser.new_context(locale="zh-CN", base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    desk.add_cookies([{"name": django_settings.SESSION_COOKIE_NAME, "value": session_cookie(shop),
+                       "url": live_server.url}])
+    till = desk.new_page()
+    till.goto("/merchant/")
+    till.locator("#store-code").scroll_into_view_if_needed()
+    screenshot(till, "qr-merchant-dashboard-zh-1280")
+    till.fill("#till-amount", "88")
+    till.fill("#till-description", "龙井")
+    till.get_by_role("button", name="显示付款码").click()
+    till.wait_for_url("**/merchant/till/pi_*/")
+    expect(till.get_by_test_id("till-amount")).to_have_text("¥88.00")
+    screenshot(till, "qr-till-zh-1280")
+    # the customer scans the screen (here: the code's link, as the camera would read it)
+    link = till.locator("#till-body code").inner_text()
+    payer = _phone(browser, live_server, alice)
+    page = payer.new_page()
+    page.goto(link.replace(live_server.url, ""))
+    expect(page.get_by_test_id("checkout-amount")).to_have_text("¥88.00")
+    screenshot(page, "qr-till-checkout-zh-390")
+    page.get_by_test_id("checkout-pay").click()
+    expect(page.get_by_test_id("checkout-status")).to_be_visible()
+    expect(till.get_by_test_id("till-status")).to_have_text("成功", timeout=15_000)  # the till page follows it
+    assert available(alice) == 100_000 - 8_800
+    desk.close()
+    payer.close()
