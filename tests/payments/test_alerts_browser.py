@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from okpay.payments.services import topup_create
 from tests.chat import conftest as chat_conftest
 from tests.chat.conftest import servers  # noqa: F401 - the fixture
-from tests.conftest import screenshot
+from tests.conftest import screenshot, until
 from tests.factories import session_cookie
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -47,7 +47,7 @@ def test_live_balance_update_when_money_arrives(browser, servers, alice, bob, mo
     wallet = payee.new_page()
     wallet.goto("/wallet/")
     expect(wallet.get_by_test_id("available-CNY")).to_have_text("¥0.00")
-    wallet.wait_for_function("document.documentElement.dataset.walletLive === '1'")
+    until(wallet, "document.documentElement.dataset.walletLive === '1'")
     wallet.evaluate("window.__stayed = true")  # gone if the page reloads
 
     payer = _context(browser, server, alice)
@@ -73,7 +73,7 @@ def test_live_balance_update_when_money_arrives(browser, servers, alice, bob, mo
     send.get_by_role("button", name="转账 ¥1.00").click()
     send.wait_for_url("**/wallet/transactions/txn_*/?done=1")
     expect(wallet.get_by_test_id("available-CNY")).to_have_text("¥21.50")
-    wallet.wait_for_function("window.__notes.length === 1")
+    until(wallet, "window.__notes.length === 1")
     assert wallet.evaluate("window.__notes") == ["您收到 Alice 的转账 ¥1.00"]
     payee.close()
     payer.close()

@@ -9,7 +9,7 @@ from django.conf import settings as django_settings
 from playwright.sync_api import expect
 
 from okpay.web import pwa
-from tests.conftest import screenshot
+from tests.conftest import screenshot, until
 from tests.factories import session_cookie
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -31,7 +31,7 @@ def _controlled(page) -> None:  # type: ignore[no-untyped-def]
     page.evaluate("navigator.serviceWorker.ready")
     if not page.evaluate("!!navigator.serviceWorker.controller"):
         page.reload()
-    page.wait_for_function("!!navigator.serviceWorker.controller")
+    until(page, "!!navigator.serviceWorker.controller")
 
 
 def test_installable_manifest_and_worker(browser, live_server) -> None:  # type: ignore[no-untyped-def]
@@ -97,10 +97,10 @@ def test_new_version_prompt_after_the_worker_changes(browser, live_server, monke
     screenshot(page, "pwa-update-banner-zh", full_page=False)
     with page.expect_navigation():
         page.get_by_test_id("update-reload").click()
-    page.wait_for_function("!!navigator.serviceWorker.controller")
+    until(page, "!!navigator.serviceWorker.controller")
     script = page.evaluate("navigator.serviceWorker.controller.scriptURL")
     assert script.endswith("/sw.js")
-    page.wait_for_function("caches.keys().then(ks => ks.includes('okpay-shell-a-new-deploy'))")
+    until(page, "caches.keys().then(ks => ks.includes('okpay-shell-a-new-deploy'))")
     assert f"okpay-shell-{old}" not in page.evaluate("caches.keys()")
     context.close()
 
