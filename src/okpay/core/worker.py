@@ -40,6 +40,7 @@ SWEEPS: dict[str, int] = {
     "okpay.chat.services.queue_assign": 5,
     "okpay.merchants.services.merchant_sweep": 5,
     "okpay.social.services.outbound_requeue_stuck": 60,
+    "okpay.social.services.webhook_nonces_prune": 600,
 }
 
 

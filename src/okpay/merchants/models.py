@@ -318,6 +318,19 @@ class WebhookDelivery(models.Model):
         return f"{self.public_id} {self.status}"
 
 
+# What a failed attempt's ``error`` may hold (``webhooks.error_code``), and how the dashboard says it.
+ATTEMPT_ERRORS = {
+    "timeout": _("Timed out"),
+    "refused": _("Connection refused"),
+    "tls": _("TLS error"),
+    "unreachable": _("Network unreachable"),
+    "connection_error": _("Connection failed"),
+    "bad_response": _("Invalid HTTP response"),
+    "unsafe_url": _("Address not allowed"),
+    "endpoint_disabled": _("Endpoint disabled"),
+}
+
+
 class DeliveryAttempt(models.Model):
     delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
     at = models.DateTimeField()
@@ -331,3 +344,16 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delivery_id} {self.status_code or self.error}"
+
+    @property
+    def error_code(self) -> str:
+        """The coarse code; a row written before codes existed (raw exception text) reads as one."""
+        if not self.error or self.error in ATTEMPT_ERRORS or self.error.startswith("http_"):
+            return self.error
+        return "connection_error"
+
+    @property
+    def outcome_label(self) -> str:
+        if self.status_code:
+            return f"HTTP {self.status_code}"
+        return str(ATTEMPT_ERRORS.get(self.error_code, _("Delivery failed")))

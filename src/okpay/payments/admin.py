@@ -1,10 +1,13 @@
 """Back office: transactions (read-only, with their timeline) and the risk-review decisions,
-which go through the same services as everything else (supervisors only, audited)."""
+which go through the same services as everything else (supervisors only, audited). Approving above
+``OKPAY_SUPPORT_FOUR_EYES_AMOUNT`` takes two supervisors and is done in the desk
+(``/desk/risk-reviews/``), not here."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -27,7 +30,11 @@ class EventInline(admin.TabularInline):
 
 def _decide(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Transaction], approve: bool) -> None:
     done = 0
-    for public_id in queryset.values_list("public_id", flat=True):
+    for public_id, amount in queryset.values_list("public_id", "amount"):
+        if approve and amount > settings.OKPAY_SUPPORT_FOUR_EYES_AMOUNT:
+            modeladmin.message_user(request, f"{public_id}: above the four-eyes amount; a second supervisor must "
+                                             "confirm the approval in the desk (/desk/risk-reviews/).", messages.ERROR)
+            continue
         try:
             if approve:
                 services.risk_review_approve(txn_id=public_id, actor=request.user)  # type: ignore[arg-type]

@@ -35,6 +35,11 @@ class RefundOffer:
 REFUND_OFFERS: list[Callable[[Any], RefundOffer | None]] = []
 
 
+# Callables ``(actor, txn) -> str | None``: why ``actor`` may not decide ``txn``'s risk review (a
+# gettext_noop message), appended by support (a supervisor handling a ticket of that customer).
+RISK_REVIEW_CONFLICTS: list[Callable[[User, Any], str | None]] = []
+
+
 def refund_offer(txn: Any) -> RefundOffer | None:
     for offer in REFUND_OFFERS:
         found = offer(txn)

@@ -93,6 +93,13 @@ def _deliver(*, to: str, user: User | None, lang: str, mail: Mail, ticket: Ticke
     message.send()
 
 
+def mail_to(*, to: str, user: User | None, lang: str, mail: Mail) -> None:
+    """For the channels (chat): one mail of ours to ``to``, rendered like every other: with the
+    anti-phishing code of ``user`` (the customer whose address it is), none for a stranger. Build
+    ``mail`` in ``lang``."""
+    _deliver(to=to, user=user, lang=lang, mail=mail)
+
+
 def _recipient(ticket: Ticket) -> tuple[str, User | None]:
     if ticket.requester_id is not None:
         return ticket.requester.email, ticket.requester
@@ -113,9 +120,15 @@ def acknowledgement(ticket: Ticket) -> None:
         return
     lang = _lang(ticket, user)
     with translation.override(lang):
+        # An unlinked requester's address is unproven (a guest typed it into the chat, a From: our MTA
+        # did not confirm): their words are not echoed to it, or anyone could have OKPay mail a
+        # "subject" of theirs (a phishing link) to somebody else (issue 16, items 3 and 6).
         paragraphs = [
             _("We have received your request \"%(subject)s\". Your ticket number is %(number)s; please "
-              "quote it whenever you contact us.") % {"subject": ticket.subject, "number": ticket.number},
+              "quote it whenever you contact us.") % {"subject": ticket.subject, "number": ticket.number}
+            if user is not None else
+            _("We have received your request. Your ticket number is %(number)s; please quote it whenever you "
+              "contact us.") % {"number": ticket.number},
         ]
         policy = ticket.sla_policy
         if policy is not None and policy.first_response_minutes >= 60 and policy.first_response_minutes % 60 == 0:
