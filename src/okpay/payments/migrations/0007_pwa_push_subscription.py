@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('payments', '0005_payer_usage'),
+        ('payments', '0006_sec_ops_retry_of'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
