@@ -154,6 +154,7 @@ RULES: dict[str, str] = {
     "demo-shop/buy/": "demo",
     "demo-shop/orders/<str:intent_id>/": "demo",
     "merchant/": "merchant",
+    "merchant/apply/": "customer",  # a customer applies to become a merchant
     "merchant/export.csv": "merchant",
     "merchant/sales.svg": "merchant",
     "merchant/refund-requests/<str:request_id>/<str:decision>/": "merchant",

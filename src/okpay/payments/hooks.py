@@ -48,6 +48,29 @@ def refund_offer(txn: Any) -> RefundOffer | None:
     return None
 
 
+@dataclass(frozen=True)
+class Followup:
+    """What customer service does about a late transaction (filled by support): the ticket it opened."""
+
+    number: str
+    url: str
+    answer_by: Any = None  # when an agent answers at the latest (None: already answered)
+    settled: bool = False  # the transaction completed since; the ticket has a note about it
+    open: bool = True      # the ticket is still open
+
+
+# Callables ``(txn) -> Followup | None``, appended by support in its AppConfig.ready.
+FOLLOWUPS: list[Callable[[Any], Followup | None]] = []
+
+
+def followup(txn: Any) -> Followup | None:
+    for find in FOLLOWUPS:
+        found = find(txn)
+        if found is not None:
+            return found
+    return None
+
+
 def claim_after_verification(user: User) -> None:
     """EMAIL_VERIFIED_HOOKS: pay the transfers that waited for this email address. It runs after
     the verification committed; if the claim fails now (a busy database), the payments sweep

@@ -17,6 +17,11 @@ class SupportConfig(AppConfig):
         post_migrate.connect(setup.on_post_migrate, dispatch_uid="okpay.support.setup")
 
         from okpay.payments import hooks as payments_hooks
+        from okpay.support import promises
+
+        # the transaction page links the ticket customer service opened about a late transaction
+        if promises.followup_for not in payments_hooks.FOLLOWUPS:
+            payments_hooks.FOLLOWUPS.append(promises.followup_for)
         from okpay.support.risk import handles_ticket_of
 
         # A supervisor does not decide the risk review of a customer whose ticket they handle.

@@ -39,6 +39,7 @@ class Channel(models.TextChoices):
     PHONE = "phone", _("Phone")
     SOCIAL = "social", _("Social media")
     API = "api", _("App / API")
+    ALERT = "alert", _("OKPay alert")
 
 
 class Category(models.TextChoices):
@@ -473,6 +474,32 @@ class ActionRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} ({self.state})"
+
+
+class PromiseAlert(models.Model):
+    """A promise OKPay did not keep: a customer's pending payment, refund or refund request past its
+    ``expected_by``. The support sweep opens (or adds to) a ticket about it in the payments queue;
+    when the transaction settles the ticket gets a note (``settled_at``). One row per transaction."""
+
+    class Kind(models.TextChoices):
+        PENDING = "pending", _("Pending payment past its expected time")
+        REFUND = "refund", _("Refund past its expected time")
+        REFUND_REQUEST = "refund_request", _("Refund request not answered in time")
+
+    transaction_id = models.CharField(max_length=32, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="promise_alerts")
+    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    due_at = models.DateTimeField(help_text=_("When the transaction was expected to settle."))
+    opened_at = models.DateTimeField()
+    settled_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=20, blank=True, default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["settled_at"], name="support_promise_open_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.transaction_id} → {self.ticket_id}"
 
 
 class RiskDecision(models.Model):

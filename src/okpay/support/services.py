@@ -737,7 +737,7 @@ def feedback_create(*, body: str, kind: str = Feedback.Kind.IDEA, user: User | N
 
 # --- status -----------------------------------------------------------------------------------
 
-def _status_set(ticket: Ticket, new: str, actor: User | str | None) -> Ticket:
+def _status_set(ticket: Ticket, new: str, actor: User | str | None, *, survey: bool = True) -> Ticket:
     old = ticket.status
     if new not in TRANSITIONS.get(old, set()):
         raise InvalidTransition(gettext_noop("This status change is not possible."), param="status")
@@ -766,7 +766,7 @@ def _status_set(ticket: Ticket, new: str, actor: User | str | None) -> Ticket:
     ticket.save(update_fields=fields)
     event_add(ticket, "reopened" if old == Status.SOLVED and new == Status.OPEN else "status", actor,
               old=old, new=new)
-    if new == Status.SOLVED and not (isinstance(actor, User) and actor.pk == ticket.requester_id) and \
+    if survey and new == Status.SOLVED and not (isinstance(actor, User) and actor.pk == ticket.requester_id) and \
             not Rating.objects.filter(ticket=ticket).exists():
         emails.csat_survey(ticket)
     return ticket

@@ -55,7 +55,7 @@ TICKETS_PER_USER = RateLimit("support-ticket-user", limit=20, window=3600)
 def _msg(exc: OkpayError) -> str:
     if isinstance(exc, RateLimited):
         return _("Too many requests. Please try again later or call the hotline.")
-    return _(exc.message)
+    return exc.localized()
 
 
 def _lang() -> str:
@@ -409,8 +409,10 @@ def desk_context(request: HttpRequest, public_id: str) -> HttpResponse:
     ctx: dict[str, Any] = {"ticket": ticket, "customer": customer}
     if customer is not None:
         services.ticket_view_record(ticket=ticket, agent=user, what="customer_context", ip=client_ip(request))
-        linked = {link.transaction_id for link in ticket.linked_transactions.all()}
+        linked_ids = [link.transaction_id for link in ticket.linked_transactions.order_by("added_at", "pk")]
+        linked = set(linked_ids)
         ctx.update(
+            timelines=[(t, steps) for t, steps in wallet.linked_timelines(linked_ids) if t.user_id == customer.pk],
             email=wallet.mask_email(customer.email), phone=wallet.mask_phone(customer.phone or ""),
             level=wallet.verification_level(customer), balances=wallet.balances_of(customer),
             transactions=wallet.transactions_of(customer, limit=10), linked=linked,
@@ -610,6 +612,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "chart_category": charts.hbars(d.open_by_category, title=_("Open tickets by category")),
         "chart_csat": charts.line([(day.strftime("%m-%d"), avg) for day, avg, _n in d.csat_by_day],
                                   title=_("CSAT trend (1–5)"), y_max=5),
+        "chart_nps": charts.line([(week.strftime("%m-%d"), score) for week, score, _n in d.nps_by_week],
+                                 title=_("NPS by week (−100 to 100)"), y_max=100, y_min=-100),
         "chart_sla": charts.sla_bars(d.first_response, d.resolution,
                                      labels=(_("First response"), _("Resolution")),
                                      title=_("Median and p90 against the SLA target")),

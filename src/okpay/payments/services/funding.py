@@ -172,8 +172,8 @@ def transaction_cancel(*, user: User, txn_id: str, actor: User | None = None) ->
     assert txn is not None
     if not txn.cancellable:
         if txn.status != Status.PENDING:
-            raise NotCancellable(gettext_noop("Only a pending transaction can be cancelled; this one is %(status)s.")
-                                 % {"status": txn.status})
+            raise NotCancellable(gettext_noop("Only a pending transaction can be cancelled; this one is %(status)s."),
+                                 params={"status": Status(txn.status).label})
         raise NotCancellable(
             gettext_noop("It was already handed to the bank or biller and can no longer be cancelled."))
     by_support = actor is not None and actor.pk != user.pk
