@@ -20,6 +20,14 @@ def demo_shop(db):  # type: ignore[no-untyped-def]
     return Merchant.objects.get()
 
 
+def form_key(html: str) -> str:
+    import re
+
+    found = re.search(r'name="idempotency_key" value="([^"]+)"', html)
+    assert found, "the form carries a hidden idempotency key"
+    return found.group(1)
+
+
 def test_demo_shop_checkout_refund_request_dashboard(demo_shop, funded) -> None:
     customer = Client()
     customer.force_login(funded)
@@ -29,7 +37,7 @@ def test_demo_shop_checkout_refund_request_dashboard(demo_shop, funded) -> None:
     assert bought.status_code == 302 and bought["Location"] == f"/checkout/{intent.public_id}/"
     page = customer.get(bought["Location"]).content.decode()
     assert "OKPay 演示茶铺" in page and "88.00" in page
-    paid = customer.post(f"/checkout/{intent.public_id}/")
+    paid = customer.post(f"/checkout/{intent.public_id}/", {"idempotency_key": form_key(page)})
     assert paid.status_code == 302
     intent.refresh_from_db()
     assert intent.status == "succeeded" and available(funded) == 100_000 - 8_800
@@ -91,15 +99,17 @@ def test_checkout_asks_for_2fa_above_the_step_up_amount(demo_shop, funded, setti
     intent = services.intent_create(merchant=demo_shop, amount=5_000, description="礼盒")
     customer = Client()
     customer.force_login(funded)
-    assert 'name="otp_code"' in customer.get(f"/checkout/{intent.public_id}/").content.decode()
-    refused = customer.post(f"/checkout/{intent.public_id}/")
-    assert refused.status_code == 422 and 'data-testid="checkout-error"' in refused.content.decode()
-    wrong = customer.post(f"/checkout/{intent.public_id}/", {"otp_code": "000000"})
-    assert wrong.status_code == 422
+    page = customer.get(f"/checkout/{intent.public_id}/").content.decode()
+    assert 'name="otp_code"' in page
+    refused = customer.post(f"/checkout/{intent.public_id}/", {"idempotency_key": form_key(page)})
+    assert refused.status_code == 401 and 'data-testid="checkout-error"' in refused.content.decode()
+    wrong = customer.post(f"/checkout/{intent.public_id}/", {"otp_code": "000000", "idempotency_key": "k-wrong"})
+    assert wrong.status_code == 401
     intent.refresh_from_db()
     assert intent.status == "requires_confirmation" and available(funded) == 100_000
     code = f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
-    assert customer.post(f"/checkout/{intent.public_id}/", {"otp_code": code}).status_code == 302
+    paid = customer.post(f"/checkout/{intent.public_id}/", {"otp_code": code, "idempotency_key": "k-ok"})
+    assert paid.status_code == 302
     intent.refresh_from_db()
     assert intent.status == "succeeded" and available(funded) == 95_000
 

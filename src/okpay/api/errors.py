@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig
-from django.db import DataError, OperationalError
+from django.db import DataError, OperationalError, transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled, ValidationError
@@ -14,6 +14,7 @@ from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Thr
 from okpay.api.parser import BodyRefused
 from okpay.core.db import is_transient, is_unavailable
 from okpay.core.errors import OkpayError, error_body
+from okpay.core.idempotency import Deferred
 from okpay.ledger.errors import AccountFrozen, LedgerBusy, LedgerError
 
 logger = logging.getLogger("okpay.api")
@@ -27,8 +28,9 @@ _LOCATIONS = {"body", "query", "path", "header", "cookie", "form", "file", "payl
 
 
 def envelope(status: int, code: str, message: str, param: str | None = None,
-             headers: dict[str, str] | None = None) -> JsonResponse:
-    response = JsonResponse(error_body(code, message, param), status=status, json_dumps_params={"ensure_ascii": False})
+             headers: dict[str, str] | None = None, extra: dict[str, str] | None = None) -> JsonResponse:
+    response = JsonResponse(error_body(code, message, param, extra), status=status,
+                            json_dumps_params={"ensure_ascii": False})
     for name, value in (headers or {}).items():
         response[name] = value
     return response
@@ -57,7 +59,15 @@ def unavailable() -> JsonResponse:
 def install(api: NinjaAPI) -> None:
     @api.exception_handler(OkpayError)
     def okpay_error(request: HttpRequest, exc: OkpayError) -> HttpResponse:
-        return envelope(exc.status, exc.code, exc.message, exc.param, exc.headers)
+        after = getattr(exc, "after_rollback", None)
+        if after is not None:  # e.g. a step-up code to send: only once the refused work is rolled back
+            def make() -> HttpResponse:
+                with transaction.atomic():
+                    after()
+                return envelope(exc.status, exc.code, exc.message, exc.param, exc.headers, exc.extra)
+
+            return Deferred(exc.status, make)
+        return envelope(exc.status, exc.code, exc.message, exc.param, exc.headers, exc.extra)
 
     @api.exception_handler(ValidationError)
     def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:

@@ -13,8 +13,9 @@ class OkpayError(Exception):
     default_message = "The request is not valid."
 
     def __init__(self, message: str | None = None, *, param: str | None = None, code: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, extra: dict[str, str] | None = None) -> None:
         self.message = str(message or self.default_message)
+        self.extra = extra or {}  # more fields of the error object (e.g. a step-up's ``method``)
         self.param = param
         if code is not None:
             self.code = code
@@ -74,5 +75,6 @@ class RateLimited(OkpayError):
         self.headers["Retry-After"] = str(retry_after)
 
 
-def error_body(code: str, message: str, param: str | None = None) -> dict[str, dict[str, str | None]]:
-    return {"error": {"code": code, "message": message, "param": param}}
+def error_body(code: str, message: str, param: str | None = None,
+               extra: dict[str, str] | None = None) -> dict[str, dict[str, str | None]]:
+    return {"error": {"code": code, "message": message, "param": param, **(extra or {})}}

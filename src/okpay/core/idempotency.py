@@ -33,8 +33,9 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import wraps
@@ -55,6 +56,24 @@ MAX_KEY_LENGTH = 255
 LEASE = timedelta(seconds=30)
 STORED_ERROR_STATUSES = {403, 404, 409, 422}
 _REPLAY_HEADERS = ("Content-Type", "Location")
+
+
+_CURRENT_KEY: ContextVar[str] = ContextVar("okpay_idempotency_key", default="")
+
+
+def current_key() -> str:
+    """The ``Idempotency-Key`` of the request whose work is running ("" outside one): a step-up
+    code is bound to it (``okpay.identity.stepup``), so it confirms this payment and no other."""
+    return _CURRENT_KEY.get()
+
+
+@contextmanager
+def _keyed(key: str) -> Iterator[None]:
+    token = _CURRENT_KEY.set(key)
+    try:
+        yield
+    finally:
+        _CURRENT_KEY.reset(token)
 
 
 @dataclass(frozen=True)
@@ -189,7 +208,7 @@ def run_idempotently(request: HttpRequest, *, scope: str, key: str, view: Callab
         return answer.response
 
     def work() -> HttpResponse:
-        with transaction.atomic(), _scope(recovers):
+        with transaction.atomic(), _scope(recovers), _keyed(key):
             response = view()
             if response.status_code < 400:
                 if not _store(claim_, response):
@@ -291,7 +310,7 @@ def _run_locked(request: HttpRequest, *, scope: str, key: str, view: Callable[[]
                 answer = _answer_from(found, print_, now)
                 if answer is not None:
                     return answer, False
-            with _scope(recovers):
+            with _scope(recovers), _keyed(key):
                 response = view()
             if response.status_code >= 400:
                 transaction.set_rollback(True)
@@ -397,4 +416,4 @@ def prune_expired() -> int:
     return deleted
 
 
-__all__ = ["HEADER", "Deferred", "idempotent", "prune_expired", "run_idempotently"]
+__all__ = ["HEADER", "Deferred", "current_key", "idempotent", "prune_expired", "run_idempotently"]

@@ -102,14 +102,35 @@ def identity_language() -> str:
     return get_language() or "zh-hans"
 
 
+def step_up_text(method: str, destination: str) -> str:
+    """What a customer without an authenticator app is told when a payment needs its one-time code."""
+    if method == "sms":
+        return _("To confirm this payment, enter the 6-digit code we sent by SMS to %(to)s.") % {"to": destination}
+    return _("To confirm this payment, enter the 6-digit code we sent by email to %(to)s.") % {"to": destination}
+
+
+def code_field(form: forms.Form) -> None:
+    """Name the code field for a one-time code sent by SMS or email (not an authenticator app's),
+    and show it as needed."""
+    form.fields["otp_code"].label = _("Confirmation code")
+    form.fields["otp_code"].required = True
+    form._bound_fields_cache.pop("otp_code", None)  # type: ignore[attr-defined]
+
+
 def _error_text(exc: OkpayError) -> str:
+    method = exc.extra.get("method") if exc.code == "otp_required" else None
+    if method in ("sms", "email"):
+        return step_up_text(method, getattr(exc, "destination", ""))
     if exc.code in ERROR_TEXT:
         return str(ERROR_TEXT[exc.code])
     return _(exc.message)
 
 
 def _fresh(form: forms.Form) -> forms.Form:
-    """The same form for another try: a new idempotency key (the old one answered already)."""
+    """The same form for another try: a new idempotency key (the old one answered already) -
+    except after a step-up refusal, whose code is bound to this key (and the key was released)."""
+    if getattr(form, "keep_key", False):
+        return form
     data = form.data.copy()
     data["idempotency_key"] = _key()
     form.data = data
@@ -133,8 +154,22 @@ def _run_money(request: HttpRequest, form: MoneyForm, work: Callable[[], Any],
             form.add_error(field if field in form.fields and field != "idempotency_key" else None, _error_text(exc))
             if exc.code in ("otp_required", "invalid_otp"):
                 form.needs_otp = True  # type: ignore[attr-defined]
+                form.keep_key = True  # type: ignore[attr-defined]
+                if exc.extra.get("method") in ("sms", "email") or (
+                        exc.code == "invalid_otp" and not identity.two_factor_enabled(request.user)):  # type: ignore[arg-type]
+                    code_field(form)
             status = exc.status
-            return Deferred(status, lambda: render_error(status))
+            after = getattr(exc, "after_rollback", None)
+
+            def make() -> HttpResponse:
+                if after is not None:  # send the step-up code, now that the refused work is rolled back
+                    from django.db import transaction
+
+                    with transaction.atomic():
+                        after()
+                return render_error(status)
+
+            return Deferred(status, make)
         return redirect(reverse("payments:detail", args=[txn.public_id]) + "?done=1")
 
     response = run_idempotently(request, scope=f"{request.user.public_id}:web",  # type: ignore[union-attr]
@@ -156,6 +191,27 @@ def _step_up_amount() -> int:
     from django.conf import settings
 
     return int(settings.OKPAY_STEP_UP_AMOUNT)
+
+
+def _step_up_prepare(request: HttpRequest, form: forms.Form, recipient: Any, amount: int) -> dict[str, str] | None:
+    """The confirmation step of a transfer that needs a step-up: the one-time code is sent now
+    (bound to this form's idempotency key), and the page says where it went."""
+    from okpay.identity import stepup
+
+    user = request.user
+    payment = stepup.Payment(kind="transfer", amount=amount, currency="CNY", payee=recipient.to,
+                             new_payee=services.payee_is_new(user, recipient))  # type: ignore[arg-type]
+    try:
+        found = stepup.prepare(user, payment, form.cleaned_data["idempotency_key"])  # type: ignore[arg-type]
+    except OkpayError:
+        found = None
+    if found is None:
+        return None
+    method, destination = found
+    if method != "totp":
+        code_field(form)
+        return {"method": method, "text": step_up_text(method, destination)}
+    return {"method": method, "text": ""}
 
 
 def _needs_otp(request: HttpRequest, amount: int | None) -> bool:
@@ -208,9 +264,10 @@ def send(request: HttpRequest) -> HttpResponse:
         form.add_error("to" if exc.param == "to" else None, _error_text(exc))
         return again(exc.status)
     if stage != "confirm":
+        step_up = _step_up_prepare(request, form, recipient, data["amount"])
         return _page(request, "payments/send_confirm.html", {
             "section": "send", "form": form, "recipient": recipient, "amount": data["amount"],
-            "needs_otp": _needs_otp(request, data["amount"]),
+            "needs_otp": step_up is not None, "step_up": step_up,
         })
     return _run_money(request, form, lambda: services.transfer_create(
         sender=user, to=data["to"], amount=data["amount"], note=data["note"],  # type: ignore[arg-type]

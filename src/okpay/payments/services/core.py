@@ -21,6 +21,7 @@ from django.utils.translation import gettext_noop
 from okpay.core.db import savepoint_needed
 from okpay.core.errors import NotFound
 from okpay.core.ratelimit import RateLimit
+from okpay.identity import services as identity_services
 from okpay.identity.models import User
 from okpay.ledger import errors as ledger_errors
 from okpay.ledger.models import Account, Transfer
@@ -114,6 +115,29 @@ def ledger_post(items: list[Any]) -> list[Transfer]:
         return transfers_post(items, savepoint=savepoint_needed())
     except ledger_errors.LedgerError as exc:
         raise from_ledger(exc) from exc
+
+
+def funds_precheck(user: User, amount: int, currency: str = "CNY") -> None:
+    """Refuse at once a payment the wallet cannot cover, before a step-up code is sent for it (the
+    ledger's own check at posting stays the one that counts)."""
+    from okpay.payments.errors import InsufficientFunds
+
+    account = Account.objects.filter(owner=user, kind="wallet", currency=currency).first()
+    available = 0 if account is None else account.credits_posted - account.debits_posted - account.debits_pending
+    if available < amount:
+        raise InsufficientFunds(param="amount")
+
+
+def step_up(user: User, amount: int, otp_code: str | None, *, kind: str, currency: str, payee: str,
+            new_payee: bool = False) -> None:
+    """The payment's step-up (``okpay.identity.stepup``): a payment the wallet cannot cover is refused
+    first, so that no code is sent for it."""
+    from django.conf import settings
+
+    if amount > min(settings.OKPAY_STEP_UP_AMOUNT, settings.OKPAY_STEP_UP_NEW_PAYEE_AMOUNT):
+        funds_precheck(user, amount, currency)
+    identity_services.step_up_check(user, amount, otp_code, kind=kind, currency=currency, payee=payee,
+                                    new_payee=new_payee)
 
 
 # --- limits --------------------------------------------------------------------------------------------
