@@ -416,4 +416,33 @@ def prune_expired() -> int:
     return deleted
 
 
-__all__ = ["HEADER", "Deferred", "current_key", "idempotent", "prune_expired", "run_idempotently"]
+__all__ = ["FORM_FIELD", "HEADER", "Deferred", "current_key", "form_once", "idempotent", "prune_expired",
+           "run_idempotently"]
+
+
+FORM_FIELD = "idempotency_key"
+
+
+def form_once(request: HttpRequest, *, scope: str, view: Callable[[], HttpResponse],
+              missing: Callable[[], HttpResponse], replayed: Callable[[HttpResponse], HttpResponse] | None = None,
+              recovers: bool = True) -> HttpResponse:
+    """A page's money (or money-deciding) POST form: its hidden ``idempotency_key`` was minted when the
+    form was rendered, so a double submit (two tabs, a reload after POST, a double click) has one
+    effect and the second answers the first result (``replayed(response)`` may add a notice to it).
+    A form without a key (a page from before keys) does nothing: ``missing()`` answers. A second
+    submit while the first still runs waits for it once, then answers its result."""
+    request.body  # noqa: B018 - read before the form data: the fingerprint hashes the raw body
+    key = (request.POST.get(FORM_FIELD) or "").strip()
+    if not key:
+        return missing()
+    response = run_idempotently(request, scope=scope, key=key, view=view, recovers=recovers)
+    if response.status_code == 409 and response.get("Content-Type", "").startswith("application/json"):
+        code = json.loads(response.content or b"{}").get("error", {}).get("code")
+        if code == "idempotency_key_in_use":
+            import time
+
+            time.sleep(0.5)
+            response = run_idempotently(request, scope=scope, key=key, view=view, recovers=recovers)
+    if response.get("Idempotent-Replayed") == "true" and replayed is not None:
+        return replayed(response)
+    return response

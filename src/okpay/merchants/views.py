@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 from django.http import Http404, HttpRequest, HttpResponse
@@ -21,7 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from okpay.core.errors import NotFound, OkpayError
-from okpay.core.idempotency import Deferred, run_idempotently
+from okpay.core.idempotency import Deferred, form_once, run_idempotently
 from okpay.core.replicas import replica_reads
 from okpay.identity import services as identity
 from okpay.identity.models import User
@@ -344,33 +345,86 @@ def _csv_safe(value: str) -> str:
 @require_POST
 def request_decide(request: HttpRequest, request_id: str, decision: str) -> HttpResponse:
     merchant = _merchant(request)
-    try:
-        if decision == "approve":
-            services.refund_request_approve(merchant=merchant, request_id=request_id)
-            messages.success(request, _("Refund request approved; the refund was sent."))
-        elif decision == "decline":
-            services.refund_request_decline(merchant=merchant, request_id=request_id,
-                                            reason=request.POST.get("reason", ""))
-            messages.success(request, _("Refund request declined."))
+    if decision not in ("approve", "decline"):
+        raise Http404
+
+    def view() -> HttpResponse:
+        try:
+            with transaction.atomic():
+                if decision == "approve":
+                    services.refund_request_approve(merchant=merchant, request_id=request_id)
+                else:
+                    services.refund_request_decline(merchant=merchant, request_id=request_id,
+                                                    reason=request.POST.get("reason", ""))
+        except OkpayError as exc:
+            messages.error(request, _error_text(exc))
         else:
-            raise Http404
-    except OkpayError as exc:
-        messages.error(request, _error_text(exc))
-    return redirect("merchants:dashboard")
+            messages.success(request, _("Refund request approved; the refund was sent.") if decision == "approve"
+                             else _("Refund request declined."))
+        return redirect("merchants:dashboard")
+
+    return _once(request, view)
 
 
 @login_required
 @require_POST
 def refund_new(request: HttpRequest) -> HttpResponse:
     merchant = _merchant(request)
-    try:
-        services.refund_create(merchant=merchant, intent_id=request.POST.get("payment_intent", ""),
-                               amount=_parse_amount(request.POST.get("amount", "")),
-                               reason=request.POST.get("reason", ""))
-        messages.success(request, _("Refund created."))
-    except OkpayError as exc:
-        messages.error(request, _error_text(exc))
-    return redirect("merchants:dashboard")
+
+    def view() -> HttpResponse:
+        try:
+            with transaction.atomic():
+                services.refund_create(merchant=merchant, intent_id=request.POST.get("payment_intent", ""),
+                                       amount=_parse_amount(request.POST.get("amount", "")),
+                                       reason=request.POST.get("reason", ""))
+        except OkpayError as exc:
+            messages.error(request, _error_text(exc))
+        else:
+            messages.success(request, _("Refund created."))
+        return redirect("merchants:dashboard")
+
+    return _once(request, view)
+
+
+@login_required
+@require_POST
+def intent_decide(request: HttpRequest, intent_id: str, decision: str) -> HttpResponse:
+    """Capture (all, or a smaller amount) or cancel a payment held for capture."""
+    merchant = _merchant(request)
+    if decision not in ("capture", "cancel"):
+        raise Http404
+
+    def view() -> HttpResponse:
+        try:
+            with transaction.atomic():
+                if decision == "capture":
+                    raw = request.POST.get("amount", "").strip()
+                    services.intent_capture(merchant=merchant, intent_id=intent_id,
+                                            amount=_parse_amount(raw) if raw else None)
+                else:
+                    services.intent_cancel(merchant=merchant, intent_id=intent_id, reason="requested_by_merchant")
+        except OkpayError as exc:
+            messages.error(request, _error_text(exc))
+        else:
+            messages.success(request, _("Payment captured.") if decision == "capture" else _("Payment cancelled."))
+        return redirect("merchants:dashboard")
+
+    return _once(request, view)
+
+
+def _once(request: HttpRequest, view: Any) -> HttpResponse:
+    """One effect per click on the dashboard (``core.idempotency.form_once``)."""
+
+    def missing() -> HttpResponse:
+        messages.error(request, _("This form has expired. Check the amount and pay again."))
+        return redirect("merchants:dashboard")
+
+    def replayed(response: HttpResponse) -> HttpResponse:
+        messages.info(request, _("This form was already sent; this is its result."))
+        return response
+
+    return form_once(request, scope=f"{request.user.public_id}:merchant", view=view,  # type: ignore[union-attr]
+                     missing=missing, replayed=replayed)
 
 
 @login_required
