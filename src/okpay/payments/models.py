@@ -144,6 +144,8 @@ class Transaction(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True, help_text="Handed to the bank or biller: "
                                         "from then on it cannot be cancelled.")
     overdue_flagged_at = models.DateTimeField(null=True, blank=True)
+    # "Pay again" (issue 17): this payment was made from the prefilled form of a failed one.
+    retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="retries")
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 

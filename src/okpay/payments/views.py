@@ -66,6 +66,7 @@ class MoneyForm(forms.Form):
                              widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off",
                                                            "placeholder": "0.00"}))
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=255)
+    again = forms.CharField(widget=forms.HiddenInput, required=False, max_length=32)  # "pay again" of a failed one
     otp_code = forms.CharField(label=gettext_lazy("Two-factor code"), required=False, max_length=20,
                                widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}))
 
@@ -80,14 +81,14 @@ class SendForm(MoneyForm):
     to = forms.CharField(label=gettext_lazy("To (email, phone number or wallet id)"), max_length=254,
                          widget=forms.TextInput(attrs={"autocomplete": "off"}))
     note = forms.CharField(label=gettext_lazy("Note"), required=False, max_length=140)
-    field_order = ["to", "amount", "note", "otp_code", "idempotency_key"]
+    field_order = ["to", "amount", "note", "otp_code", "idempotency_key", "again"]
 
 
 class BillForm(MoneyForm):
     biller = forms.ChoiceField(label=gettext_lazy("Biller"))
     account_reference = forms.CharField(label=gettext_lazy("Account reference"), max_length=64,
                                         widget=forms.TextInput(attrs={"autocomplete": "off"}))
-    field_order = ["biller", "account_reference", "amount", "otp_code", "idempotency_key"]
+    field_order = ["biller", "account_reference", "amount", "otp_code", "idempotency_key", "again"]
 
     def __init__(self, *args: Any, billers: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -149,6 +150,7 @@ def _run_money(request: HttpRequest, form: MoneyForm, work: Callable[[], Any],
     def view() -> HttpResponse:
         try:
             txn = work()
+            services.pay_again_link(user=request.user, txn=txn, failed_id=form.cleaned_data.get("again"))  # type: ignore[arg-type]
         except OkpayError as exc:
             field = (field_map or {}).get(exc.param or "", exc.param)
             form.add_error(field if field in form.fields and field != "idempotency_key" else None, _error_text(exc))
@@ -178,6 +180,34 @@ def _run_money(request: HttpRequest, form: MoneyForm, work: Callable[[], Any],
         form.add_error(None, _("This form was already sent. Check your transactions before trying again."))
         return render_error(409)
     return response
+
+
+def _again(request: HttpRequest, initial: dict[str, Any], kind: str) -> Transaction | None:
+    """"Pay again" (issue 17): the form prefilled from the customer's own failed payment named by
+    ``?again=``, with a new idempotency key. Nothing is sent until the customer submits it."""
+    failed = services.pay_again_of(request.user, request.GET.get("again"))  # type: ignore[arg-type]
+    if failed is None or failed.type != kind:
+        return None
+    initial["again"] = failed.public_id
+    initial["amount"] = f"{failed.amount // 100}.{failed.amount % 100:02d}"
+    if kind == TxnType.TRANSFER:
+        initial["to"] = failed.recipient_email or failed.counterparty_wallet_id
+        initial["note"] = failed.note
+    elif kind == TxnType.BILL_PAYMENT and failed.biller is not None:
+        initial["biller"] = failed.biller.code
+        initial["account_reference"] = failed.account_reference
+    return failed
+
+
+def pay_again_url(txn: Transaction) -> str:
+    """Where a failed payment's "pay again" button leads ("" when it has none)."""
+    targets = {TxnType.TRANSFER: "payments:send", TxnType.BILL_PAYMENT: "payments:pay-bill",
+               TxnType.TOP_UP: "payments:top-up"}
+    if txn.status not in (Status.FAILED, Status.CANCELLED) or txn.type not in targets:
+        return ""
+    if txn.type != TxnType.TOP_UP and txn.direction != "debit":
+        return ""
+    return f"{reverse(targets[txn.type])}?again={txn.public_id}"  # type: ignore[index]
 
 
 def _page(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
@@ -246,7 +276,9 @@ def send(request: HttpRequest) -> HttpResponse:
     user = request.user
     if request.method == "GET":
         initial = {"idempotency_key": _key(), "to": request.GET.get("to", "")[:254]}
-        return _page(request, "payments/send.html", {"section": "send", "form": SendForm(initial=initial)})
+        failed = _again(request, initial, TxnType.TRANSFER)
+        return _page(request, "payments/send.html", {"section": "send", "form": SendForm(initial=initial),
+                                                     "again_of": failed})
     form = SendForm(request.POST)
     stage = request.POST.get("stage", "details")
 
@@ -290,7 +322,9 @@ def pay_bill(request: HttpRequest) -> HttpResponse:
     context = {"section": "bills", "billers": billers}
     if request.method == "GET":
         initial = {"idempotency_key": _key(), "biller": request.GET.get("biller", "")}
-        return _page(request, "payments/pay_bill.html", {**context, "form": BillForm(initial=initial, billers=billers)})
+        failed = _again(request, initial, TxnType.BILL_PAYMENT)
+        return _page(request, "payments/pay_bill.html", {**context, "form": BillForm(initial=initial, billers=billers),
+                                                         "again_of": failed})
     form = BillForm(request.POST, billers=billers)
 
     def again(status: int) -> HttpResponse:
@@ -312,8 +346,10 @@ def pay_bill(request: HttpRequest) -> HttpResponse:
 def top_up(request: HttpRequest) -> HttpResponse:
     user = request.user
     if request.method == "GET":
-        return _page(request, "payments/top_up.html", {"section": "top_up",
-                                                       "form": MoneyForm(initial={"idempotency_key": _key()})})
+        initial: dict[str, Any] = {"idempotency_key": _key()}
+        failed = _again(request, initial, TxnType.TOP_UP)
+        return _page(request, "payments/top_up.html", {"section": "top_up", "form": MoneyForm(initial=initial),
+                                                       "again_of": failed})
     form = MoneyForm(request.POST)
 
     def again(status: int) -> HttpResponse:
@@ -397,7 +433,8 @@ def detail(request: HttpRequest, txn_id: str) -> HttpResponse:
         "failure": failure_text(txn) if txn.failure_reason else "", "done": request.GET.get("done") == "1",
         "overdue": txn.is_pending and txn.expected_by and txn.expected_by < timezone.now(),
         "contact_url": _contact_url(txn.public_id), "claim": txn.pending_reason == PendingReason.AWAITING_CLAIM,
-        "refund_offer": refund_offer(txn),
+        "refund_offer": refund_offer(txn), "pay_again_url": pay_again_url(txn),
+        "retry_of": txn.retry_of, "retries": list(txn.retries.order_by("pk")),
     })
 
 

@@ -60,6 +60,8 @@ from okpay.payments.services.core import (  # noqa: F401
     local_day,
     mask_email,
     mask_name,
+    pay_again_link,
+    pay_again_of,
     sender_check,
     step_up,
     transaction_insert,

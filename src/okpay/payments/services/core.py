@@ -140,6 +140,31 @@ def step_up(user: User, amount: int, otp_code: str | None, *, kind: str, currenc
                                     new_payee=new_payee)
 
 
+PAY_AGAIN_TYPES = ("transfer", "bill_payment", "top_up", "payment")
+
+
+def pay_again_of(user: User, txn_id: str | None) -> Transaction | None:
+    """``user``'s own failed (or cancelled) payment that a new one may be made "again" of, else None."""
+    if not txn_id:
+        return None
+    found = Transaction.objects.filter(user=user, public_id=txn_id[:32], type__in=PAY_AGAIN_TYPES).first()
+    if found is None or found.status not in (Status.FAILED, Status.CANCELLED):
+        return None
+    if found.type != TxnType.TOP_UP and found.direction != Direction.DEBIT:
+        return None
+    return found
+
+
+def pay_again_link(*, user: User, txn: Transaction, failed_id: str | None) -> None:
+    """Link a payment made from a failed one's "pay again" form to it (``retry_of``); each shows the
+    other in its timeline. Nothing is linked unless the failed one is the user's and failed."""
+    failed = pay_again_of(user, failed_id)
+    if failed is None or failed.type != txn.type or failed.pk == txn.pk:
+        return
+    txn.retry_of = failed
+    txn.save(update_fields=["retry_of"])
+
+
 # --- limits --------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
