@@ -157,18 +157,20 @@ def _run_money(request: HttpRequest, form: MoneyForm, work: Callable[[], Any],
             if exc.code in ("otp_required", "invalid_otp"):
                 form.needs_otp = True  # type: ignore[attr-defined]
                 form.keep_key = True  # type: ignore[attr-defined]
-                if exc.extra.get("method") in ("sms", "email") or (
-                        exc.code == "invalid_otp" and not identity.two_factor_enabled(request.user)):  # type: ignore[arg-type]
-                    code_field(form)
             status = exc.status
             after = getattr(exc, "after_rollback", None)
+            code = exc.code
+            sent = exc.extra.get("method") in ("sms", "email")
 
             def make() -> HttpResponse:
-                if after is not None:  # send the step-up code, now that the refused work is rolled back
+                # Made after the refused work was rolled back: the database may be read (and written) again.
+                if after is not None:  # send the step-up code
                     from django.db import transaction
 
                     with transaction.atomic():
                         after()
+                if sent or (code == "invalid_otp" and not identity.two_factor_enabled(request.user)):  # type: ignore[arg-type]
+                    code_field(form)
                 return render_error(status)
 
             return Deferred(status, make)
