@@ -82,6 +82,9 @@ def test_pay_again_form_screenshots(page, live_server, funded, billers, settings
     failed.refresh_from_db()
     assert failed.status == "failed"
     sign_in(page, live_server, funded)
+    from django.conf import settings as django_settings
+
+    page.context.add_cookies([{"name": django_settings.LANGUAGE_COOKIE_NAME, "value": lang, "url": live_server.url}])
     page.context.set_extra_http_headers({"Accept-Language": "en" if lang == "en" else "zh-CN"})
     page.goto(f"/wallet/transactions/{failed.public_id}/")
     page.get_by_test_id("pay-again").click()
@@ -101,4 +104,5 @@ def test_pay_again_form_screenshots(page, live_server, funded, billers, settings
         screenshot(page, f"pay-again-new-detail-{lang}-{width}")
     page.goto(f"/wallet/transactions/{failed.public_id}/")
     expect(page.get_by_test_id("paid-again")).to_contain_text(again.public_id)
+    page.set_viewport_size({"width": 390, "height": 900})
     screenshot(page, f"pay-again-failed-detail-{lang}-390")
