@@ -25,6 +25,7 @@ run() {
     OKPAY_HOME="$work/home" OKPAY_DEBUG=false \
     OKPAY_SECRET_KEY="ci-$("$python" -c 'import secrets; print(secrets.token_urlsafe(48))')" \
     OKPAY_BASE_URL=https://pay.example.com OKPAY_ALLOWED_HOSTS=pay.example.com OKPAY_BEHIND_PROXY=true \
+    OKPAY_MAIL_AUTHSERV_ID=mx.pay.example.com \
     OKPAY_METRICS_TOKEN="$("$python" -c 'import secrets; print(secrets.token_urlsafe(32))')" \
     "$work/venv/bin/okpay" "$@"
 }

@@ -112,9 +112,17 @@ def screenshot(page, name: str, *, full_page: bool = True) -> None:  # type: ign
 @pytest.fixture(autouse=True)
 def _real_email_backend(settings):  # type: ignore[no-untyped-def]
     """Django's test runner swaps in the locmem mail backend; OKPay's tests use the real outbox
-    (mail is a row in the transaction that sends it) and, where delivery matters, real SMTP."""
-    settings.EMAIL_BACKEND = "okpay.identity.mail.OutboxBackend"
+    (mail is a row in the transaction that sends it) and, where delivery matters, real SMTP. Every
+    message is checked as it is written: an email to an account shows its anti-phishing code
+    (``tests.outbox_check``); the test that sent one without it fails."""
+    settings.EMAIL_BACKEND = "tests.outbox_check.CheckingOutboxBackend"
     settings.OKPAY_EMAIL_URL = ""
+    from tests.outbox_check import VIOLATIONS
+
+    VIOLATIONS.clear()
+    yield
+    found, VIOLATIONS[:] = list(VIOLATIONS), []
+    assert not found, f"emails without the recipient's anti-phishing code: {found}"
 
 
 @pytest.fixture

@@ -30,6 +30,8 @@ STAFF_ROLES = {"agent", "supervisor", "admin"}
 
 def user_create(email: str, *, name: str | None = None, role: str = "customer", verified: bool = True,
                 second_factor: bool = True, **extra: object) -> User:
+    # every member of the cast has an anti-phishing code, so "the code is in every email" can fail
+    extra.setdefault("anti_phishing_code", anti_phishing_code_for(email))
     user = User.objects.create_user(
         email, PASSWORD, display_name=name or email.split("@")[0].title(),
         email_verified_at=timezone.now() if verified else None, **extra,
@@ -42,6 +44,13 @@ def user_create(email: str, *, name: str | None = None, role: str = "customer", 
         if second_factor:
             TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
     return user
+
+
+def anti_phishing_code_for(email: str) -> str:
+    """The cast's anti-phishing code: fixed per address, and a string no email contains by chance."""
+    import hashlib
+
+    return "防钓" + hashlib.sha256(email.lower().encode()).hexdigest()[:6].upper()
 
 
 def totp_device(user: User) -> TOTPDevice:

@@ -275,11 +275,30 @@ OKPAY_SUPPORT_ATTACHMENT_MAX_BYTES = env_int("OKPAY_SUPPORT_ATTACHMENT_MAX_BYTES
 OKPAY_SUPPORT_REOPEN_DAYS = env_int("OKPAY_SUPPORT_REOPEN_DAYS", 7, minimum=1, maximum=90)
 # The complaint rule: a complaint is resolved within these hours at the latest.
 OKPAY_SUPPORT_COMPLAINT_RESOLUTION_HOURS = env_int("OKPAY_SUPPORT_COMPLAINT_RESOLUTION_HOURS", 72, minimum=1)
+# Staffing the promise (supervisor dashboard, okpay.support.staffing): the service level (percent
+# answered within the target) chat, phone and social are staffed for; each channel's answer target
+# and average handle time; chats one agent holds at once; the email promise in hours (backlog
+# model); the highest occupancy planned; shrinkage (breaks, training: percent of rostered time off
+# the queue); the days of history the forecast uses.
+OKPAY_STAFFING_SERVICE_LEVEL = env_int("OKPAY_STAFFING_SERVICE_LEVEL", 80, minimum=50, maximum=99)
+OKPAY_STAFFING_CHAT_TARGET_SECONDS = env_int("OKPAY_STAFFING_CHAT_TARGET_SECONDS", 60, minimum=1)
+OKPAY_STAFFING_CHAT_AHT_SECONDS = env_int("OKPAY_STAFFING_CHAT_AHT_SECONDS", 420, minimum=1)
+OKPAY_STAFFING_CHAT_CONCURRENCY = env_int("OKPAY_STAFFING_CHAT_CONCURRENCY", 2, minimum=1, maximum=10)
+OKPAY_STAFFING_PHONE_TARGET_SECONDS = env_int("OKPAY_STAFFING_PHONE_TARGET_SECONDS", 20, minimum=1)
+OKPAY_STAFFING_PHONE_AHT_SECONDS = env_int("OKPAY_STAFFING_PHONE_AHT_SECONDS", 300, minimum=1)
+OKPAY_STAFFING_SOCIAL_TARGET_SECONDS = env_int("OKPAY_STAFFING_SOCIAL_TARGET_SECONDS", 900, minimum=1)
+OKPAY_STAFFING_SOCIAL_AHT_SECONDS = env_int("OKPAY_STAFFING_SOCIAL_AHT_SECONDS", 240, minimum=1)
+OKPAY_STAFFING_EMAIL_TARGET_HOURS = env_int("OKPAY_STAFFING_EMAIL_TARGET_HOURS", 24, minimum=1, maximum=168)
+OKPAY_STAFFING_EMAIL_AHT_SECONDS = env_int("OKPAY_STAFFING_EMAIL_AHT_SECONDS", 480, minimum=1)
+OKPAY_STAFFING_MAX_OCCUPANCY = env_int("OKPAY_STAFFING_MAX_OCCUPANCY", 85, minimum=10, maximum=100)
+OKPAY_STAFFING_SHRINKAGE = env_int("OKPAY_STAFFING_SHRINKAGE", 30, minimum=0, maximum=90)
+OKPAY_STAFFING_HISTORY_DAYS = env_int("OKPAY_STAFFING_HISTORY_DAYS", 28, minimum=1, maximum=366)
 
 # --- Support mailbox (okpay.mailbox: `okpay smtpd`, `okpay ingest-email`) -------------------------
 # The addresses whose mail becomes tickets (smtpd refuses other recipients); the server's address;
 # the largest message (refused at SMTP level above it); messages one sender may send an hour; the
-# authserv-id of the receiving MTA whose Authentication-Results we trust (empty: any such header).
+# authserv-id of the receiving MTA whose topmost Authentication-Results we trust (empty: none, so no
+# email proves its sender; `check --deploy` warns).
 OKPAY_MAIL_ADDRESSES = env_list("OKPAY_MAIL_ADDRESSES", [OKPAY_SUPPORT_EMAIL])
 OKPAY_SMTPD_HOST = env_str("OKPAY_SMTPD_HOST") or "127.0.0.1"
 OKPAY_SMTPD_PORT = env_int("OKPAY_SMTPD_PORT", 2525, minimum=1, maximum=65535)
@@ -307,6 +326,12 @@ OKPAY_WECHAT_TOKEN = env_str("OKPAY_WECHAT_TOKEN")
 OKPAY_WECHAT_APPID = env_str("OKPAY_WECHAT_APPID")
 OKPAY_WECHAT_APPSECRET = env_str("OKPAY_WECHAT_APPSECRET")
 OKPAY_WECHAT_API_URL = env_str("OKPAY_WECHAT_API_URL") or "https://api.weixin.qq.com"
+# Safe mode (recommended): the 43-character EncodingAESKey; pushes must then be AES-encrypted and
+# signed over the body (msg_signature). Unset: plaintext mode (signature, time window and nonce only).
+OKPAY_WECHAT_ENCODING_AES_KEY = env_str("OKPAY_WECHAT_ENCODING_AES_KEY")
+if OKPAY_WECHAT_ENCODING_AES_KEY and not re.fullmatch(r"[A-Za-z0-9+/]{43}", OKPAY_WECHAT_ENCODING_AES_KEY):
+    raise ImproperlyConfigured("OKPAY_WECHAT_ENCODING_AES_KEY must be the 43-character EncodingAESKey "
+                               "(A-Z, a-z, 0-9, + and /) shown in the Official Account's settings")
 # Other platforms: a signed JSON webhook in (/hooks/social/<platform>) and signed replies out.
 OKPAY_SOCIAL_WEBHOOK_SECRET = env_str("OKPAY_SOCIAL_WEBHOOK_SECRET")
 OKPAY_SOCIAL_REPLY_URL = env_str("OKPAY_SOCIAL_REPLY_URL")

@@ -40,7 +40,7 @@ def test_same_key_other_body_is_refused_and_changes_nothing(alice, api_client) -
     other = post(client, "/api/v1/things", {**BODY, "amount": 9999}, "k-2")
     assert other.status_code == 409
     assert other.json() == {"error": {"code": "idempotency_key_reused", "param": "Idempotency-Key",
-                                      "message": "This Idempotency-Key was already used with a different request."}}
+                                      "message": "此 Idempotency-Key 已用于另一个不同的请求。"}}  # alice reads zh-Hans
     assert PeriodicJob.objects.count() == 1
 
 

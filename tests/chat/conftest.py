@@ -71,7 +71,9 @@ async def drain(comm: WebsocketCommunicator) -> list[dict]:
 # --- real server processes (okpay serve) -----------------------------------------------------------
 
 REDIS_URL = __import__("os").environ.get("OKPAY_TEST_CHAT_REDIS_URL", "redis://127.0.0.1:6379/10")
-PORTS = range(8400, 8450)  # this app's port range on shared machines
+# this app's port range on shared machines; OKPAY_TEST_CHAT_PORTS=9800-9849 moves it (parallel worktrees)
+_PORTS = __import__("os").environ.get("OKPAY_TEST_CHAT_PORTS", "8400-8449").split("-")
+PORTS = range(int(_PORTS[0]), int(_PORTS[1]) + 1)
 
 
 def redis_or_skip() -> str:
@@ -96,7 +98,7 @@ def free_port() -> int:
             except OSError:
                 continue
             return port
-    raise RuntimeError("no free port in 8400-8449")
+    raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
 
 
 class Server:

@@ -63,6 +63,7 @@ def test_deploy_check_passes_under_production_settings(tmp_path: Path) -> None:
         "OKPAY_SECRET_KEY": "p" * 20 + "roduction-secret-key-0123456789-abcdefghijklmnop",
         "OKPAY_BASE_URL": "https://pay.example.com",
         "OKPAY_ALLOWED_HOSTS": "pay.example.com",
+        "OKPAY_MAIL_AUTHSERV_ID": "mx.pay.example.com",  # else mailbox.W001: inbound mail cannot prove senders
     }
     result = run_okpay("check", "--deploy", "--fail-level", "WARNING", env=production, home=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr

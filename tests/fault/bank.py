@@ -297,11 +297,17 @@ class Faults(threading.Thread):
     """SIGKILL a random process at random moments and start it again; now and then crash the
     database (``pg_ctl stop -m immediate``) and start it again, when it is the test's own."""
 
-    def __init__(self, cluster: Cluster, rng: random.Random, *, db_crashes: bool) -> None:
+    def __init__(self, cluster: Cluster, rng: random.Random, *, db_crashes: bool, at_least: int = 0) -> None:
         super().__init__(daemon=True, name="faults")
         self.cluster, self.rng, self.db_crashes = cluster, rng, db_crashes
         self.stop_event = threading.Event()
         self.done: Counter[str] = Counter()
+        # Set once ``at_least`` faults have struck: the clients keep the traffic going until then, so
+        # a slow machine (processes take longer to come back) still sees every fault it was promised.
+        self.enough = threading.Event()
+        if at_least <= 0:
+            self.enough.set()
+        self.at_least = at_least
         self.error: BaseException | None = None
         # Every process gets its turn (in a seeded order); on the test's own PostgreSQL every third
         # fault, starting with the second, crashes the database instead.
@@ -317,6 +323,7 @@ class Faults(threading.Thread):
                         time.sleep(self.rng.uniform(0.0, 2.0))
                         self.cluster.database.start()
                         self.done["database"] += 1
+                        self._count()
                         continue
                     victim = self.order[self.kills % len(self.order)]
                     self.kills += 1
@@ -326,8 +333,13 @@ class Faults(threading.Thread):
                     victim.start(wait=False)
                 if victim.port:
                     victim.wait_ready()
+                self._count()
         except BaseException as exc:  # reported by the test
             self.error = exc
+
+    def _count(self) -> None:
+        if sum(self.done.values()) >= self.at_least:
+            self.enough.set()
 
 
 # --- clients --------------------------------------------------------------------------------------
@@ -364,15 +376,18 @@ class Book:
 
 
 RETRYABLE = (httpx.TransportError,)
+OWED_GRACE = 180.0  # the longest the traffic runs past its deadline for faults still to come
 
 
 class Client(threading.Thread):
     def __init__(self, index: int, seed: int, customers: list[dict[str, str]], urls: list[str], book: Book,
-                 deadline: float, bill_amounts: itertools.count[int]) -> None:
+                 deadline: float, bill_amounts: itertools.count[int],
+                 owed: threading.Event | None = None) -> None:
         super().__init__(daemon=True, name=f"client{index}")
         self.index, self.customers, self.urls, self.book = index, customers, urls, book
         self.rng = random.Random(seed * 1000 + index)
         self.deadline = deadline
+        self.owed = owed  # set when the faults the run promised have struck (None: do not wait)
         self.bill_amounts = bill_amounts
         self.http = httpx.Client(timeout=httpx.Timeout(8.0, connect=2.0))
         self.pending: list[tuple[dict[str, str], str]] = []  # (customer, txn id) that may be cancellable
@@ -479,9 +494,16 @@ class Client(threading.Thread):
         if op.outcome == "ok" and op.kind != "cancel" and op.txn_status == "pending":
             self.pending.append((customer, op.txn_id))
 
+    def going(self) -> bool:
+        """Until the deadline, and past it (by at most OWED_GRACE seconds) while faults are owed."""
+        now = time.monotonic()
+        if now < self.deadline:
+            return True
+        return self.owed is not None and not self.owed.is_set() and now < self.deadline + OWED_GRACE
+
     def run(self) -> None:
         try:
-            while time.monotonic() < self.deadline:
+            while self.going():
                 self.one()
         except BaseException as exc:  # reported by the test
             self.error = exc
@@ -521,8 +543,9 @@ class Result:
 
 
 def bank_run(cluster: Cluster, customers: list[dict[str, str]], *, seed: int, seconds: float,
-             db_crashes: bool, faults: bool = True, fault: Any = None) -> Result:
-    """``fault``: a thread to run instead of :class:`Faults` (``stop_event``, ``done``, ``error``)."""
+             db_crashes: bool, faults: bool = True, fault: Any = None, at_least: int = 0) -> Result:
+    """``fault``: a thread to run instead of :class:`Faults` (``stop_event``, ``done``, ``error``).
+    ``at_least``: the traffic runs on past ``seconds`` until that many faults have struck."""
     clock = [time.monotonic()]
     seconds_of: dict[str, float] = {}
 
@@ -535,14 +558,15 @@ def bank_run(cluster: Cluster, customers: list[dict[str, str]], *, seed: int, se
     urls = [p.url for p in cluster.webs]
     deadline = time.monotonic() + seconds
     bill_amounts = itertools.count(1_000)
-    clients = [Client(i, seed, customers, urls, book, deadline, bill_amounts) for i in range(THREADS)]
-    fault = fault or Faults(cluster, random.Random(seed + 1), db_crashes=db_crashes)
+    fault = fault or Faults(cluster, random.Random(seed + 1), db_crashes=db_crashes, at_least=at_least)
+    owed = getattr(fault, "enough", None) if faults else None
+    clients = [Client(i, seed, customers, urls, book, deadline, bill_amounts, owed) for i in range(THREADS)]
     for client in clients:
         client.start()
     if faults:
         fault.start()
     for client in clients:
-        client.join(timeout=seconds + 120)
+        client.join(timeout=seconds + OWED_GRACE + 120)
     fault.stop_event.set()
     if faults:
         fault.join(timeout=180)

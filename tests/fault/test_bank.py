@@ -36,6 +36,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.fault]
 logging.getLogger("httpx").setLevel(logging.WARNING)  # thousands of requests
 
 SECONDS = float(os.environ.get("OKPAY_FAULT_SECONDS", "30"))
+# The traffic runs past SECONDS until this many faults struck: a loaded machine restarts processes
+# more slowly, and a run with fewer faults than this proved less than it claims (CI saw 2 in 30 s).
+MIN_FAULTS = 3
 REDIS_URL = os.environ.get("OKPAY_TEST_FAULT_REDIS_URL", "redis://127.0.0.1:6379/11")
 
 
@@ -65,7 +68,8 @@ def run_and_check(cluster: bank.Cluster, *, seed: int, db_crashes: bool) -> bank
         setup = cluster.migrate_and_setup()
         cluster.start()
         print(f"migrate, setup and start: {time.monotonic() - started:.1f} s")
-        result = bank.bank_run(cluster, setup["customers"], seed=seed, seconds=SECONDS, db_crashes=db_crashes)
+        result = bank.bank_run(cluster, setup["customers"], seed=seed, seconds=SECONDS, db_crashes=db_crashes,
+                               at_least=MIN_FAULTS)
     except Exception as exc:
         raise AssertionError(f"bank run failed (seed {seed}): {exc}\n{cluster.logs()}") from exc
     print(bank.summary(result))
@@ -74,7 +78,7 @@ def run_and_check(cluster: bank.Cluster, *, seed: int, db_crashes: bool) -> bank
     # The run did what it claims: money moved, faults struck, some answers were lost and retried.
     kinds = {f"{op.kind}:{op.outcome}" for op in result.book.ops}
     assert {"transfer:ok", "bill:ok", "cancel:ok", "transfer:refused"} <= kinds, (seed, kinds)
-    assert sum(result.faults.values()) >= 3, (seed, result.faults)
+    assert sum(result.faults.values()) >= MIN_FAULTS, (seed, result.faults)
     return result
 
 

@@ -48,7 +48,7 @@ def test_a_nul_character_in_a_body_is_refused_on_every_database(db, alice) -> No
                              content_type="application/json")
     assert response.status_code == 400
     assert response.json() == {"error": {"code": "invalid_request",
-                                         "message": "Text must not contain NUL (U+0000) characters.",
+                                         "message": "文本不能包含 NUL（U+0000）字符。",
                                          "param": "email"}}
     response = Client().post("/api/v1/support/verify-channel", {"value": ["ok", {"x\x00": 1}]},
                              content_type="application/json")

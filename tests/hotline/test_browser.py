@@ -1,10 +1,12 @@
 """Chromium: an agent on duty has the desk open; the phone system reports a call from a customer's
-verified number; the pop-up shows the customer and her open ticket, and one click makes a phone
-ticket of the call. Screenshot in test-artifacts/hotline-screen-pop.png."""
+verified number; the pop-up says the caller ID is only a claim (no customer, none of her tickets),
+one click makes a phone ticket of the call, and the agent proves the caller with a code sent by SMS
+that the caller reads out: then the ticket is hers. Screenshots in test-artifacts/hotline-*.png."""
 
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 
 import pytest
@@ -12,6 +14,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from okpay.core import signing
+from okpay.identity.models import OutboundSms
 from okpay.support.models import Channel, Ticket
 from okpay.support.services import Requester, agent_duty_set, ticket_create
 from tests.chat.test_browser import context_for
@@ -45,13 +48,24 @@ def test_incoming_call_pops_up_on_the_desk_and_becomes_a_ticket(browser, servers
     expect(pop).to_be_visible()
     expect(pop).to_contain_text("来电")
     expect(pop).to_contain_text("+8613800138000")
-    expect(pop).to_contain_text("已验证的手机号")
-    expect(pop).to_contain_text("Alice")
-    expect(pop.locator(f"a:has-text('{open_ticket.number}')")).to_be_visible()
+    expect(pop).to_contain_text("来电号码仅为声称")  # caller ID is a claim (issue 16.9)
+    expect(pop).not_to_contain_text("Alice")
+    expect(pop.locator(f"a:has-text('{open_ticket.number}')")).to_have_count(0)
     screenshot(page, "hotline-screen-pop", full_page=False)
 
     pop.locator("button[type=submit]").click()
     expect(page.locator("#calls")).to_contain_text("+8613800138000")
     ticket = Ticket.objects.get(calls__external_id="pbx-1")
     assert page.url.endswith(f"/desk/t/{ticket.public_id}/")
-    assert (ticket.channel, ticket.priority, ticket.requester_id) == ("phone", "urgent", alice.pk)
+    assert (ticket.channel, ticket.priority, ticket.requester_id) == ("phone", "urgent", None)
+    claim = page.locator("[data-caller-claim]")
+    expect(claim).to_be_visible()
+    claim.locator("button[value=sms]").click()
+    expect(page.locator("[data-caller-sent]")).to_be_visible()
+    code = re.search(r"\b(\d{6})\b", OutboundSms.objects.get(to="+8613800138000").body).group(1)  # type: ignore[union-attr]
+    page.fill("#caller-code", code)
+    screenshot(page, "hotline-caller-code", full_page=False)
+    page.locator("[data-caller-claim] button.btn-primary").click()
+    expect(page.locator("[data-caller-claim]")).to_have_count(0)
+    ticket.refresh_from_db()
+    assert (ticket.requester_id, ticket.requester_link) == (alice.pk, "verified_phone")

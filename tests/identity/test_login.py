@@ -45,7 +45,7 @@ def test_wrong_password_and_unknown_email_get_the_same_generic_answer(client, al
     unknown = api_login(client, "nobody@example.com", "Not-the-password-1!")
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.json() == unknown.json() == {"error": {
-        "code": "invalid_credentials", "message": "The email address or password is incorrect.", "param": None}}
+        "code": "invalid_credentials", "message": "邮箱或密码不正确。", "param": None}}  # no Accept-Language: zh-Hans
     assert kinds(alice) == ["login_failed"]
     assert audited("identity.login_failed_unknown") == 1
     web_wrong = Client().post("/account/login/", {"email": "alice@example.com", "password": "x" * 12})

@@ -11,6 +11,20 @@ from tests.smtp import free_port
 from tests.support.conftest import fake_clock  # noqa: F401  (the desk's clock, for the SLA test)
 
 SUPPORT = "support@okpay.example"
+AUTHSERV = "mx.okpay.example"  # the authserv-id of "our" MTA in tests that configure one
+
+
+def passed(domain: str = "example.com") -> str:
+    """The Authentication-Results our MTA writes for mail from ``domain`` that passed DMARC."""
+    return (f"{AUTHSERV}; spf=pass smtp.mailfrom={domain}; dkim=pass header.d={domain}; "
+            f"dmarc=pass header.from={domain}")
+
+
+@pytest.fixture
+def our_mta(settings):  # type: ignore[no-untyped-def]
+    """``OKPAY_MAIL_AUTHSERV_ID`` configured: mail that passed our MTA's checks proves its sender."""
+    settings.OKPAY_MAIL_AUTHSERV_ID = AUTHSERV
+    return AUTHSERV
 
 
 @pytest.fixture(autouse=True)

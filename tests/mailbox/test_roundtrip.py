@@ -19,15 +19,16 @@ from okpay.mailbox.models import InboundEmail
 from okpay.support import services as s
 from okpay.support.models import Ticket
 from tests.factories import sign_in
-from tests.mailbox.conftest import SUPPORT, mail
+from tests.mailbox.conftest import SUPPORT, mail, passed
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_round_trip_mail_in_desk_reply_out_and_the_answer_joins(smtpd, smtp_server, alice, agent):
+def test_round_trip_mail_in_desk_reply_out_and_the_answer_joins(smtpd, smtp_server, our_mta, alice, agent):
     alice.anti_phishing_code = "蓝色海豚"
     alice.save(update_fields=["anti_phishing_code"])
-    first = mail("Alice <alice@example.com>", "Withdrawal pending", "My withdrawal is still pending.")
+    first = mail("Alice <alice@example.com>", "Withdrawal pending", "My withdrawal is still pending.",
+                 Authentication_Results=passed())  # our MTA's DMARC pass: linked to alice
     smtpd.send(first)
     t = Ticket.objects.get()
     desk = sign_in(agent)
@@ -46,7 +47,8 @@ def test_round_trip_mail_in_desk_reply_out_and_the_answer_joins(smtpd, smtp_serv
     # alice answers the reply from her mail program: it joins the same ticket and reopens it
     answer = mail("alice@example.com", f"Re: {reply['Subject']}", "Thanks, the reference is W-1.\n\n> old",
                   In_Reply_To=str(reply["Message-ID"]).strip(),
-                  References=f"{reply['References']} {str(reply['Message-ID']).strip()}")
+                  References=f"{reply['References']} {str(reply['Message-ID']).strip()}",
+                  Authentication_Results=passed())
     smtpd.send(answer)
     t.refresh_from_db()
     assert Ticket.objects.count() == 1 and t.status == "open"

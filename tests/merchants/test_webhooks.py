@@ -165,6 +165,55 @@ def test_ssrf_checked_at_send_time(merchant, receiver, settings) -> None:
     assert attempt.error == "unsafe_url" and not attempt.succeeded and r.received == []
 
 
+@pytest.mark.parametrize("url", [
+    "https://[64:ff9b::a9fe:a9fe]/",                       # NAT64 of 169.254.169.254 (metadata)
+    "https://[64:ff9b::a00:5]/hook",                       # NAT64 of 10.0.0.5
+    "https://[64:ff9b:1::a9fe:a9fe]/",                     # local-use NAT64 prefix (RFC 8215)
+    "https://[2002:a9fe:a9fe::1]/",                        # 6to4 of 169.254.169.254
+    "https://[2002:7f00:1::1]/hook",                       # 6to4 of 127.0.0.1
+    "https://[2001:0:4136:e378:8000:63bf:f5fe:fefe]/",     # Teredo, client 10.1.1.1
+    "https://[::7f00:1]/hook",                             # v4-compatible 127.0.0.1
+])
+def test_ssrf_refused_through_embedded_ipv4(url: str, merchant, settings) -> None:  # type: ignore[no-untyped-def]
+    """Issue 16.8: an IPv6 address that leads to a private IPv4 address is refused like it."""
+    settings.DEBUG = False
+    settings.OKPAY_WEBHOOK_ALLOW_PRIVATE = False
+    with pytest.raises(UnsafeWebhookUrl):
+        services.webhook_endpoint_create(merchant=merchant, url=url, events=["*"])
+    assert not merchant.endpoints.exists()
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::808:808", "2002:808:808::1", "2606:4700:4700::1111", "8.8.8.8"])
+def test_public_addresses_embedded_or_not_pass_the_guard(address: str) -> None:
+    assert webhooks.address_is_public(address)
+
+
+def test_delivery_log_shows_coarse_errors_not_exception_text(merchant, receiver, settings) -> None:
+    """Issue 16.8: the attempt records ``refused``, not the socket error (addresses, errno text)."""
+    import socket
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # nothing listens there now: connection refused
+    receiver([])  # development settings (private addresses allowed)
+    services.webhook_endpoint_create(merchant=merchant, url=f"http://127.0.0.1:{port}/hook", events=["*"])
+    services.intent_create(merchant=merchant, amount=100)
+    services.webhooks_deliver_due()
+    attempt = DeliveryAttempt.objects.get()
+    assert (attempt.error, attempt.status_code, attempt.succeeded) == ("refused", None, False)
+    assert str(attempt.outcome_label) in ("Connection refused", "连接被拒绝")
+
+
+def test_error_codes_are_coarse() -> None:
+    import ssl
+    assert webhooks.error_code(TimeoutError("timed out")) == "timeout"
+    assert webhooks.error_code(ConnectionRefusedError(111, "refused by 10.0.0.7")) == "refused"
+    assert webhooks.error_code(ssl.SSLCertVerificationError("hostname mismatch for db.internal")) == "tls"
+    assert webhooks.error_code(OSError(113, "No route to host 10.9.9.9")) == "unreachable"
+    assert webhooks.error_code(ConnectionResetError(104, "reset")) == "connection_error"
+    assert webhooks.error_code(__import__("http.client").client.BadStatusLine("SSH-2.0-OpenSSH")) == "bad_response"
+
+
 @pytest.mark.django_db(transaction=True)
 def test_worker_sends_at_once_through_the_task(merchant, funded, receiver) -> None:
     from tests.conftest import run_worker_until_idle

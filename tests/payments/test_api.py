@@ -54,7 +54,7 @@ def test_money_endpoints_need_an_idempotency_key(api_client, alice):
         answer = post(client, path, body, idem=None)
         assert answer.status_code == 400, path
         assert answer.json()["error"] == {"code": "invalid_request", "param": "Idempotency-Key",
-                                          "message": "Money-moving requests need an Idempotency-Key header."}
+                                          "message": "涉及资金的请求需要 Idempotency-Key 请求头。"}
     assert Transaction.objects.count() == 0
 
 

@@ -307,7 +307,8 @@ def test_masking():
 
 def anti_phishing_code_shown(mail, user) -> bool:  # type: ignore[no-untyped-def]
     """The email carries the recipient's own anti-phishing code."""
-    return not user.anti_phishing_code or user.anti_phishing_code in mail.body_text
+    code = user.anti_phishing_code
+    return bool(code) and code in mail.body_text and code in mail.body_html
 
 
 def test_admin_actions_decide_risk_reviews(funded, bob, supervisor, settings):

@@ -105,6 +105,8 @@ RULES: dict[str, str] = {
     "desk/dashboard.csv": "supervisor",
     "desk/files/<str:attachment_id>": "agent",
     "desk/actions/<str:action_id>/decide/": "supervisor",
+    "desk/risk-reviews/": "supervisor",
+    "desk/risk-reviews/<str:txn_id>/decide/": "supervisor",
     "desk/t/<str:public_id>/": "agent",
     "desk/t/<str:public_id>/live/": "agent",
     "desk/t/<str:public_id>/context/": "agent",
@@ -120,7 +122,9 @@ RULES: dict[str, str] = {
     "desk/t/<str:public_id>/canned/<int:pk>/": "agent",
     "desk/chat/": "agent",
     "desk/chat/waiting/": "agent",
+    "chat/transcript/<str:token>/": "public",  # the signed "send the transcript here?" link from an email
     "desk/t/<str:public_id>/calls/": "agent",
+    "desk/t/<str:public_id>/caller/": "agent",
     "desk/calls/<str:call_id>/": "agent",
     "desk/calls/<str:call_id>/ticket/": "agent",
     "account/social/": "customer",
@@ -150,6 +154,7 @@ RULES: dict[str, str] = {
     "demo-shop/buy/": "demo",
     "demo-shop/orders/<str:intent_id>/": "demo",
     "merchant/": "merchant",
+    "merchant/apply/": "customer",  # a customer applies to become a merchant
     "merchant/export.csv": "merchant",
     "merchant/sales.svg": "merchant",
     "merchant/refund-requests/<str:request_id>/<str:decision>/": "merchant",

@@ -6,6 +6,7 @@ platform server) by the worker, with retries."""
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from datetime import timedelta
 
@@ -14,7 +15,7 @@ from django.test import Client
 from django.utils import timezone
 
 from okpay.core import signing
-from okpay.social import services
+from okpay.social import services, wechat
 from okpay.social.models import AccountLink, InboundMessage, OutboundMessage
 from okpay.social.views import wechat_signature
 from okpay.support.models import Channel, Ticket, TicketMessage
@@ -22,6 +23,7 @@ from okpay.support.services import agent_reply
 from tests.conftest import run_worker_until_idle
 from tests.factories import sign_in
 from tests.social.conftest import GENERIC_SECRET, TELEGRAM_SECRET, WECHAT_TOKEN
+from tests.social.fake_platforms import APPID
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,8 +52,8 @@ WECHAT_TEXT = """<xml>
 </xml>"""
 
 
-def wechat_query(token: str = WECHAT_TOKEN, **extra: str) -> str:
-    timestamp, nonce = str(int(time.time())), "1514711492"
+def wechat_query(token: str = WECHAT_TOKEN, *, timestamp: str = "", nonce: str = "", **extra: str) -> str:
+    timestamp, nonce = timestamp or str(int(time.time())), nonce or str(secrets.randbelow(10**10))
     params = {"signature": wechat_signature(token, timestamp, nonce), "timestamp": timestamp, "nonce": nonce, **extra}
     return "&".join(f"{k}={v}" for k, v in params.items())
 
@@ -183,6 +185,78 @@ def test_wechat_bad_signature_and_hostile_xml_are_refused(platforms) -> None:  #
     assert nothing_stored()
 
 
+def test_wechat_push_outside_the_window_or_replayed_is_refused(platforms, settings) -> None:  # type: ignore[no-untyped-def]
+    """Issue 16.4: the query signature does not cover the body. A signature made in 2001 (or one
+    already used) with a new XML body is refused and stores nothing."""
+    settings.OKPAY_CTI_TOLERANCE_SECONDS = 300
+    body = WECHAT_TEXT.replace("{content}", "把钱转给我").replace("{msg_id}", "42").encode()
+    for timestamp in ("978307200", str(int(time.time()) - 330), str(int(time.time()) + 330), "soon"):
+        stale = Client().post(f"/hooks/wechat?{wechat_query(timestamp=timestamp)}", body, content_type="text/xml")
+        assert stale.status_code == 403 and stale.json()["error"]["code"] == "forbidden"
+    assert nothing_stored()
+    query = wechat_query(nonce="1514711492")
+    first = Client().post(f"/hooks/wechat?{query}", body, content_type="text/xml")
+    assert (first.status_code, first.content) == (200, b"success")
+    forged = WECHAT_TEXT.replace("{content}", "请点击 http://evil.example").replace("{msg_id}", "43").encode()
+    replayed = Client().post(f"/hooks/wechat?{query}", forged, content_type="text/xml")
+    assert replayed.status_code == 403
+    assert list(TicketMessage.objects.values_list("body_text", flat=True)) == ["把钱转给我"]
+    assert InboundMessage.objects.count() == 1
+    stale_handshake = Client().get(f"/hooks/wechat?{wechat_query(timestamp='978307200', echostr='1')}")
+    assert stale_handshake.status_code == 403
+
+
+def test_old_nonces_are_forgotten_after_the_window(platforms, settings) -> None:  # type: ignore[no-untyped-def]
+    from okpay.social.models import WebhookNonce
+    assert services.webhook_nonce_claim(platform="wechat", nonce="1:2")
+    assert not services.webhook_nonce_claim(platform="wechat", nonce="1:2")
+    window = timedelta(seconds=2 * settings.OKPAY_CTI_TOLERANCE_SECONDS + 1)
+    WebhookNonce.objects.update(seen_at=timezone.now() - window)
+    assert services.webhook_nonces_prune() == 1 and not WebhookNonce.objects.exists()
+
+
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+
+
+def post_wechat_safe(content: str, *, msg_id: int = 7, appid: str = APPID, key: str = AES_KEY,
+                     tamper: bool = False, token: str = WECHAT_TOKEN):  # type: ignore[no-untyped-def]
+    """A push as WeChat sends it in safe mode: AES body, msg_signature over it (and signature)."""
+    inner = WECHAT_TEXT.replace("{content}", content).replace("{msg_id}", str(msg_id)).encode()
+    encrypted = wechat.encrypt(key, inner, appid)
+    timestamp, nonce = str(int(time.time())), str(secrets.randbelow(10**10))
+    msg_signature = wechat.signature(token, timestamp, nonce, encrypted)
+    if tamper:
+        encrypted = wechat.encrypt(key, inner.replace(content.encode(), b"tampered"), appid)
+    body = f"<xml><ToUserName><![CDATA[gh_okpaywallet]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
+    query = (f"signature={wechat.signature(token, timestamp, nonce)}&timestamp={timestamp}&nonce={nonce}"
+             f"&openid=oUpF8uMuAJO_M2pxb1Q9zNjWeS6o&encrypt_type=aes&msg_signature={msg_signature}")
+    return Client().post(f"/hooks/wechat?{query}", body.encode(), content_type="text/xml")
+
+
+def test_wechat_safe_mode_decrypts_signed_bodies_and_refuses_the_rest(platforms, settings) -> None:  # type: ignore[no-untyped-def]
+    """Issue 16.4, safe mode: the body is AES-encrypted and ``msg_signature`` covers it; with the key
+    set, plaintext pushes, a body that is not the signed one and another AppID's messages are refused."""
+    settings.OKPAY_WECHAT_ENCODING_AES_KEY = AES_KEY
+    assert post_wechat("明文消息").status_code == 403  # plaintext is no longer accepted
+    assert post_wechat_safe("被改过", tamper=True).status_code == 403
+    assert post_wechat_safe("别的公众号", appid="wx_someone_else").status_code == 403
+    assert post_wechat_safe("伪造", token="forged").status_code == 403
+    assert nothing_stored()
+    response = post_wechat_safe("你好，安全模式")
+    assert (response.status_code, response.content) == (200, b"success")
+    ticket = Ticket.objects.get()
+    assert (ticket.requester_handle, ticket.messages.get().body_text) == (
+        "wechat:oUpF8uMuAJO_M2pxb1Q9zNjWeS6o", "你好，安全模式")
+
+
+def test_wechat_aes_round_trip_and_bad_ciphertexts() -> None:
+    sealed = wechat.encrypt(AES_KEY, "消息".encode(), APPID)
+    assert wechat.decrypt(AES_KEY, sealed, APPID) == "消息".encode()
+    for bad in ("", "not base64!", sealed[:-8] + "AAAAAAA=", wechat.encrypt(AES_KEY, b"x", "wxother")):
+        with pytest.raises(wechat.WeChatCryptoError):
+            wechat.decrypt(AES_KEY, bad, APPID)
+
+
 # --- other platforms -----------------------------------------------------------------------------------
 
 def post_generic(platform: str, payload: dict, secret: str = GENERIC_SECRET, timestamp: int | None = None):  # type: ignore[no-untyped-def]
@@ -269,3 +343,14 @@ def test_a_reply_whose_task_was_lost_is_sent_by_the_sweep(platforms, agent) -> N
     out.refresh_from_db()
     assert out.status == "sent"
     assert [m["text"] for m in platforms.sent] == ["Lost, then found"]
+
+
+def test_deploy_check_recommends_wechat_safe_mode(settings) -> None:  # type: ignore[no-untyped-def]
+    from okpay.social.checks import wechat_safe_mode_check
+
+    settings.OKPAY_WECHAT_TOKEN, settings.OKPAY_WECHAT_ENCODING_AES_KEY = "token", ""
+    assert [m.id for m in wechat_safe_mode_check()] == ["social.W001"]
+    settings.OKPAY_WECHAT_ENCODING_AES_KEY = AES_KEY
+    assert wechat_safe_mode_check() == []
+    settings.OKPAY_WECHAT_TOKEN = ""
+    assert wechat_safe_mode_check() == []

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from okpay.support import clock
+from tests.chat.conftest import servers  # noqa: F401 - real `okpay serve` processes, for the browser tests
 
 
 class FakeClock:

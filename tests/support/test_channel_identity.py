@@ -110,23 +110,21 @@ def test_prove_by_email_links_to_the_verified_owner(alice, agent, fake_clock):
     assert TicketEvent.objects.filter(ticket=t, kind="requester_linked").count() == 1
 
 
-def test_prove_needs_sign_in_when_the_address_is_nobodys(alice, bob, agent, fake_clock):
+def test_prove_links_nobody_when_the_address_is_nobodys(alice, bob, agent, fake_clock):
+    # Before issue 16 (item 7) a signed-in alice linked this ticket to herself: the link proves
+    # she reads alice.other@…, not that the ticket is hers. Now only the verified owner links.
     t = email_ticket(s.Requester(email="alice.other@example.org", name="Alice"))
     s.requester_proof_send(ticket=t, agent=agent)
     link = _proof_link("alice.other@example.org")
     r = Client().post(link)
-    assert r.status_code == 302 and "/login" in r["Location"]
-    assert Ticket.objects.get(pk=t.pk).requester is None
+    assert r.status_code == 400 and "没有任何 OKPay 账户验证过这个邮箱地址" in r.content.decode()
     c = Client()
     c.force_login(alice)
-    r = c.post(link)
-    assert r.status_code == 302 and r["Location"] == f"/support/tickets/{t.public_id}/"
-    t.refresh_from_db()
-    assert (t.requester, t.requester_link) == (alice, "session")
-    # bob, later, with the same link: the ticket is alice's, nothing changes
+    assert c.post(link).status_code == 403
     c.force_login(bob)
-    assert c.post(link).status_code == 409
-    assert Ticket.objects.get(pk=t.pk).requester == alice
+    assert c.post(link).status_code == 403
+    assert Ticket.objects.get(pk=t.pk).requester is None
+    assert not TicketEvent.objects.filter(ticket=t, kind="requester_linked").exists()
 
 
 def test_forged_or_stale_proof_links_are_refused(alice, agent, fake_clock):

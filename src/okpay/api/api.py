@@ -19,8 +19,9 @@ api = NinjaAPI(
     version=__version__,
     description=(
         "The HTTP API of OKPay, a self-hostable e-wallet and its customer-service centre. "
-        "Amounts are integers in minor units; errors are `{\"error\": {code, message, param}}`; "
-        "every POST honours `Idempotency-Key`."
+        "Amounts are integers in minor units; errors are `{\"error\": {code, message, param}}`, the "
+        "message in the caller's language (`Accept-Language`, else the account's, else zh-Hans; "
+        "`code` and `param` never change); every POST honours `Idempotency-Key`."
     ),
     urls_namespace="api",
     openapi_url="/openapi.json",

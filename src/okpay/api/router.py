@@ -8,10 +8,12 @@ from functools import wraps
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import translation
 from ninja import Router
 from ninja.decorators import decorate_view
 
 from okpay.api.auth import caller_scope
+from okpay.api.language import caller_language
 from okpay.core.idempotency import idempotent
 
 # An API operation never goes on using the request's transaction after an error: the exception
@@ -36,7 +38,8 @@ def _authenticated_first(run: Callable[..., HttpResponse]) -> Callable[..., Http
             refused = operation._run_authentication(request)
             if refused is not None:
                 return refused  # type: ignore[no-any-return]
-        return keyed(request, *args, **kwargs)
+        with translation.override(caller_language(request)):  # the idempotency layer's refusals too
+            return keyed(request, *args, **kwargs)  # type: ignore[no-any-return]
 
     return wrapper
 

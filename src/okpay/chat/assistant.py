@@ -28,14 +28,17 @@ INTENTS: list[tuple[str, tuple[str, ...]]] = [
     ("security", ("被盗", "盗号", "诈骗", "骗子", "被骗", "不是我操作", "陌生登录", "钓鱼", "hacked", "stolen",
                   "scam", "fraud", "phishing", "someone else", "not me", "unauthori")),
     ("frozen", ("冻结", "frozen", "freeze", "解冻", "unfreeze")),
+    ("reset", ("忘记密码", "密码忘", "忘了密码", "找回密码", "重置密码", "forgot password", "forgot my password",
+               "forgotten password", "reset password", "reset my password", "password reset")),
     ("lockout", ("锁定", "被锁", "登录不了", "无法登录", "登不上", "密码错误", "locked", "lockout", "can't sign in",
                  "cannot sign in", "can't log in", "cannot log in")),
     ("cancel", ("取消", "撤回", "cancel", "undo")),
     ("refund", ("退款", "退钱", "refund")),
     ("withdrawal", ("提现", "取现", "到银行", "withdraw", "bank account")),
     ("bill", ("账单", "缴费", "水费", "电费", "话费", "燃气", "bill", "biller", "electricity", "utility")),
-    ("pending", ("待处理", "处理中", "没到账", "未到账", "到账", "没收到", "转账", "审核", "pending", "not arrived",
-                 "hasn't arrived", "where is my", "transfer", "review", "on hold", "held", "not received")),
+    ("pending", ("待处理", "处理中", "没完成", "没到账", "未到账", "到账", "没收到", "转账", "审核", "pending",
+                 "not arrived", "hasn't arrived", "where is my", "transfer", "review", "on hold", "held",
+                 "not received")),
 ]
 
 # Which pending reasons each intent is about (None: all).
@@ -44,8 +47,21 @@ INTENT_REASONS: dict[str, tuple[str, ...] | None] = {
     "withdrawal": ("awaiting_bank",), "bill": ("awaiting_biller",),
 }
 
-CATEGORY_OF_INTENT = {"security": "security", "frozen": "security", "lockout": "security", "pending": "payment",
-                      "cancel": "payment", "refund": "payment", "withdrawal": "payment", "bill": "payment"}
+CATEGORY_OF_INTENT = {"reset": "account", "security": "security", "frozen": "security", "lockout": "security",
+                      "pending": "payment", "cancel": "payment", "refund": "payment",
+                      "withdrawal": "payment", "bill": "payment"}
+
+
+# The seed's four FAQ flows and the help articles each one answers (the first is the flow's own).
+FLOW_ARTICLES: dict[str, tuple[str, ...]] = {
+    "pending": ("pending-transaction",),
+    "reset": ("reset-password",),
+    "2fa": ("enable-two-factor",),
+    "refund": ("cancel-or-refund", "merchant-refund-policy"),
+}
+FLOW_OF_SLUG = {slug: flow for flow, slugs in FLOW_ARTICLES.items() for slug in slugs}
+CATEGORY_OF_FLOW = {"pending": "payment", "reset": "account", "2fa": "security", "refund": "payment"}
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 
 
 @dataclass
@@ -191,6 +207,13 @@ def refund_requests(user: User, lang: str) -> list[str]:
     return lines
 
 
+def _article_dict(article: Any) -> dict[str, str]:
+    summary = article.summary.strip()
+    if len(summary) > 120:
+        summary = summary[:117].rstrip() + "…"
+    return {"title": article.title, "summary": summary, "url": article.get_absolute_url(), "slug": article.slug}
+
+
 def _articles(text: str, lang: str, limit: int = 2) -> list[dict[str, str]]:
     from django.apps import apps
 
@@ -198,29 +221,220 @@ def _articles(text: str, lang: str, limit: int = 2) -> list[dict[str, str]]:
         return []
     from okpay.helpcenter.selectors import suggest_articles
 
-    found = []
-    for article in suggest_articles(text, lang, limit=limit):
-        summary = article.summary.strip()
-        if len(summary) > 120:
-            summary = summary[:117].rstrip() + "…"
-        found.append({"title": article.title, "summary": summary, "url": article.get_absolute_url(),
-                      "slug": article.slug})
-    return found
+    return [_article_dict(article) for article in suggest_articles(text, lang, limit=limit)]
 
 
-def answer(*, text: str, user: User | None, lang: str) -> Answer:
-    """What the assistant says to ``text`` (in the active language ``lang``)."""
+def _with_flow_article(articles: list[dict[str, str]], flow: str, lang: str) -> list[dict[str, str]]:
+    """The flow's own article first among the links (the one a hand-off attaches)."""
+    from django.apps import apps
+
+    if not apps.is_installed("okpay.helpcenter"):
+        return articles
+    own = [a for a in articles if a["slug"] in FLOW_ARTICLES[flow]]
+    if own:
+        return own[:1] + [a for a in articles if a is not own[0]]
+    from okpay.core.errors import NotFound
+    from okpay.helpcenter.selectors import article_get
+
+    try:
+        return [_article_dict(article_get(FLOW_ARTICLES[flow][0], lang=lang)), *articles]
+    except NotFound:
+        return articles
+
+
+def flow_of(intent: str, articles: list[dict[str, str]]) -> str:
+    """Which of the seed's four flows a question starts, if any: a keyword intent first, then the
+    flow whose article search ranks first."""
+    if intent == "reset":
+        return "reset"
+    if intent in ("pending", "cancel"):
+        return "pending"
+    top = FLOW_OF_SLUG.get(articles[0]["slug"], "") if articles else ""
+    if top:
+        return top
+    if intent == "refund":
+        return "refund"
+    return ""
+
+
+def _handoff_button() -> dict[str, str]:
+    return {"action": "handoff", "label": _("Talk to a person")}
+
+
+def _contact_link() -> dict[str, str]:
+    return {"action": "open", "target": "contact", "label": _("Contact support"),
+            "url": reverse("helpcenter:contact")}
+
+
+def _reset_send(email: str, *, ip: str | None, articles: list[dict[str, str]]) -> Answer:
+    """Step 2 of the reset flow: the identity app's own reset request (same answer for every address,
+    rate-limited per address and per IP exactly like the reset page)."""
+    from django.conf import settings
+
+    from okpay.core.errors import RateLimited
+    from okpay.identity.services import password_reset_request
+
+    email = email.strip()[:254]
+    actions = [{"action": "open", "target": "password-reset", "label": _("Reset on the web page"),
+                "url": reverse("identity:password-reset")}, _handoff_button()]
+    try:
+        password_reset_request(email=email, ip=ip, user_agent="okpay-chat")
+    except RateLimited:
+        return Answer(_("Too many reset links were asked for just now. Wait an hour and try again, or talk to a "
+                        "person."), {"flow": "reset", "step": "limited", "articles": articles, "actions": actions},
+                      "reset", "account")
+    body = "\n".join([
+        _("Step 2 of 3: if %(email)s belongs to an OKPay account, a reset link is on its way to it. The link is "
+          "valid for %(minutes)d minutes and works once.") % {
+            "email": email, "minutes": settings.OKPAY_PASSWORD_RESET_TTL_MINUTES},
+        _("Step 3 of 3: open the link, choose a new password with letters, digits and symbols, type it a second "
+          "time to confirm it, then sign in with it."),
+        _("No email after a few minutes? Check your spam folder, or talk to a person."),
+    ])
+    return Answer(body, {"flow": "reset", "step": "sent", "articles": articles, "actions": actions},
+                  "reset", "account")
+
+
+def _reset_flow(text: str, *, ip: str | None, articles: list[dict[str, str]]) -> Answer:
+    found = EMAIL.search(text or "")
+    if found:
+        return _reset_send(found.group(0), ip=ip, articles=articles)
+    body = _("I can send you a password reset link. Step 1 of 3: type the email address your OKPay account is "
+             "registered with.")
+    actions = [{"action": "open", "target": "password-reset", "label": _("Reset on the web page"),
+                "url": reverse("identity:password-reset")}, _handoff_button()]
+    return Answer(body, {"flow": "reset", "step": "ask_email", "articles": articles, "actions": actions},
+                  "reset", "account")
+
+
+def _two_factor_flow(user: User | None, articles: list[dict[str, str]]) -> Answer:
+    from okpay.identity.services import two_factor_enabled
+
+    link = {"action": "open", "target": "2fa", "label": _("Turn on two-factor authentication"),
+            "url": reverse("identity:2fa")}
+    if user is not None and two_factor_enabled(user):
+        body = _("Two-factor authentication is already on for your account. On the two-factor page you can make "
+                 "new recovery codes or move it to a new phone.")
+        link = {**link, "label": _("Two-factor page")}
+        step = "already_on"
+    else:
+        lines = [] if user is not None else [_("Sign in first: the button below takes you there.")]
+        lines += [
+            _("Turning on two-factor authentication takes a minute:"),
+            _("1. Open the two-factor page (button below) and confirm your password."),
+            _("2. Scan the QR code with an authenticator app (Google Authenticator, Microsoft Authenticator…)."),
+            _("3. Type the 6-digit code the app shows."),
+            _("4. Keep the recovery codes somewhere safe: they let you in if you lose your phone."),
+        ]
+        body, step = "\n".join(lines), "steps"
+    return Answer(body, {"flow": "2fa", "step": step, "articles": articles, "actions": [link, _handoff_button()]},
+                  "2fa", "security")
+
+
+def refundable_payments(user: User, text: str, lang: str) -> tuple[list[str], list[dict[str, str]]]:
+    """The customer's own purchases (merchant payments, bill payments) that can still be refunded,
+    each with an "ask for a refund" link to the merchants app's request page; the one the message
+    names (its reference or the merchant's name) when it names one, else the three newest."""
+    from django.apps import apps
+
+    if not apps.is_installed("okpay.merchants"):
+        return [], []
+    from okpay.merchants.bill_refunds import bill_refundable, bill_window_ends
+    from okpay.merchants.services import intent_for_customer_txn, refund_expected_by, refundable_left
+    from okpay.payments.models import Transaction
+    from okpay.payments.money import format_money
+
+    now = timezone.now()
+    rows = []
+    for txn in (Transaction.objects.filter(user=user, type__in=("payment", "bill_payment"), direction="debit")
+                .select_related("biller").order_by("-created_at", "-pk")[:30]):
+        intent = intent_for_customer_txn(txn) if txn.type == "payment" else None
+        if intent is not None:
+            until, left, name = refund_expected_by(intent), refundable_left(intent), intent.merchant.name
+        elif bill_refundable(txn):
+            until, left = bill_window_ends(txn), txn.amount - txn.refunded_amount
+            name = (txn.biller.name_en if lang == "en" else txn.biller.name) if txn.biller else txn.counterparty_name
+        else:
+            continue
+        if until is None or until < now or left <= 0:
+            continue
+        rows.append((txn, name, until, left))
+    low = (text or "").lower()
+    named = [r for r in rows if r[0].public_id.lower() in low or (r[1] and r[1].lower() in low)]
+    lines, actions = [], []
+    for txn, name, until, left in (named or rows)[:3]:
+        facts = {"amount": format_money(left, txn.currency), "merchant": name, "ref": txn.public_id,
+                 "when": _date(txn.created_at, lang), "until": _date(until, lang)}
+        lines.append(_("%(amount)s paid to %(merchant)s on %(when)s (%(ref)s): you can ask for a refund until "
+                       "%(until)s.") % facts)
+        actions.append({"action": "open", "target": txn.public_id,
+                        "label": _("Ask for a refund: %(amount)s, %(merchant)s") % facts,
+                        "url": reverse("merchants:refund-request-new", kwargs={"txn_id": txn.public_id})})
+    return lines, actions
+
+
+def _refund_flow(text: str, user: User | None, lang: str, articles: list[dict[str, str]]) -> Answer:
+    parts = [_("Step 1, the policy: a purchase from a merchant or a bill payment can be refunded within the "
+               "merchant's refund window, by asking the merchant on that payment; a transfer to a person cannot be "
+               "refunded, only cancelled while it is still pending.")]
+    actions: list[dict[str, str]] = []
+    if user is None:
+        parts.append(_("Sign in and ask again, and I can show which of your payments can still be refunded."))
+    else:
+        lines, buttons = refundable_payments(user, text, lang)
+        if lines:
+            parts.append(_("Step 2, your payments that can still be refunded: choose the right one."))
+            parts.extend(lines)
+            actions.extend(buttons)
+        else:
+            parts.append(_("None of your recent purchases can still be refunded (the window has closed or it was "
+                           "refunded already)."))
+        for txn in _pending(user, None):
+            if txn.cancellable:
+                line, cancel = explain_transaction(txn, lang)
+                parts.append(line)
+                actions.extend(cancel)
+        parts.extend(refund_requests(user, lang))
+    parts.append(_("Step 3: the merchant decides, and an approved refund comes back to your wallet. No answer, or "
+                   "declined and you disagree? Talk to a person."))
+    actions.append(_handoff_button())
+    return Answer("\n".join(parts), {"flow": "refund", "step": "policy", "articles": articles, "actions": actions},
+                  "refund", "payment")
+
+
+def answer(*, text: str, user: User | None, lang: str, previous: dict[str, Any] | None = None,
+           ip: str | None = None) -> Answer:
+    """What the assistant says to ``text`` (in the active language ``lang``). ``previous`` is the
+    data of the assistant's last message in this conversation (a flow's step waiting for an answer);
+    ``ip`` the customer's address (the reset email's rate limit)."""
     intent = classify(text)
-    category = CATEGORY_OF_INTENT.get(intent, "")
-    handoff = {"action": "handoff", "label": _("Talk to a person")}
+    handoff = _handoff_button()
     if intent == "handoff":
         return Answer(_("Of course. I will find a person for you."), {"actions": [], "handoff": True},
-                      intent, category)
+                      intent, CATEGORY_OF_INTENT.get(intent, ""))
+    previous = previous or {}
+    if previous.get("flow") == "reset" and previous.get("step") == "ask_email" and EMAIL.search(text or ""):
+        return _reset_flow(text, ip=ip, articles=list(previous.get("articles") or []))
+    articles = _articles(text, lang)
+    flow = flow_of(intent, articles)
+    if flow:
+        articles = _with_flow_article(articles, flow, lang)
+    if flow == "reset":
+        return _reset_flow(text, ip=ip, articles=articles)
+    if flow == "2fa":
+        return _two_factor_flow(user, articles)
+    if flow == "refund":
+        return _refund_flow(text, user, lang, articles)
+    if flow == "pending" and intent == "help":
+        intent = "pending"
+    category = CATEGORY_OF_INTENT.get(intent, "") or CATEGORY_OF_FLOW.get(flow, "")
     parts: list[str] = []
     actions: list[dict[str, str]] = []
     if user is not None:
         if intent in INTENT_REASONS:
             pending = _pending(user, INTENT_REASONS[intent])
+            if pending and flow == "pending":
+                parts.append(_("Let us look at it step by step: what is pending, why, and until when."))
             for txn in pending:
                 line, buttons = explain_transaction(txn, lang)
                 parts.append(line)
@@ -229,6 +443,10 @@ def answer(*, text: str, user: User | None, lang: str) -> Answer:
                 parts.extend(refund_requests(user, lang))
             if not pending and intent in ("pending", "cancel", "withdrawal", "bill"):
                 parts.append(_("You have no pending transactions right now: everything has finished."))
+            if pending and flow == "pending":
+                parts.append(_("Changed your mind? Cancel it with the button below while it is allowed. Past the "
+                               "date, or something looks wrong? Contact support."))
+                actions.append(_contact_link())
         if intent in ("frozen", "lockout", "security") or (intent in ("help",) and user.frozen):
             if user.frozen:
                 parts.append(_("Your account was frozen on %(when)s, so no money can leave it. Only customer "
@@ -254,14 +472,20 @@ def answer(*, text: str, user: User | None, lang: str) -> Answer:
                             "url": reverse("identity:security")})
     elif intent in INTENT_REASONS or intent in ("frozen", "lockout"):
         parts.append(_("Sign in and ask again, and I can look at your own payments and account."))
-    articles = _articles(text, lang)
+        if flow == "pending":
+            parts.append(_("A pending payment finishes by itself: its page in your transactions shows why it "
+                           "waits and the date it is expected by. If that date has passed, contact support."))
+            actions.append(_contact_link())
     if articles:
         parts.append(_("These help articles may answer it:") if parts else
                      _("I found these help articles for you:"))
     elif not parts:
         parts.append(_("I am not sure I understood. Could you say it in other words, or talk to a person?"))
     actions.append(handoff)
-    return Answer("\n".join(parts), {"articles": articles, "actions": actions}, intent, category)
+    data: dict[str, Any] = {"articles": articles, "actions": actions}
+    if flow:
+        data["flow"] = flow
+    return Answer("\n".join(parts), data, intent, category)
 
 
 def normalise(text: str) -> str:

@@ -183,7 +183,8 @@ class CustomerConsumer(BaseChatConsumer):
         await self.send_json({"type": "ack", "client_id": message.client_id, "seq": message.seq,
                               "id": message.public_id, "duplicate": not created})
         if created:  # stored and acknowledged; now the assistant's turn (pushed to the group)
-            await db(services.assistant_turn)(conversation=conv, message=message)
+            client = self.scope.get("client") or [None]
+            await db(services.assistant_turn)(conversation=conv, message=message, ip=client[0])
 
     async def on_typing(self, frame: dict[str, Any]) -> None:
         conv = await self.need()
@@ -225,8 +226,9 @@ class CustomerConsumer(BaseChatConsumer):
 
     async def on_transcript(self, frame: dict[str, Any]) -> None:
         conv = await self.need()
-        to = await db(services.transcript_send)(conversation=conv)
-        await self.send_json({"type": "transcript_sent", "to": to})
+        sent = await db(services.transcript_send)(conversation=conv)
+        # confirm: only a link went to the address (a guest's, or an unverified one); the transcript follows it
+        await self.send_json({"type": "transcript_sent", "to": sent.to, "confirm": sent.confirm})
 
     async def on_end(self, frame: dict[str, Any]) -> None:
         conv = await self.need()

@@ -54,6 +54,9 @@ class Conversation(models.Model):
     rating = models.PositiveSmallIntegerField(null=True, blank=True)
     rating_comment = models.TextField(blank=True, default="")
     transcripts_sent = models.PositiveSmallIntegerField(default=0)
+    transcript_email = models.EmailField(
+        blank=True, default="",
+        help_text="The address that confirmed, by the emailed link, that it wants this chat's transcripts.")
 
     class Meta:
         indexes = [

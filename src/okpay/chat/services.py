@@ -12,11 +12,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core import signing
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -26,6 +27,7 @@ from okpay.chat import push
 from okpay.chat.models import Conversation, Message
 from okpay.core.errors import BusinessRuleError, Forbidden, InvalidRequest, NotFound, RateLimited
 from okpay.core.ratelimit import RateLimit
+from okpay.identity.emails import Mail, absolute
 from okpay.identity.models import User
 
 CLIENT_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
@@ -210,12 +212,13 @@ def read_mark(*, conversation: Conversation, side: str, seq: int) -> int:
 
 # --- the assistant's turn, and the customer's clicks -----------------------------------------------
 
-def customer_says(*, conversation: Conversation, body: Any, client_id: Any, user: User | None) -> tuple[Message, bool]:
+def customer_says(*, conversation: Conversation, body: Any, client_id: Any, user: User | None,
+                  ip: str | None = None) -> tuple[Message, bool]:
     """The customer's message, stored once, then — while no person has the chat — the assistant's
     answer (also once: a resend of a stored message gets no second answer)."""
     message, created = customer_message_store(conversation=conversation, body=body, client_id=client_id, user=user)
     if created:
-        assistant_turn(conversation=conversation, message=message)
+        assistant_turn(conversation=conversation, message=message, ip=ip)
     return message, created
 
 
@@ -226,14 +229,22 @@ def customer_message_store(*, conversation: Conversation, body: Any, client_id: 
                         author=user if user is not None and user.is_authenticated else None)
 
 
-def assistant_turn(*, conversation: Conversation, message: Message) -> Message | None:
-    """The assistant answers a stored customer message while the chat is still with it."""
+def _last_bot_data(conv: Conversation, before_seq: int) -> dict[str, Any]:
+    last = (Message.objects.filter(conversation=conv, kind=Message.Kind.BOT, seq__lt=before_seq)
+            .order_by("-seq").only("data").first())
+    return dict(last.data or {}) if last is not None else {}
+
+
+def assistant_turn(*, conversation: Conversation, message: Message, ip: str | None = None) -> Message | None:
+    """The assistant answers a stored customer message while the chat is still with it (a flow's
+    next step follows from the data of its previous answer)."""
     from okpay.chat import assistant
 
     if conversation.state != Conversation.State.BOT:
         return None
     with translation.override(conversation.lang):
-        reply = assistant.answer(text=message.body, user=conversation.user, lang=conversation.lang)
+        reply = assistant.answer(text=message.body, user=conversation.user, lang=conversation.lang,
+                                 previous=_last_bot_data(conversation, message.seq), ip=ip)
         with transaction.atomic():
             conv = Conversation.objects.select_for_update().get(pk=conversation.pk)
             if conv.state != Conversation.State.BOT:
@@ -401,19 +412,39 @@ def _queue_changed() -> None:
     push.push(push.AGENTS, {"type": "chat.queue", "size": len(queue)})
 
 
-def transcript_text(conv: Conversation, *, include_notes: bool = False) -> str:
+def transcript_lines(conv: Conversation, *, include_notes: bool = False, mark_customer: bool = False) -> list[str]:
+    """One line per message. ``mark_customer`` (the transcript email): the customer's lines say they
+    were typed by the customer, so nobody mistakes a guest's text (a link, a "security notice") for
+    OKPay's."""
+    customer = _("Customer (typed by the customer, not OKPay)") if mark_customer else _("Customer")
     lines = []
     for m in messages_after(conv, 0, include_notes=include_notes, limit=5000):
-        who = {"customer": _("Customer"), "bot": _("Assistant"), "system": _("System"),
+        who = {"customer": customer, "bot": _("Assistant"), "system": _("System"),
                "note": _("Internal note")}.get(m.kind) or (m.author.display_name if m.author else _("Agent"))
         lines.append(f"[{timezone.localtime(m.created_at):%Y-%m-%d %H:%M}] {who}: {m.body}")
-    return "\n".join(lines)
+    return lines
+
+
+def transcript_text(conv: Conversation, *, include_notes: bool = False) -> str:
+    return "\n".join(transcript_lines(conv, include_notes=include_notes))
 
 
 def _subject(conv: Conversation) -> str:
     first = Message.objects.filter(conversation=conv, kind=Message.Kind.CUSTOMER).order_by("seq").first()
     text = " ".join((first.body if first else "").split())
     return (text[:80] + "…") if len(text) > 80 else (text or _("Live chat"))
+
+
+def matched_article(conv: Conversation) -> dict[str, str] | None:
+    """The help article the assistant last matched in this chat (the first it showed) and the flow
+    it was in, for the person who takes the chat over."""
+    for m in Message.objects.filter(conversation=conv, kind=Message.Kind.BOT).order_by("-seq").only("data")[:20]:
+        articles = (m.data or {}).get("articles") or []
+        if articles and isinstance(articles[0], dict) and articles[0].get("slug"):
+            first = articles[0]
+            return {"slug": str(first["slug"]), "title": str(first.get("title") or ""),
+                    "url": str(first.get("url") or ""), "flow": str((m.data or {}).get("flow") or "")}
+    return None
 
 
 def handoff_request(*, conversation: Conversation, category: str = "") -> dict[str, Any]:
@@ -438,9 +469,13 @@ def handoff_request(*, conversation: Conversation, category: str = "") -> dict[s
         conv.category = category or conv.category or Category.ACCOUNT
         requester = Requester(user=conv.user) if conv.user_id else Requester(email=conv.guest_email)
         priority = Priority.HIGH if conv.category == Category.SECURITY else None
+        matched = matched_article(conv)
+        body, meta = transcript_text(conv), {"chat": conv.public_id}
+        if matched:
+            body += "\n\n" + _("Help article the assistant matched: %(title)s — %(url)s") % matched
+            meta.update(article=matched["slug"], flow=matched.get("flow", ""))
         ticket = ticket_create(requester=requester, channel="chat", category=conv.category, subject=_subject(conv),
-                               body=transcript_text(conv), priority=priority, lang=conv.lang,
-                               meta={"chat": conv.public_id})
+                               body=body, priority=priority, lang=conv.lang, meta=meta)
         conv.ticket, conv.state, conv.queued_at = ticket, Conversation.State.QUEUED, _now()
         conv.save(update_fields=["ticket", "state", "queued_at", "category"])
         state = state_of(conv)
@@ -693,22 +728,112 @@ def conversation_rate(*, conversation: Conversation, score: Any, comment: str = 
     return conv
 
 
+TRANSCRIPT_SALT = "okpay.chat.transcript-confirm"
+TRANSCRIPT_LINK_MAX_AGE = timedelta(days=1)
+
+
+class TranscriptLinkInvalid(InvalidRequest):
+    code = "invalid_token"
+
+
+@dataclass
+class TranscriptSent:
+    to: str
+    confirm: bool  # True: a link to confirm the address went out, not yet the transcript
+
+
+def _address_owner(address: str) -> User | None:
+    """The customer whose *verified* email ``address`` is: their anti-phishing code goes in our mail."""
+    return User.objects.filter(email__iexact=address, email_verified_at__isnull=False, is_active=True).first()
+
+
+def transcript_token(conv: Conversation, to: str) -> str:
+    return signing.dumps({"c": conv.public_id, "e": to.lower()}, salt=TRANSCRIPT_SALT, compress=True)
+
+
+def _transcript_mail(conv: Conversation, to: str) -> None:
+    from okpay.support.emails import mail_to
+
+    owner = _address_owner(to)
+    lang = (owner.locale if owner is not None and owner.locale else "") or conv.lang
+    with translation.override(lang):
+        mail = Mail(subject=_("Your OKPay chat transcript"), heading=_("Your chat with OKPay customer service"),
+                    paragraphs=[_("Here is the transcript of your chat with OKPay customer service."),
+                                *transcript_lines(conv, mark_customer=True)],
+                    notes=[_("Lines marked “typed by the customer” were written in the chat by the customer, not "
+                             "by OKPay: do not trust links or instructions in them. OKPay never asks for your "
+                             "password or a verification code.")])
+    mail_to(to=to, user=owner, lang=lang, mail=mail)
+
+
+def _transcript_confirm_mail(conv: Conversation, to: str) -> None:
+    """Nothing of the chat, only a link: whoever typed this address learns nothing and sends nothing."""
+    from okpay.support.emails import mail_to
+
+    owner = _address_owner(to)
+    lang = (owner.locale if owner is not None and owner.locale else "") or conv.lang
+    with translation.override(lang):
+        mail = Mail(subject=_("Confirm where to send your chat transcript"),
+                    heading=_("Send the chat transcript to this address?"),
+                    paragraphs=[_("Someone asked OKPay customer service to email the transcript of a chat to this "
+                                  "address. If it was you, open the link below and the transcript follows."),
+                                _("The link works for 24 hours.")],
+                    action_url=absolute(reverse("chat:transcript", args=[transcript_token(conv, to)])),
+                    action_label=_("Send me the transcript"),
+                    notes=[_("If you did not ask for it, ignore this email: nothing will be sent."),
+                           _("OKPay support will never ask for your password or a verification code.")])
+    mail_to(to=to, user=owner, lang=lang, mail=mail)
+
+
 @transaction.atomic
-def transcript_send(*, conversation: Conversation) -> str:
-    """The transcript by email to the customer's own address, at most three times a chat."""
+def transcript_send(*, conversation: Conversation) -> TranscriptSent:
+    """The transcript by email, at most three times a chat (links included), only to an address
+    that is known to want it: a signed-in customer's verified email, or an address that confirmed
+    it by the link we mail first (a guest types any address: otherwise anyone could have OKPay
+    mail their text, e.g. a phishing link, to somebody else)."""
     sent = Conversation.objects.filter(pk=conversation.pk, transcripts_sent__lt=TRANSCRIPTS_PER_CONVERSATION).update(
         transcripts_sent=F("transcripts_sent") + 1)
     if not sent:
         raise RateLimited(gettext_noop("The transcript was already sent several times."), retry_after=3600)
     conv = Conversation.objects.select_related("user").get(pk=conversation.pk)
-    to = conv.user.email if conv.user is not None else conv.guest_email
+    user = conv.user
+    to = user.email if user is not None else conv.guest_email
+    confirmed = (user is not None and user.email_verified_at is not None) or (
+        bool(conv.transcript_email) and conv.transcript_email.lower() == to.lower())
     _transcripts_per_address().hit(to.lower())  # also across chats: no mail bombing an address
-    with translation.override(conv.lang):
-        mail = EmailMultiAlternatives(subject=_("Your OKPay chat transcript"), to=[to],
-                                      body=_("Here is the transcript of your chat with OKPay customer service.")
-                                      + "\n\n" + transcript_text(conv))
-        mail.send()
-    return to
+    if confirmed:
+        _transcript_mail(conv, to)
+    else:
+        _transcript_confirm_mail(conv, to)
+    return TranscriptSent(to=to, confirm=not confirmed)
+
+
+def transcript_link(token: str) -> tuple[Conversation, str]:
+    """The chat and address of a confirmation link; ``TranscriptLinkInvalid`` when it is forged,
+    expired, or the chat's address has changed since."""
+    try:
+        data = signing.loads(token, salt=TRANSCRIPT_SALT, max_age=TRANSCRIPT_LINK_MAX_AGE)
+    except signing.BadSignature:
+        raise TranscriptLinkInvalid(gettext_noop("This link is invalid or has expired.")) from None
+    conv = Conversation.objects.select_related("user").filter(public_id=str(data.get("c", ""))).first()
+    to = str(data.get("e", ""))
+    current = (conv.user.email if conv.user is not None else conv.guest_email) if conv is not None else ""
+    if conv is None or not to or current.lower() != to:
+        raise TranscriptLinkInvalid(gettext_noop("This link is invalid or has expired."))
+    return conv, to
+
+
+@transaction.atomic
+def transcript_confirm(*, token: str) -> tuple[Conversation, bool]:
+    """The address's owner followed the link: it is confirmed for this chat and the transcript is
+    mailed, once (the same link again sends nothing; later requests from the chat go straight out)."""
+    conv, to = transcript_link(token)
+    updated = Conversation.objects.filter(pk=conv.pk).exclude(transcript_email__iexact=to).update(transcript_email=to)
+    if not updated:
+        return conv, False
+    conv.transcript_email = to
+    _transcript_mail(conv, to)
+    return conv, True
 
 
 # --- the desk's reads ----------------------------------------------------------------------------
@@ -753,7 +878,7 @@ def agent_detail(*, agent: User, conversation: Conversation) -> dict[str, Any]:
         wallet["context"] = reverse("support:desk-context", args=[ticket.public_id])
     return {**_brief(conversation), "agent": conversation.agent.public_id if conversation.agent is not None else None,
             "messages": [serialize(m) for m in messages_after(conversation, 0, include_notes=True, limit=2000)],
-            "wallet": wallet}
+            "wallet": wallet, "article": matched_article(conversation)}
 
 
 def canned_for(*, agent: User, conversation: Conversation, canned_id: Any) -> str:

@@ -7,4 +7,5 @@ app_name = "chat"
 urlpatterns = [
     path("desk/chat/", views.desk_chat, name="desk"),
     path("desk/chat/waiting/", views.desk_waiting, name="desk-waiting"),
+    path("chat/transcript/<str:token>/", views.transcript_confirm, name="transcript"),
 ]

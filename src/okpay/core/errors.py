@@ -13,14 +13,32 @@ class OkpayError(Exception):
     default_message = "The request is not valid."
 
     def __init__(self, message: str | None = None, *, param: str | None = None, code: str | None = None,
-                 headers: dict[str, str] | None = None, extra: dict[str, str] | None = None) -> None:
-        self.message = str(message or self.default_message)
+                 headers: dict[str, str] | None = None, params: dict[str, object] | None = None,
+                 extra: dict[str, str] | None = None) -> None:
+        # ``message`` is the English text (a msgid); with ``params`` it is a template such as
+        # "… this one is %(status)s." filled in only after translation (``localized``), so the
+        # values never stop it from being found in the catalogue. ``self.message`` stays English.
+        self.template = str(message or self.default_message)
+        self.params = dict(params or {})
+        self.message = self.template % self.params if self.params else self.template
         self.extra = extra or {}  # more fields of the error object (e.g. a step-up's ``method``)
         self.param = param
         if code is not None:
             self.code = code
         self.headers = headers or {}
         super().__init__(self.message)
+
+    def localized(self) -> str:
+        """The message in the active language (``django.utils.translation``), values filled in after."""
+        from django.utils.translation import gettext
+
+        text = gettext(self.template)
+        if not self.params:
+            return text
+        try:
+            return text % self.params
+        except (KeyError, TypeError, ValueError):  # a translation that lost a placeholder: English then
+            return self.message
 
 
 class InvalidRequest(OkpayError):

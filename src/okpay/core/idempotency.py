@@ -114,7 +114,11 @@ def _scope(recovers: bool) -> AbstractContextManager[None]:
 
 
 def _error(status: int, code: str, message: str, param: str | None = None) -> JsonResponse:
-    return JsonResponse(error_body(code, message, param), status=status)
+    """An error answer, its message in the active language (the API activates the caller's)."""
+    from django.utils.translation import gettext
+
+    return JsonResponse(error_body(code, gettext(message), param), status=status,
+                        json_dumps_params={"ensure_ascii": False})
 
 
 def fingerprint(request: HttpRequest) -> str:

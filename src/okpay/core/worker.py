@@ -36,10 +36,12 @@ SWEEPS: dict[str, int] = {
     "okpay.support.services.sla_sweep": 60,
     "okpay.support.services.tickets_auto_assign": 30,
     "okpay.support.services.solved_tickets_close": 3600,
+    "okpay.support.promises.promises_sweep": 30,
     "okpay.payments.services.payments_sweep": 5,
     "okpay.chat.services.queue_assign": 5,
     "okpay.merchants.services.merchant_sweep": 5,
     "okpay.social.services.outbound_requeue_stuck": 60,
+    "okpay.social.services.webhook_nonces_prune": 600,
 }
 
 

@@ -63,3 +63,31 @@ class Call(models.Model):
 
     def __str__(self) -> str:
         return f"{self.direction} {self.number} ({self.outcome})"
+
+
+class CallerCheck(models.Model):
+    """A one-time code an agent sent to prove a caller: caller ID is only a claim (it can be forged),
+    so a phone ticket is linked to the account whose verified phone matched it only when the caller
+    reads out the code sent by SMS to that phone (or by email to the account). Hash kept, 10 minutes,
+    5 tries."""
+
+    class Via(models.TextChoices):
+        SMS = "sms", _("SMS to the verified phone")
+        EMAIL = "email", _("Email to the account's address")
+
+    ticket = models.ForeignKey("support.Ticket", on_delete=models.CASCADE, related_name="caller_checks")
+    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    via = models.CharField(max_length=5, choices=Via.choices)
+    code_hash = models.CharField(max_length=64)
+    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["ticket", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.via} code for {self.ticket_id}"

@@ -14,8 +14,10 @@ def calls_of_ticket(ticket: Ticket) -> QuerySet[Call]:
 
 
 def open_tickets_for_caller(*, number: str, customer: User | None, limit: int = 5) -> list[Ticket]:
-    """The caller's active tickets: the verified customer's, and any opened from this number."""
-    match = Q(requester_phone=number)
+    """The caller's active tickets: the proved customer's, and the unlinked ones opened from this
+    number. Without a proved customer, a linked ticket (someone's account) is never shown: the caller
+    ID is only a claim."""
+    match = Q(requester_phone=number, requester__isnull=True)
     if customer is not None:
-        match |= Q(requester=customer)
+        match |= Q(requester=customer) | Q(requester_phone=number)
     return list(Ticket.objects.filter(match, status__in=ACTIVE_STATUSES).order_by("-created_at")[:limit])

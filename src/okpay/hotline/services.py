@@ -2,13 +2,21 @@
 incoming calls, which pop the caller's customer record and open tickets up on the desk of the
 agents on duty; a reported call can become a phone ticket.
 
-Identity (issue 9, item 5): a number is matched to a customer only when it is the *verified*
-phone of exactly one account (``support.services.requester_for``); otherwise the caller is
-unverified and the pop-up shows no customer and no wallet data.
+Identity (issue 9, item 5; issue 16, item 9): caller ID can be forged, so a number that is the
+*verified* phone of exactly one account (``support.services.requester_for``) is only a **claim**:
+the pop-up says so and shows no customer, no tickets of theirs and no wallet data, and a ticket made
+from the call is not linked. The agent proves the caller by sending a one-time code (SMS to that
+verified phone, or email to the account's address, ``caller_code_send``) that the caller reads out
+(``caller_code_verify``); only then is the ticket linked (``verified_phone``) and the wallet context
+and account actions open.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -19,15 +27,22 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from okpay.audit.services import audit_record
-from okpay.core.errors import InvalidRequest
+from okpay.core.errors import Conflict, InvalidRequest, RateLimited
 from okpay.hotline import push, selectors
-from okpay.hotline.models import Call, Direction, Outcome
+from okpay.hotline.models import Call, CallerCheck, Direction, Outcome
 from okpay.identity.models import User
 from okpay.identity.services import phone_normalize
 from okpay.support import clock, wallet
 from okpay.support.models import AgentProfile, Category, Channel, Priority, RequesterLink, Status, Ticket
 from okpay.support.permissions import can, require
-from okpay.support.services import InvalidTransition, Requester, event_add, requester_for, ticket_create
+from okpay.support.services import (
+    InvalidTransition,
+    Requester,
+    event_add,
+    requester_for,
+    requester_link_set,
+    ticket_create,
+)
 
 NOTES_MAX = 5000
 DURATION_MAX = 86_400
@@ -51,8 +66,12 @@ def _duration(value: Any) -> int:
     return seconds
 
 
-def _verified_customer(number: str) -> User | None:
-    requester = requester_for(phone=number)  # verified on exactly one account, or nobody's
+def claimed_customer(number: str) -> User | None:
+    """The account whose verified phone is ``number`` (on exactly one account): what the caller
+    ID *claims*, never proof."""
+    if not number:
+        return None
+    requester = requester_for(phone=number)
     return requester.user if requester.link == RequesterLink.VERIFIED_PHONE else None
 
 
@@ -114,6 +133,7 @@ def pop_payload(call: Call, tickets: list[Ticket]) -> dict[str, Any]:
         "id": call.public_id,
         "number": call.number,
         "verified": customer is not None,
+        "claimed": customer is None and claimed_customer(call.number) is not None,
         "customer": None if customer is None else {
             "id": customer.public_id, "name": customer.display_name, "email": wallet.mask_email(customer.email),
             "link": "verified_phone"},
@@ -153,17 +173,18 @@ def cti_call_report(*, call_id: str, event: str, number: str, agent: str = "", d
         if changed:
             call.save(update_fields=changed)
         return call, False
-    customer = _verified_customer(number)
+    claimed = claimed_customer(number)  # a claim only: the call has no customer until the caller is proved
     call = Call.objects.create(source=Call.Source.CTI, external_id=call_id, direction=Direction.INBOUND,
-                               number=number, duration_seconds=seconds, outcome=outcome, customer=customer,
+                               number=number, duration_seconds=seconds, outcome=outcome, customer=None,
                                created_at=clock.now())
-    tickets = selectors.open_tickets_for_caller(number=number, customer=customer)
+    tickets = selectors.open_tickets_for_caller(number=number, customer=None)
     payload = pop_payload(call, tickets)
     targets = _agents_on_duty((agent or "").strip().lower())
     for target in targets:
         push.screen_pop(target.public_id, payload)
     audit_record(actor="system", action="hotline.cti_call", target=call,
-                 detail={"call": call.public_id, "customer": customer.public_id if customer else None,
+                 detail={"call": call.public_id, "customer": None,
+                         "claimed": claimed.public_id if claimed else None,
                          "agents": [a.public_id for a in targets]})
     return call, True
 
@@ -177,9 +198,8 @@ def call_ticket_create(*, call: Call, agent: User, topic: str = Category.ACCOUNT
         return call.ticket  # type: ignore[return-value]
     if topic not in Category.values:
         raise InvalidRequest(gettext_noop("Choose a category."), param="topic")
-    customer = call.customer
-    requester = Requester(user=customer, phone=call.number, link=RequesterLink.VERIFIED_PHONE) if customer else \
-        Requester(phone=call.number)
+    # Unlinked even when the caller ID matches a verified phone: that is a claim (caller_code_send).
+    requester = Requester(phone=call.number)
     with translation.override(settings.LANGUAGE_CODE):  # stored text: in the desk's first language
         subject = _("Phone call from %(number)s") % {"number": call.number}
         body = _("Incoming call, reported by the phone system.")
@@ -189,4 +209,98 @@ def call_ticket_create(*, call: Call, agent: User, topic: str = Category.ACCOUNT
     call.agent = agent
     call.save(update_fields=["ticket", "agent"])
     event_add(ticket, "call_linked", agent, call=call.public_id)
+    return ticket
+
+
+# --- proving a caller: a one-time code read out on the call -----------------------------------------
+
+CODE_TTL = timedelta(minutes=10)
+CODE_TRIES = 5
+CODES_PER_TICKET = 3  # in any 10 minutes
+
+
+def _code_hash(check_ticket: int, code: str) -> str:
+    return hmac.new(settings.SECRET_KEY.encode(), f"caller:{check_ticket}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def caller_claim(ticket: Ticket) -> User | None:
+    """The account a phone ticket's caller ID claims, while the ticket is not linked to anyone."""
+    if ticket.requester_id is not None or ticket.channel != Channel.PHONE or not ticket.requester_phone:
+        return None
+    return claimed_customer(ticket.requester_phone)
+
+
+def _code_text(user: User, code: str) -> str:
+    with translation.override(user.locale or settings.LANGUAGE_CODE):
+        return _("[OKPay] Code %(code)s: read it out only to the OKPay agent on the call you made to our hotline "
+                 "%(hotline)s. Valid for 10 minutes. If you are not on such a call, do not share it with anyone.") % {
+            "code": code, "hotline": settings.OKPAY_HOTLINE}
+
+
+@transaction.atomic
+def caller_code_send(*, ticket: Ticket, agent: User, via: str) -> CallerCheck:
+    """Send the claimed customer a one-time code (SMS to their verified phone, or email) for the
+    caller to read out. Earlier codes of the ticket stop working; three codes per ten minutes."""
+    from okpay.identity.emails import Mail, mail_user
+    from okpay.identity.sms import sms_send
+
+    require(agent, "reply_ticket")
+    if via not in CallerCheck.Via.values:
+        raise InvalidRequest(gettext_noop("Choose SMS or email."), param="via")
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    customer = caller_claim(ticket)
+    if customer is None:
+        raise Conflict(gettext_noop("This ticket has no caller to prove."))
+    now = clock.now()
+    if CallerCheck.objects.filter(ticket=ticket, created_at__gt=now - CODE_TTL).count() >= CODES_PER_TICKET:
+        raise RateLimited(gettext_noop("Too many codes for this call. Wait a few minutes."))
+    CallerCheck.objects.filter(ticket=ticket, verified_at__isnull=True, closed_at__isnull=True).update(closed_at=now)
+    code = f"{secrets.randbelow(10**6):06d}"
+    check = CallerCheck.objects.create(ticket=ticket, customer=customer, via=via, code_hash="", sent_by=agent,
+                                       created_at=now, expires_at=now + CODE_TTL)
+    check.code_hash = _code_hash(check.pk, code)
+    check.save(update_fields=["code_hash"])
+    if via == CallerCheck.Via.SMS:
+        sms_send(to=customer.phone, body=_code_text(customer, code))
+    else:
+        def build(user: User) -> Mail:
+            return Mail(subject=_("Your code for the OKPay hotline"), heading=_("Your code for the OKPay hotline"),
+                        paragraphs=[_code_text(user, code)])
+        mail_user(customer, build)
+    event_add(ticket, "caller_code_sent", agent, via=via)
+    audit_record(actor=agent, action="hotline.caller_code_sent", target=ticket,
+                 detail={"via": via, "claimed": customer.public_id})
+    return check
+
+
+def caller_code_verify(*, ticket: Ticket, agent: User, code: str) -> Ticket:
+    """The caller read out the code: the ticket is linked to the account (``verified_phone``) and
+    the ticket's calls to the customer. A wrong code counts a try; five end the code."""
+    require(agent, "reply_ticket")
+    code = "".join((code or "").split())
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        now = clock.now()
+        check = (CallerCheck.objects.select_for_update()
+                 .filter(ticket=ticket, verified_at__isnull=True, closed_at__isnull=True, expires_at__gt=now)
+                 .order_by("-pk").first())
+        if check is None or check.attempts >= CODE_TRIES or caller_claim(ticket) != check.customer:
+            raise InvalidRequest(gettext_noop("The code has expired. Send a new one."), param="code")
+        ok = hmac.compare_digest(check.code_hash, _code_hash(check.pk, code))
+        if not ok:
+            check.attempts += 1
+            check.save(update_fields=["attempts"])
+            audit_record(actor=agent, action="hotline.caller_code_wrong", target=ticket,
+                         detail={"attempts": check.attempts})
+        else:
+            check.verified_at = now
+            check.save(update_fields=["verified_at"])
+            ticket = requester_link_set(ticket=ticket, user=check.customer, link=RequesterLink.VERIFIED_PHONE,
+                                        actor=agent)
+            Call.objects.filter(ticket=ticket, number=ticket.requester_phone).update(customer=check.customer)
+            event_add(ticket, "caller_verified", agent, via=check.via)
+            audit_record(actor=agent, action="hotline.caller_verified", target=ticket,
+                         detail={"via": check.via, "customer": check.customer.public_id})
+    if not ok:
+        raise InvalidRequest(gettext_noop("The code is not correct."), param="code")
     return ticket

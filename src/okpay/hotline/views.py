@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -20,14 +21,19 @@ from okpay.core.errors import InvalidRequest, NotFound, OkpayError
 from okpay.hotline import selectors, services
 from okpay.hotline.models import Call, Direction, Outcome
 from okpay.identity.models import User
+from okpay.support import wallet
 from okpay.support.models import Category
 from okpay.support.permissions import access_desk_ticket
 from okpay.support.views import desk_required
 
 
 def _panel(request: HttpRequest, ticket: Any, *, error: str = "", data: dict[str, str] | None = None,
-           status: int = 200) -> HttpResponse:
+           status: int = 200, caller_error: str = "", caller_sent: str = "") -> HttpResponse:
+    claim = services.caller_claim(ticket)
     return render(request, "hotline/_calls.html", {
+        "claim": claim is not None, "caller_error": caller_error, "caller_sent": caller_sent,
+        "claim_phone": wallet.mask_phone(claim.phone or "") if claim else "",
+        "claim_email": wallet.mask_email(claim.email) if claim else "",
         "ticket": ticket, "calls": selectors.calls_of_ticket(ticket)[:50], "error": error,
         "data": data or {"direction": Direction.OUTBOUND, "number": ticket.requester_phone, "outcome": "answered"},
         "directions": Direction.choices,
@@ -56,6 +62,33 @@ def desk_calls(request: HttpRequest, public_id: str) -> HttpResponse:
     return HttpResponseRedirect(reverse("support:desk-ticket", args=[public_id]) + "#calls")
 
 
+@desk_required("reply_ticket")
+@require_POST
+def desk_caller(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Prove a caller whose caller ID matches a customer's verified phone: ``op=send`` (``via`` sms
+    or email) sends the customer a one-time code; ``op=verify`` checks the code the caller read out."""
+    user: User = request.user  # type: ignore[assignment]
+    ticket = access_desk_ticket(user, public_id)
+    op = request.POST.get("op", "")
+    try:
+        if op == "send":
+            check = services.caller_code_send(ticket=ticket, agent=user, via=request.POST.get("via", ""))
+            sent = str(check.get_via_display())
+        elif op == "verify":
+            ticket = services.caller_code_verify(ticket=ticket, agent=user, code=request.POST.get("code", ""))
+            if not request.headers.get("HX-Request"):
+                return HttpResponseRedirect(reverse("support:desk-ticket", args=[public_id]))
+            response = _panel(request, ticket)
+            response["HX-Refresh"] = "true"  # the wallet context and actions open now
+            return response
+        else:
+            raise InvalidRequest(gettext_noop("Unknown operation."), param="op")
+    except OkpayError as exc:
+        status = 200 if request.headers.get("HX-Request") else exc.status
+        return _panel(request, ticket, caller_error=_(exc.message), status=status)
+    return _panel(request, ticket, caller_sent=sent)
+
+
 @desk_required()
 def call_pop(request: HttpRequest, call_id: str) -> HttpResponse:
     """The screen-pop's content (the desk script fetches it when the phone system reports a call)."""
@@ -63,7 +96,9 @@ def call_pop(request: HttpRequest, call_id: str) -> HttpResponse:
     if call is None:
         raise Http404
     tickets = selectors.open_tickets_for_caller(number=call.number, customer=call.customer)
-    return render(request, "hotline/_pop.html", {"call": call, "tickets": tickets, "categories": Category.choices})
+    claimed = call.customer is None and services.claimed_customer(call.number) is not None
+    return render(request, "hotline/_pop.html", {"call": call, "tickets": tickets, "categories": Category.choices,
+                                                 "claimed": claimed})
 
 
 @desk_required("reply_ticket")
@@ -103,4 +138,6 @@ def cti_webhook(request: HttpRequest) -> HttpResponse:
     except OkpayError as exc:
         return envelope(exc.status, exc.code, exc.message, exc.param)
     return JsonResponse({"call": call.public_id, "popped": popped, "verified_customer": call.customer_id is not None,
+                         "claimed_customer": call.customer_id is None and
+                         services.claimed_customer(call.number) is not None,
                          "ticket": call.ticket.public_id if call.ticket else None})

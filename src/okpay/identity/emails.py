@@ -33,19 +33,40 @@ def absolute(path: str) -> str:
     return settings.OKPAY_BASE_URL + path
 
 
-def _send(user: User, build: object, *, to: str | None = None, **kwargs: object) -> None:
-    with translation.override(user.locale or settings.LANGUAGE_CODE):
-        mail: Mail = build(user, **kwargs)  # type: ignore[operator]
-        context = {"mail": mail, "user": user, "code": user.anti_phishing_code,
+def account_for_address(address: str) -> User | None:
+    """The account whose email address is ``address`` (any case), if there is one."""
+    address = (address or "").strip()
+    if not address:
+        return None
+    return User.objects.filter(email__iexact=address).first()
+
+
+def deliver(*, to: str, lang: str, mail: Mail, user: User | None = None,
+            headers: dict[str, str] | None = None) -> None:
+    """Render ``mail`` in OKPay's one layout (text + HTML) and queue it. Every email OKPay sends goes
+    through here, so every email to an address that belongs to an account shows that account's
+    anti-phishing code (``user``'s, or the account found by the address); mail to an address
+    without an account (an invitation, a guest) has no code block at all."""
+    owner = user or account_for_address(to)
+    with translation.override(lang or settings.LANGUAGE_CODE):
+        context = {"mail": mail, "user": owner, "code": owner.anti_phishing_code if owner else "",
+                   "anonymous": owner is None,
                    "support_email": settings.OKPAY_SUPPORT_EMAIL,
                    "security_url": absolute(reverse("identity:security")),
-                   "lang": "zh-Hans" if (user.locale or "").startswith("zh") else "en"}
+                   "lang": "zh-Hans" if (lang or settings.LANGUAGE_CODE).startswith("zh") else "en"}
         text = render_to_string("identity/email/message.txt", context)
         html = render_to_string("identity/email/message.html", context)
         subject = f"OKPay · {mail.subject}"
-    message = EmailMultiAlternatives(subject=subject, body=text, to=[to or user.email])
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[to], headers=headers or {})
     message.attach_alternative(html, "text/html")
     message.send()
+
+
+def _send(user: User, build: object, *, to: str | None = None, **kwargs: object) -> None:
+    lang = user.locale or settings.LANGUAGE_CODE
+    with translation.override(lang):
+        mail: Mail = build(user, **kwargs)  # type: ignore[operator]
+    deliver(to=to or user.email, lang=lang, mail=mail, user=user)
 
 
 def mail_user(user: User, build: object, *, to: str | None = None, **kwargs: object) -> None:

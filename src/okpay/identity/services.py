@@ -79,6 +79,8 @@ VERIFY_RESEND_PER_USER = RateLimit("verify-resend", limit=5, window=3600)
 CLOSE_CHECKS: list[Callable[[User], str | None]] = []
 EMAIL_VERIFIED_HOOKS: list[Callable[[User], None]] = []
 WALLET_ID: list[Callable[[User], str | None]] = []
+#   ROLE_HOOKS: ``hook(user, role)``, in the transaction of ``user_create`` (a merchant's business profile).
+ROLE_HOOKS: list[Callable[[User, str], None]] = []
 
 
 def wallet_id_of(user: User) -> str | None:
@@ -962,6 +964,8 @@ def user_create(*, email: str, password: str, name: str = "", verified: bool = F
     user.set_password(password)
     user.save()
     _role_set(user, role)
+    for hook in ROLE_HOOKS:
+        hook(user, role)
     audit_record(actor=actor, action="identity.user_created", target=user, detail={"role": role, "verified": verified})
     return user
 

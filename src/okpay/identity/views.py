@@ -61,7 +61,7 @@ def _error_text(exc: OkpayError) -> str:
         return str(ERROR_TEXT[exc.code])
     if exc.code == "weak_password":
         return exc.message  # Django's and our validators' messages, already translated
-    return _(exc.message)
+    return exc.localized()
 
 
 def _attempt(form: django_forms.Form, work: Callable[[], Any], *, field_map: dict[str, str] | None = None) -> Any:

@@ -6,3 +6,6 @@ class MailboxConfig(AppConfig):
     label = "mailbox"
     verbose_name = "Support mailbox (inbound email)"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from okpay.mailbox import checks  # noqa: F401 - registers the deployment check

@@ -14,8 +14,10 @@ from email.utils import getaddresses, parseaddr
 
 MSGID_RE = re.compile(r"<[^<>\s]{1,250}>")
 TICKET_RE = re.compile(r"\bOK-\d{4}-\d{6}\b")
-AUTH_FAIL_RE = re.compile(r"\b(spf|dkim|dmarc)\s*=\s*fail\b", re.IGNORECASE)
-AUTH_PASS_RE = re.compile(r"\b(spf|dkim|dmarc)\s*=\s*pass\b", re.IGNORECASE)
+# one "method=result prop=value ..." of an Authentication-Results header (RFC 8601), comments removed
+AUTH_RESULT_RE = re.compile(r"(spf|dkim|dmarc)\s*=\s*([a-z]+)\b(.*)", re.IGNORECASE | re.DOTALL)
+AUTH_PROP_RE = re.compile(r"\b((?:header|smtp)\.[a-z]+)\s*=\s*(\"[^\"]*\"|[^\s;]+)", re.IGNORECASE)
+AUTH_COMMENT_RE = re.compile(r"\([^()]*\)")
 # where a reply's quoted history begins
 QUOTE_START_RE = re.compile(r"^\s*(On .{1,200} wrote:|.{0,80}\d{1,2}:\d{2}.{0,80}写道[:：]|在.{1,200}写道[:：]|"
                             r"-{2,}\s*Original Message\s*-{2,}|-{2,}\s*原始邮件\s*-{2,}|From: .+<[^>]+>)\s*$",
@@ -100,21 +102,53 @@ def parse(raw: bytes) -> Parsed:
     return parsed
 
 
-def authentication(msg: Message, authserv_id: str = "") -> str:
-    """``fail`` when the receiving MTA's Authentication-Results (only those of ``authserv_id``
-    when it is set: anyone can write such a header) say spf, dkim or dmarc failed; ``pass`` when
-    one passed; ``none`` otherwise."""
-    verdict = "none"
-    for value in msg.get_all("Authentication-Results") or []:
-        text = " ".join(str(value).split())
-        server = text.split(";", 1)[0].strip().split()[0].lower() if text.strip() else ""
-        if authserv_id and server != authserv_id.lower():
+def _aligned(domain: str, from_domain: str) -> bool:
+    """Strict alignment: the domain SPF or DKIM authenticated is the From: domain itself (DMARC's
+    relaxed mode needs the public suffix list; a DMARC pass covers it)."""
+    domain = domain.strip().strip(".").lower().rpartition("@")[2]
+    return bool(domain) and domain == from_domain
+
+
+def authentication(msg: Message, authserv_id: str = "", sender: str = "") -> str:
+    """What the receiving MTA found out about the ``From:`` address (``sender``): ``pass``,
+    ``fail`` or ``none``.
+
+    Anyone can write an ``Authentication-Results`` header, so only one counts: the topmost one
+    whose authserv-id is ``authserv_id`` (our MTA adds its own on top, RFC 8601 §5). Without an
+    ``authserv_id`` nothing counts and the answer is ``none``. In that header, ``pass`` needs
+    ``dmarc=pass``, or a ``dkim=pass`` (``header.d``) or ``spf=pass`` (``smtp.mailfrom``) of the
+    From: domain itself (an SPF pass for the attacker's own domain proves nothing about
+    ``alice@okpay.example``); ``fail`` is any spf, dkim or dmarc failure without such a DMARC pass."""
+    if not authserv_id:
+        return "none"
+    from_domain = (sender or parseaddr(_header(msg, "From"))[1]).strip().lower().rpartition("@")[2]
+    try:
+        values = msg.get_all("Authentication-Results") or []
+    except (ValueError, IndexError, TypeError):
+        return "none"
+    for value in values:
+        text = AUTH_COMMENT_RE.sub(" ", " ".join(str(value).split()))
+        first = text.split(";", 1)[0].split()
+        if not first or first[0].lower() != authserv_id.strip().lower():
             continue
-        if AUTH_FAIL_RE.search(text):
+        results: list[tuple[str, str, dict[str, str]]] = []
+        for part in text.split(";")[1:]:
+            match = AUTH_RESULT_RE.match(part.strip())
+            if match:
+                props = {k.lower(): v.strip('"').lower() for k, v in AUTH_PROP_RE.findall(match.group(3))}
+                results.append((match.group(1).lower(), match.group(2).lower(), props))
+        if any(method == "dmarc" and result == "pass" and props.get("header.from", from_domain) == from_domain
+               for method, result, props in results):
+            return "pass"
+        if any(result == "fail" for _method, result, _props in results):
             return "fail"
-        if AUTH_PASS_RE.search(text):
-            verdict = "pass"
-    return verdict
+        for method, result, props in results:
+            signer = props.get("header.d") or props.get("header.i", "") if method == "dkim" else \
+                props.get("smtp.mailfrom", "") if method == "spf" else ""
+            if result == "pass" and _aligned(signer, from_domain):
+                return "pass"
+        return "none"  # the topmost header of our MTA decides; the ones below it may be anybody's
+    return "none"
 
 
 def _content(part: Message) -> str:

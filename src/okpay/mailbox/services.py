@@ -156,7 +156,7 @@ def inbound_email_receive(raw: bytes, *, rcpt_tos: Sequence[str] = ()) -> Receiv
     except RateLimited as exc:
         raise MailRefused(f"451 4.7.1 Too many messages from {parsed.sender}; try again in "
                           f"{exc.retry_after or 3600} seconds") from None
-    parsed.authentication = parse.authentication(parsed.message, settings.OKPAY_MAIL_AUTHSERV_ID)
+    parsed.authentication = parse.authentication(parsed.message, settings.OKPAY_MAIL_AUTHSERV_ID, parsed.sender)
     report = parse.bounce(parsed.message)
     uploads: list[SimpleUploadedFile] = []
     dropped: list[str] = []
@@ -186,8 +186,11 @@ def inbound_email_receive(raw: bytes, *, rcpt_tos: Sequence[str] = ()) -> Receiv
 
 
 def _store(parsed: parse.Parsed, uploads: list[SimpleUploadedFile], dropped: list[str]) -> tuple[Ticket, str]:
-    unverified = "authentication_failed" if parsed.authentication == "fail" or (
-        settings.OKPAY_MAIL_AUTHSERV_ID and parsed.authentication != "pass") else ""
+    # Fail closed: only a pass of our own MTA (OKPAY_MAIL_AUTHSERV_ID) proves the From: address; without
+    # one the sender is a stranger who may have typed anybody's address (never linked, never joins a
+    # linked ticket, no wallet in the desk until they prove it or write signed in).
+    unverified = "" if parsed.authentication == "pass" else (
+        "authentication_failed" if parsed.authentication == "fail" else "authentication_missing")
     requester = support.requester_for(email=parsed.sender, name=parsed.sender_name, unverified=unverified)
     ticket = _thread(parsed)
     message: TicketMessage | None = None

@@ -7,10 +7,13 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from okpay.merchants.models import (
     ApiKey,
     Merchant,
+    MerchantApplication,
     PaymentIntent,
     Refund,
     RefundRequest,
@@ -75,3 +78,48 @@ class WebhookDeliveryAdmin(ReadOnly):
     list_display = ("public_id", "endpoint", "event", "status", "attempts", "next_attempt_at")
     list_filter = ("status",)
     list_select_related = ("endpoint", "event")
+
+
+def _decide(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any, approve: bool) -> None:
+    from django.contrib import messages
+
+    from okpay.core.errors import OkpayError
+    from okpay.merchants import applications
+
+    done = 0
+    for public_id in queryset.values_list("public_id", flat=True):
+        try:
+            if approve:
+                applications.merchant_application_approve(application_id=public_id, actor=request.user)  # type: ignore[arg-type]
+            else:
+                applications.merchant_application_reject(
+                    application_id=public_id, actor=request.user,  # type: ignore[arg-type]
+                    reason=gettext("The details could not be verified; contact OKPay customer service."))
+            done += 1
+        except OkpayError as exc:
+            modeladmin.message_user(request, f"{public_id}: {exc.localized()}", messages.ERROR)
+    if done:
+        text = (ngettext("%(count)d application approved.", "%(count)d applications approved.", done) if approve
+                else ngettext("%(count)d application rejected.", "%(count)d applications rejected.", done))
+        modeladmin.message_user(request, text % {"count": done})
+
+
+@admin.action(description=_("Approve the selected applications (the accounts become merchants)"))
+def approve_applications(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any) -> None:
+    _decide(modeladmin, request, queryset, True)
+
+
+@admin.action(description=_("Reject the selected applications (details could not be verified)"))
+def reject_applications(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any) -> None:
+    _decide(modeladmin, request, queryset, False)
+
+
+@admin.register(MerchantApplication)
+class MerchantApplicationAdmin(ReadOnly):
+    """Operators review applications here; the decision goes through the service (audited)."""
+
+    list_display = ("public_id", "business_name", "user", "website", "status", "created_at", "decided_by")
+    list_filter = ("status",)
+    search_fields = ("public_id", "business_name", "user__email", "website")
+    list_select_related = ("user",)
+    actions = [approve_applications, reject_applications]

@@ -262,7 +262,7 @@ def delivery_out(delivery: WebhookDelivery) -> DeliveryOut:
     return DeliveryOut(id=delivery.public_id, event=delivery.event.public_id, event_type=delivery.event.type,
                        endpoint=delivery.endpoint.public_id, status=delivery.status, attempts=delivery.attempts,
                        next_attempt_at=delivery.next_attempt_at,
-                       attempt_log=[AttemptOut(at=a.at, status_code=a.status_code, error=a.error,
+                       attempt_log=[AttemptOut(at=a.at, status_code=a.status_code, error=a.error_code,
                                                duration_ms=a.duration_ms, succeeded=a.succeeded)
                                     for a in delivery.attempt_log.all()])
 

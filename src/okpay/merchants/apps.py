@@ -13,3 +13,10 @@ class MerchantsConfig(AppConfig):
 
         if hooks.refund_offer not in payments_hooks.REFUND_OFFERS:
             payments_hooks.REFUND_OFFERS.append(hooks.refund_offer)
+
+        from okpay.identity import services as identity
+        from okpay.merchants import applications
+
+        # `okpay users create --role merchant` makes the business profile too
+        if applications.merchant_profile_for_role not in identity.ROLE_HOOKS:
+            identity.ROLE_HOOKS.append(applications.merchant_profile_for_role)

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from okpay.identity.emails import Mail, absolute, mail_user
 from okpay.identity.models import User
-from okpay.merchants.models import RefundRequest, RefundStatus, RequestStatus
+from okpay.merchants.models import Merchant, MerchantApplication, RefundRequest, RefundStatus, RequestStatus
 from okpay.payments.money import format_money
 
 
@@ -105,3 +105,48 @@ def request_decided(request: RefundRequest) -> None:
                     notes=[_("Transaction number: %(id)s") % {"id": txn_id}])
 
     mail_user(request.customer, build)
+
+
+def endpoint_disabled(merchant: Merchant, *, url: str, failures: int) -> None:
+    """Tell the merchant OKPay stopped sending webhooks to an endpoint that kept failing."""
+
+    def build(user: User) -> Mail:
+        return Mail(subject=_("Webhook endpoint disabled"), heading=_("Webhook endpoint disabled"),
+                    paragraphs=[url,
+                                _("OKPay stopped sending webhooks to this endpoint after %(count)d failed "
+                                  "deliveries in a row. Fix it and enable it again in the merchant dashboard; "
+                                  "then resend the events you missed.") % {"count": failures}],
+                    action_url=absolute(reverse("merchants:dashboard")), action_label=_("Open the dashboard"))
+
+    mail_user(merchant.user, build)
+
+
+def application_approved(application: MerchantApplication) -> None:
+    """Tell the applicant their merchant account is ready."""
+
+    def build(user: User) -> Mail:
+        return Mail(subject=_("Your merchant account is ready"),
+                    heading=_("Welcome, %(name)s") % {"name": application.business_name},
+                    paragraphs=[_("OKPay approved your application. Your merchant dashboard is open: create your API "
+                                  "keys there, set your refund policy and start accepting payments."),
+                                _("Payments to your shop arrive in your OKPay wallet.")],
+                    action_url=absolute(reverse("merchants:dashboard")), action_label=_("Open the dashboard"),
+                    notes=[_("Application number: %(id)s") % {"id": application.public_id}])
+
+    mail_user(application.user, build)
+
+
+def application_rejected(application: MerchantApplication) -> None:
+    """Tell the applicant their application was not approved, and why."""
+
+    def build(user: User) -> Mail:
+        return Mail(subject=_("Your merchant application was not approved"),
+                    heading=_("Your merchant application was not approved"),
+                    paragraphs=[_("OKPay could not approve the merchant application for %(name)s.")
+                                % {"name": application.business_name},
+                                _("The reason: %(reason)s") % {"reason": application.decision_reason},
+                                _("You can correct it and apply again.")],
+                    action_url=absolute(reverse("merchants:apply")), action_label=_("Apply again"),
+                    notes=[_("Application number: %(id)s") % {"id": application.public_id}])
+
+    mail_user(application.user, build)

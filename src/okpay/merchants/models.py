@@ -49,6 +49,10 @@ def new_delivery_id() -> str:
     return new_id("whd")
 
 
+def new_application_id() -> str:
+    return new_id("mapp")
+
+
 class Merchant(models.Model):
     """A business profile on a user (group ``merchant``); its wallet is the user's ledger wallet."""
 
@@ -318,6 +322,19 @@ class WebhookDelivery(models.Model):
         return f"{self.public_id} {self.status}"
 
 
+# What a failed attempt's ``error`` may hold (``webhooks.error_code``), and how the dashboard says it.
+ATTEMPT_ERRORS = {
+    "timeout": _("Timed out"),
+    "refused": _("Connection refused"),
+    "tls": _("TLS error"),
+    "unreachable": _("Network unreachable"),
+    "connection_error": _("Connection failed"),
+    "bad_response": _("Invalid HTTP response"),
+    "unsafe_url": _("Address not allowed"),
+    "endpoint_disabled": _("Endpoint disabled"),
+}
+
+
 class DeliveryAttempt(models.Model):
     delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
     at = models.DateTimeField()
@@ -331,3 +348,48 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delivery_id} {self.status_code or self.error}"
+
+    @property
+    def error_code(self) -> str:
+        """The coarse code; a row written before codes existed (raw exception text) reads as one."""
+        if not self.error or self.error in ATTEMPT_ERRORS or self.error.startswith("http_"):
+            return self.error
+        return "connection_error"
+
+    @property
+    def outcome_label(self) -> str:
+        if self.status_code:
+            return f"HTTP {self.status_code}"
+        return str(ATTEMPT_ERRORS.get(self.error_code, _("Delivery failed")))
+
+
+class MerchantApplication(models.Model):
+    """A verified customer asks to become a merchant; an operator approves (back office or
+    ``okpay merchants approve``), which creates the business profile. At most one waits per user."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for review")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    public_id = models.CharField(max_length=32, unique=True, default=new_application_id, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="merchant_applications")
+    business_name = models.CharField(max_length=100)
+    contact_name = models.CharField(max_length=100)
+    contact_email = models.EmailField()
+    contact_phone = models.CharField(max_length=32, blank=True, default="")
+    website = models.URLField(max_length=200)
+    refund_policy = models.TextField(max_length=2000)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    merchant = models.OneToOneField(Merchant, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_by = models.CharField(max_length=150, blank=True, default="", help_text="usr_… or cli:<operator>")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user"], condition=Q(status="pending"),
+                                               name="merchants_one_pending_application")]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} {self.business_name} ({self.status})"

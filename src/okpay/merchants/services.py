@@ -29,7 +29,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
@@ -868,15 +867,7 @@ def _endpoint_disable_for_failures(endpoint: WebhookEndpoint) -> None:
     endpoint.enabled = False
     endpoint.disabled_reason = "failing"
     merchant = Merchant.objects.select_related("user").get(pk=endpoint.merchant_id)
-    send_mail(
-        subject="OKPay · Webhook endpoint disabled / 网络钩子端点已停用",
-        message=(f"{endpoint.url}\n\nOKPay stopped sending webhooks to this endpoint after "
-                 f"{endpoint.consecutive_failures} failed deliveries in a row. Fix it and enable it again in "
-                 f"the merchant dashboard; then resend the events you missed.\n\n"
-                 f"连续 {endpoint.consecutive_failures} 次投递失败后，OKPay 已停止向该端点发送网络钩子。"
-                 f"修复后请在商户后台重新启用，并重发错过的事件。\n\n"
-                 f"Anti-phishing code / 防钓鱼码: {merchant.user.anti_phishing_code}"),
-        from_email=None, recipient_list=[merchant.user.email])
+    emails.endpoint_disabled(merchant, url=endpoint.url, failures=endpoint.consecutive_failures)
 
 
 def webhooks_deliver_due(*, limit: int = 50) -> int:

@@ -12,6 +12,7 @@ urlpatterns = [
     path("demo-shop/orders/<str:intent_id>/", views.shop_order, name="shop-order"),
     path("wallet/transactions/<str:txn_id>/refund-request/", views.refund_request_new, name="refund-request-new"),
     path("merchant/", views.dashboard, name="dashboard"),
+    path("merchant/apply/", views.apply, name="apply"),
     path("merchant/export.csv", views.export_csv, name="export"),
     path("merchant/sales.svg", views.sales_svg, name="sales-svg"),
     path("merchant/refund-requests/<str:request_id>/<str:decision>/", views.request_decide, name="request-decide"),

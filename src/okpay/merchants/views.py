@@ -59,7 +59,7 @@ def money_key() -> str:
 
 
 def _error_text(exc: OkpayError) -> str:
-    return _(str(exc.message)) if getattr(exc, "message", None) else _("Something went wrong.")
+    return exc.localized() if getattr(exc, "message", None) else _("Something went wrong.")
 
 
 # --- hosted checkout -------------------------------------------------------------------------------
@@ -278,6 +278,9 @@ def daily_sales(merchant: Merchant, days: int = 14) -> list[tuple[Any, int, int]
 @login_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
+    if request.user.groups.filter(name="merchant").exists() and not Merchant.objects.filter(  # type: ignore[union-attr]
+            user_id=request.user.pk).exists():
+        return redirect("merchants:apply")  # a merchant account without its profile: never a 404
     merchant = _merchant(request)
     new_key = request.session.pop("merchants_new_key", None)
     new_secret = request.session.pop("merchants_new_secret", None)
@@ -444,6 +447,31 @@ def policy_update(request: HttpRequest) -> HttpResponse:
     except OkpayError as exc:
         messages.error(request, _error_text(exc))
     return redirect("merchants:dashboard")
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def apply(request: HttpRequest) -> HttpResponse:
+    """A signed-in customer applies to become a merchant; the page shows the application's state."""
+    from okpay.merchants import applications
+
+    user: User = request.user  # type: ignore[assignment]
+    if Merchant.objects.filter(user=user).exists():
+        return redirect("merchants:dashboard")
+    fields = ("business_name", "contact_name", "contact_email", "contact_phone", "website", "refund_policy")
+    values = {f: request.POST.get(f, "") for f in fields} if request.method == "POST" else {
+        "contact_name": user.display_name, "contact_email": user.email, "contact_phone": user.phone or ""}
+    error, param, status = "", "", 200
+    if request.method == "POST":
+        try:
+            applications.merchant_application_create(user=user, **values)
+            return redirect("merchants:apply")
+        except OkpayError as exc:
+            error, param, status = _error_text(exc), exc.param or "", exc.status
+    return render(request, "merchants/apply.html", {
+        "application": applications.application_for(user), "values": values, "error": error, "param": param,
+        "verified": user.email_verified_at is not None}, status=status)
 
 
 @login_required

@@ -5,10 +5,18 @@ Outside debug (and unless ``OKPAY_WEBHOOK_ALLOW_PRIVATE``), a URL must be ``http
 address its host resolves to must be global; the check runs when the endpoint is saved and again
 at each send, and the connection goes to the address that was checked (no second lookup that a
 rebinding DNS server could answer differently). Redirects are never followed.
+
+An IPv6 address that carries an IPv4 address (v4-mapped ``::ffff:0:0/96``, v4-compatible ``::/96``,
+NAT64 ``64:ff9b::/96``, 6to4 ``2002::/16``, Teredo ``2001::/32``) is judged by the IPv4 address it
+leads to as well; the local-use NAT64 prefix ``64:ff9b:1::/48`` (RFC 8215) is never global.
+A failed attempt is recorded as a coarse code (``timeout``, ``refused``, ``tls``, ``unreachable``,
+``connection_error``, ``bad_response``, ``http_<status>``), never the exception's text: the delivery
+log must not become a map of the network behind the merchant's URL.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import hmac
 import http.client
@@ -44,6 +52,39 @@ def verify(secret: str, body: bytes, header: str, *, tolerance: int = DEFAULT_TO
         return False
     expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, parts.get("v1", ""))
+
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+_V4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address leads to (mapped, compatible, NAT64, 6to4, Teredo)."""
+    found: list[ipaddress.IPv4Address] = []
+    if ip.ipv4_mapped is not None:
+        found.append(ip.ipv4_mapped)
+    if ip in _NAT64 or ip in _V4_COMPATIBLE:
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)  # (server, client)
+    return found
+
+
+def address_is_public(address: str) -> bool:
+    """True when ``address`` (and every IPv4 address it embeds) is globally reachable unicast."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if not ip.is_global or ip.is_multicast or ip.is_unspecified:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _NAT64_LOCAL or ip in _V4_COMPATIBLE:  # local-use NAT64; deprecated v4-compatible
+            return False
+        for inner in embedded_ipv4(ip):
+            if not inner.is_global or inner.is_multicast or inner.is_unspecified:
+                return False
+    return True
 
 
 def _private_allowed() -> bool:
@@ -82,9 +123,7 @@ def resolve(url: str) -> Target:
         raise UnsafeWebhookUrl(param="url")
     if not allow_private:
         for address in addresses:
-            ip = ipaddress.ip_address(address.split("%", 1)[0])
-            mapped = getattr(ip, "ipv4_mapped", None)
-            if not ip.is_global or (mapped is not None and not mapped.is_global) or ip.is_multicast:
+            if not address_is_public(address):
                 raise UnsafeWebhookUrl(param="url")
     path = parts.path or "/"
     if parts.query:
@@ -109,6 +148,21 @@ class _PinnedHTTP(http.client.HTTPConnection):
 
     def connect(self) -> None:
         self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+def error_code(exc: BaseException) -> str:
+    """A coarse, fixed code for a failed attempt (what the merchant's delivery log shows)."""
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return "timeout"
+    if isinstance(exc, ConnectionRefusedError):
+        return "refused"
+    if isinstance(exc, ssl.SSLError | ssl.CertificateError):
+        return "tls"
+    if isinstance(exc, http.client.HTTPException):
+        return "bad_response"
+    if isinstance(exc, OSError) and exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL):
+        return "unreachable"
+    return "connection_error"
 
 
 @dataclass(frozen=True)
@@ -141,7 +195,7 @@ def post(url: str, *, secret: str, body: bytes) -> Outcome:
         response.read(65536)
         code = response.status
     except (OSError, http.client.HTTPException) as exc:
-        return done(False, None, f"{type(exc).__name__}: {exc}")
+        return done(False, None, error_code(exc))
     finally:
         conn.close()
     return done(200 <= code < 300, code, "" if 200 <= code < 300 else f"http_{code}")

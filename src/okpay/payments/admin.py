@@ -1,13 +1,18 @@
 """Back office: transactions (read-only, with their timeline) and the risk-review decisions,
-which go through the same services as everything else (supervisors only, audited)."""
+which go through the same services as everything else (supervisors only, audited). Approving above
+``OKPAY_SUPPORT_FOUR_EYES_AMOUNT`` takes two supervisors and is done in the desk
+(``/desk/risk-reviews/``), not here."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from okpay.core.errors import OkpayError
 from okpay.payments import services
@@ -27,7 +32,11 @@ class EventInline(admin.TabularInline):
 
 def _decide(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Transaction], approve: bool) -> None:
     done = 0
-    for public_id in queryset.values_list("public_id", flat=True):
+    for public_id, amount in queryset.values_list("public_id", "amount"):
+        if approve and amount > settings.OKPAY_SUPPORT_FOUR_EYES_AMOUNT:
+            modeladmin.message_user(request, f"{public_id}: above the four-eyes amount; a second supervisor must "
+                                             "confirm the approval in the desk (/desk/risk-reviews/).", messages.ERROR)
+            continue
         try:
             if approve:
                 services.risk_review_approve(txn_id=public_id, actor=request.user)  # type: ignore[arg-type]
@@ -35,17 +44,19 @@ def _decide(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QueryS
                 services.risk_review_decline(txn_id=public_id, actor=request.user)  # type: ignore[arg-type]
             done += 1
         except OkpayError as exc:
-            modeladmin.message_user(request, f"{public_id}: {exc.message}", messages.ERROR)
+            modeladmin.message_user(request, f"{public_id}: {exc.localized()}", messages.ERROR)
     if done:
-        modeladmin.message_user(request, f"{done} transaction(s) {'approved' if approve else 'declined'}.")
+        text = (ngettext("%(count)d transaction approved.", "%(count)d transactions approved.", done) if approve
+                else ngettext("%(count)d transaction declined.", "%(count)d transactions declined.", done))
+        modeladmin.message_user(request, text % {"count": done})
 
 
-@admin.action(description="Approve the selected risk reviews")
+@admin.action(description=_("Approve the selected risk reviews"))
 def approve_reviews(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Transaction]) -> None:
     _decide(modeladmin, request, queryset, True)
 
 
-@admin.action(description="Decline the selected risk reviews (money returns to the sender)")
+@admin.action(description=_("Decline the selected risk reviews (money returns to the sender)"))
 def decline_reviews(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Transaction]) -> None:
     _decide(modeladmin, request, queryset, False)
 

@@ -43,6 +43,16 @@ class NotRetryable(Conflict):
     default_message = gettext_noop("Only a failed bill payment can be paid again.")
 
 
+class AlreadyRetried(Conflict):
+    code = "already_retried"
+    default_message = gettext_noop("This failed bill payment was already paid again.")
+
+
+class RiskReviewConflict(Forbidden):
+    code = "conflict_of_interest"
+    default_message = gettext_noop("You cannot decide a risk review of your own transfer.")
+
+
 class InvalidPayment(InvalidRequest):
     code = "invalid_request"
 

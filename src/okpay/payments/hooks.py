@@ -35,9 +35,37 @@ class RefundOffer:
 REFUND_OFFERS: list[Callable[[Any], RefundOffer | None]] = []
 
 
+# Callables ``(actor, txn) -> str | None``: why ``actor`` may not decide ``txn``'s risk review (a
+# gettext_noop message), appended by support (a supervisor handling a ticket of that customer).
+RISK_REVIEW_CONFLICTS: list[Callable[[User, Any], str | None]] = []
+
+
 def refund_offer(txn: Any) -> RefundOffer | None:
     for offer in REFUND_OFFERS:
         found = offer(txn)
+        if found is not None:
+            return found
+    return None
+
+
+@dataclass(frozen=True)
+class Followup:
+    """What customer service does about a late transaction (filled by support): the ticket it opened."""
+
+    number: str
+    url: str
+    answer_by: Any = None  # when an agent answers at the latest (None: already answered)
+    settled: bool = False  # the transaction completed since; the ticket has a note about it
+    open: bool = True      # the ticket is still open
+
+
+# Callables ``(txn) -> Followup | None``, appended by support in its AppConfig.ready.
+FOLLOWUPS: list[Callable[[Any], Followup | None]] = []
+
+
+def followup(txn: Any) -> Followup | None:
+    for find in FOLLOWUPS:
+        found = find(txn)
         if found is not None:
             return found
     return None

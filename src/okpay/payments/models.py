@@ -136,6 +136,9 @@ class Transaction(models.Model):
     failure_reason = models.CharField(max_length=60, blank=True, default="")
     refunded_amount = models.BigIntegerField(default=0)
     peer = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # A payment paid again (the desk's bill retry, the customer's "pay again" form): the failed one
+    # it retries (each failed payment is retried at most once).
+    retry_of = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="retry")
     hold_transfer = models.ForeignKey("ledger.Transfer", null=True, blank=True, on_delete=models.PROTECT,
                                       related_name="+", db_index=False)
     settle_transfer = models.ForeignKey("ledger.Transfer", null=True, blank=True, on_delete=models.PROTECT,
@@ -144,8 +147,6 @@ class Transaction(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True, help_text="Handed to the bank or biller: "
                                         "from then on it cannot be cancelled.")
     overdue_flagged_at = models.DateTimeField(null=True, blank=True)
-    # "Pay again" (issue 17): this payment was made from the prefilled form of a failed one.
-    retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="retries")
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 

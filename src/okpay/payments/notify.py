@@ -8,31 +8,21 @@ The invitation to an unregistered recipient is written at once (it has no in-app
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from okpay.identity.emails import Mail, absolute
+from okpay.identity.emails import Mail, absolute, deliver
+from okpay.identity.models import User
 from okpay.payments.models import Notification, Transaction
 from okpay.payments.money import format_money
 
 KINDS = ("sent", "received", "pending", "settled", "failed", "cancelled", "returned")
 
 
-def _deliver(*, to: str, locale: str, code: str, mail: Mail) -> None:
-    with translation.override(locale or settings.LANGUAGE_CODE):
-        context = {"mail": mail, "code": code, "support_email": settings.OKPAY_SUPPORT_EMAIL,
-                   "security_url": absolute(reverse("identity:security")),
-                   "lang": "zh-Hans" if (locale or "zh").startswith("zh") else "en"}
-        text = render_to_string("identity/email/message.txt", context)
-        html = render_to_string("identity/email/message.html", context)
-        subject = f"OKPay · {mail.subject}"
-    message = EmailMultiAlternatives(subject=subject, body=text, to=[to])
-    message.attach_alternative(html, "text/html")
-    message.send()
+def _deliver(*, to: str, locale: str, mail: Mail, user: User | None = None) -> None:
+    deliver(to=to, lang=locale or settings.LANGUAGE_CODE, mail=mail, user=user)
 
 
 def title(kind: str, txn: Transaction) -> str:
@@ -79,7 +69,7 @@ def _email(notice: Notification) -> None:
                     action_label=_("See the transaction"),
                     notes=[_("If you did not make this payment, freeze your account in the security centre at "
                              "once and contact customer service.")] if txn.direction == "debit" else [])
-    _deliver(to=user.email, locale=user.locale, code=user.anti_phishing_code, mail=mail)
+    _deliver(to=user.email, locale=user.locale, mail=mail, user=user)
 
 
 def emails_send_due(*, limit: int = 500, batch: int = 50) -> int:
@@ -120,4 +110,4 @@ def invite(txn: Transaction) -> None:
             action_label=_("Register and claim"),
             notes=[_("OKPay never asks you to pay a fee or share a code to receive money.")],
         )
-    _deliver(to=txn.recipient_email, locale=sender.locale, code="", mail=mail)
+    _deliver(to=txn.recipient_email, locale=sender.locale, mail=mail)

@@ -33,7 +33,7 @@ from okpay.core.replicas import replica_reads
 from okpay.identity import services as identity
 from okpay.payments import selectors, services
 from okpay.payments.explain import event_text, explain, failure_text
-from okpay.payments.hooks import refund_offer
+from okpay.payments.hooks import followup, refund_offer
 from okpay.payments.models import Notification, PendingReason, Status, Transaction, TxnType
 from okpay.payments.money import format_money, parse_money
 
@@ -124,7 +124,7 @@ def _error_text(exc: OkpayError) -> str:
         return step_up_text(method, getattr(exc, "destination", ""))
     if exc.code in ERROR_TEXT:
         return str(ERROR_TEXT[exc.code])
-    return _(exc.message)
+    return exc.localized()
 
 
 def _fresh(form: forms.Form) -> forms.Form:
@@ -435,8 +435,8 @@ def detail(request: HttpRequest, txn_id: str) -> HttpResponse:
         "failure": failure_text(txn) if txn.failure_reason else "", "done": request.GET.get("done") == "1",
         "overdue": txn.is_pending and txn.expected_by and txn.expected_by < timezone.now(),
         "contact_url": _contact_url(txn.public_id), "claim": txn.pending_reason == PendingReason.AWAITING_CLAIM,
-        "refund_offer": refund_offer(txn), "pay_again_url": pay_again_url(txn),
-        "retry_of": txn.retry_of, "retries": list(txn.retries.order_by("pk")),
+        "refund_offer": refund_offer(txn), "followup": followup(txn), "pay_again_url": pay_again_url(txn),
+        "retry_of": txn.retry_of, "retries": list(Transaction.objects.filter(retry_of=txn)),
     })
 
 

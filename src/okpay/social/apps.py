@@ -6,3 +6,6 @@ class SocialConfig(AppConfig):
     label = "social"
     verbose_name = "Social media"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from okpay.social import checks  # noqa: F401 - registers the deployment check

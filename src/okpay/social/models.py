@@ -107,3 +107,18 @@ class PlatformToken(models.Model):
 
     def __str__(self) -> str:
         return self.platform
+
+
+class WebhookNonce(models.Model):
+    """A platform push already accepted, by its ``timestamp:nonce`` (WeChat): the same signed query
+    twice is a replay. Rows older than the replay window are pruned (``webhook_nonces_prune``)."""
+
+    platform = models.CharField(max_length=20)
+    nonce = models.CharField(max_length=150)
+    seen_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["platform", "nonce"], name="social_nonce_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.nonce}"

@@ -36,7 +36,7 @@ from okpay.core.errors import InvalidRequest, NotFound, RateLimited
 from okpay.core.ratelimit import RateLimit
 from okpay.identity.models import User
 from okpay.social import platforms
-from okpay.social.models import AccountLink, InboundMessage, LinkCode, OutboundMessage
+from okpay.social.models import AccountLink, InboundMessage, LinkCode, OutboundMessage, WebhookNonce
 from okpay.social.tasks import deliver_outbound
 from okpay.support import wallet
 from okpay.support.models import ACTIVE_STATUSES, Category, Channel, RequesterLink, Ticket, TicketMessage
@@ -278,3 +278,23 @@ def outbound_requeue_stuck() -> int:
     cutoff = timezone.now() - timedelta(minutes=10)
     return requeue_lost(OutboundMessage.objects.filter(status=OutboundMessage.Status.QUEUED,
                                                        next_attempt_at__lt=cutoff), deliver_outbound)
+
+
+# --- replay memory of signed pushes ----------------------------------------------------------------
+
+def webhook_nonce_claim(*, platform: str, nonce: str) -> bool:
+    """Remember a signed push's ``timestamp:nonce``; False when it was seen before (a replay).
+    Runs inside the caller's transaction: a push whose handling fails leaves no trace."""
+    try:
+        with transaction.atomic():
+            WebhookNonce.objects.create(platform=platform, nonce=nonce[:150], seen_at=timezone.now())
+    except IntegrityError:
+        return False
+    return True
+
+
+def webhook_nonces_prune() -> int:
+    """Sweep: forget nonces older than twice the replay window (their timestamps are refused anyway)."""
+    cutoff = timezone.now() - timedelta(seconds=2 * settings.OKPAY_CTI_TOLERANCE_SECONDS)
+    deleted, _ = WebhookNonce.objects.filter(seen_at__lt=cutoff).delete()
+    return deleted

@@ -8,15 +8,16 @@ update type, a picture) is acknowledged and ignored rather than refused.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
+import time
 from typing import Any
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
@@ -27,7 +28,7 @@ from okpay.core import signing
 from okpay.core.errors import OkpayError
 from okpay.helpcenter import registry
 from okpay.identity.models import User
-from okpay.social import services
+from okpay.social import services, wechat
 from okpay.social.models import AccountLink
 
 
@@ -78,42 +79,80 @@ def telegram_webhook(request: HttpRequest) -> HttpResponse:
 # --- WeChat Official Account -------------------------------------------------------------------------
 
 def wechat_signature(token: str, timestamp: str, nonce: str) -> str:
-    joined = "".join(sorted([token, timestamp, nonce])).encode()
-    return hashlib.sha1(joined).hexdigest()  # noqa: S324 - WeChat's own scheme  # nosec B324
+    return wechat.signature(token, timestamp, nonce)
+
+
+def _wechat_fresh(timestamp: str) -> bool:
+    try:
+        sent = int(timestamp)
+    except ValueError:
+        return False
+    return abs(time.time() - sent) <= settings.OKPAY_CTI_TOLERANCE_SECONDS
 
 
 def _wechat_signed(request: HttpRequest) -> bool:
+    """The plaintext-mode query signature (the handshake, and every push in plaintext mode)."""
     token = settings.OKPAY_WECHAT_TOKEN
     q = request.GET
-    signature, timestamp, nonce = q.get("signature", ""), q.get("timestamp", ""), q.get("nonce", "")
-    if not (token and signature and timestamp and nonce):
+    timestamp, nonce = q.get("timestamp", ""), q.get("nonce", "")
+    if not (token and timestamp and nonce) or not _wechat_fresh(timestamp):
         return False
-    return hmac.compare_digest(wechat_signature(token, timestamp, nonce), signature.lower())
+    return wechat.signature_matches((token, timestamp, nonce), q.get("signature", ""))
+
+
+def _wechat_message(request: HttpRequest) -> Any:
+    """The push's message element, checked for the configured mode; None when it is refused
+    (403); raises ``SyntaxError``/``DefusedXmlException`` for a signed body that is not XML (400).
+    Both modes carry the query ``signature`` (checked first, with the time window); safe mode adds
+    ``msg_signature`` over the encrypted body."""
+    if not _wechat_signed(request):
+        return None
+    q, aes_key = request.GET, settings.OKPAY_WECHAT_ENCODING_AES_KEY
+    if not aes_key:  # plaintext mode
+        return fromstring(request.body) if q.get("encrypt_type", "raw") == "raw" else None
+    if q.get("encrypt_type") != "aes":  # safe mode: nothing unencrypted is accepted
+        return None
+    encrypted = (fromstring(request.body).findtext("Encrypt") or "").strip()
+    parts = (settings.OKPAY_WECHAT_TOKEN, q["timestamp"], q["nonce"], encrypted)
+    if not encrypted or not wechat.signature_matches(parts, q.get("msg_signature", "")):
+        return None
+    try:
+        return fromstring(wechat.decrypt(aes_key, encrypted, settings.OKPAY_WECHAT_APPID))
+    except wechat.WeChatCryptoError:
+        return None
 
 
 @csrf_exempt
 def wechat_webhook(request: HttpRequest) -> HttpResponse:
-    """GET: the server-address handshake (echo ``echostr``); POST: a message pushed as XML
-    (plaintext mode)."""
+    """GET: the server-address handshake (echo ``echostr``); POST: a message pushed as XML, in
+    plaintext mode or (with ``OKPAY_WECHAT_ENCODING_AES_KEY``) safe mode. A push is accepted only
+    inside the replay window and once per ``timestamp``+``nonce`` (``okpay.social.wechat``)."""
     if request.method not in ("GET", "POST"):
         return envelope(405, "method_not_allowed", "Use GET or POST.")
-    if not _wechat_signed(request):
-        return _refused()
     if request.method == "GET":
+        if not _wechat_signed(request):
+            return _refused()
         return HttpResponse(request.GET.get("echostr", "")[:200], content_type="text/plain; charset=utf-8")
-    try:
-        root = fromstring(request.body)
-    except (SyntaxError, DefusedXmlException):  # xml.etree's ParseError is a SyntaxError
-        return envelope(400, "invalid_request", "The body is not the XML of a WeChat message.")
+    with transaction.atomic():
+        try:
+            root = _wechat_message(request)
+        except (SyntaxError, DefusedXmlException):  # xml.etree's ParseError is a SyntaxError
+            return envelope(400, "invalid_request", "The body is not the XML of a WeChat message.")
+        if root is None:
+            return _refused()
+        q = request.GET
+        if not services.webhook_nonce_claim(platform="wechat", nonce=f"{q['timestamp']}:{q['nonce']}"):
+            return _refused()  # the same signed push again: a replay
 
-    def field(name: str) -> str:
-        return (root.findtext(name) or "").strip()
+        def field(name: str) -> str:
+            return (root.findtext(name) or "").strip()
 
-    msg_type, openid = field("MsgType"), field("FromUserName")
-    if msg_type != "text" or not openid:
-        return HttpResponse("success", content_type="text/plain")  # events, images…: acknowledged, not stored
-    key = field("MsgId") or f"{openid}:{field('CreateTime')}"
-    refused = _receive(platform="wechat", sender_id=openid, text=root.findtext("Content") or "", message_key=key)
+        msg_type, openid = field("MsgType"), field("FromUserName")
+        if msg_type != "text" or not openid:
+            return HttpResponse("success", content_type="text/plain")  # events, images…: acknowledged, not stored
+        key = field("MsgId") or f"{openid}:{field('CreateTime')}"
+        refused = _receive(platform="wechat", sender_id=openid, text=root.findtext("Content") or "",
+                           message_key=key)
     return refused or HttpResponse("success", content_type="text/plain")
 
 

@@ -3,7 +3,10 @@
 Each is a service that checks permissions, demands a reason, writes an audit record and leaves
 an internal note on the ticket. An action on money above ``OKPAY_SUPPORT_FOUR_EYES_AMOUNT``, and
 an unfreeze asked by someone who is not a supervisor, wait as an :class:`ActionRequest` until a
-second person — a supervisor other than the requester — approves it (four-eyes).
+second person — a supervisor other than the requester — approves it (four-eyes). The amount is an
+agent's day on one customer, not one action: the money actions the same agent asked for the same
+customer since local midnight (waiting or done) count towards it, so splitting a large amount into
+small actions does not escape the second person.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.db import transaction
-from django.utils import translation
+from django.db.models import Sum
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -48,6 +52,7 @@ class ActionKind:
     supervisor_only: bool = False
     needs_transaction: bool = False
     money: bool = False
+    precheck: Callable[[Any], None] | None = None  # (transaction) → raises when the action cannot be asked
 
 
 def _password_reset(action: ActionRequest, customer: User, executor: User) -> dict[str, Any]:
@@ -118,8 +123,19 @@ def _payments_kinds() -> None:
             txn = payments.bill_payment_retry(user=customer, txn_id=action.params["transaction_id"], actor=executor)
             return {"outcome": txn.status, "transaction": txn.public_id}
 
+        def _retry_once(txn: Any) -> None:
+            # Single-use: a failed payment already paid again, or with a retry waiting for approval,
+            # is not retried again (409 already_retried; payments enforces it too, with retry_of).
+            from okpay.payments.errors import AlreadyRetried
+            from okpay.payments.models import Transaction
+
+            if Transaction.objects.filter(retry_of=txn).exists() or ActionRequest.objects.filter(
+                    kind="bill_payment_retry", params__transaction_id=txn.public_id,
+                    state=ActionRequest.State.PENDING).exists():
+                raise AlreadyRetried(param="transaction_id")
+
         KINDS["bill_payment_retry"] = ActionKind(gettext_noop("Pay the failed bill again"), _retry,
-                                                 needs_transaction=True, money=True)
+                                                 needs_transaction=True, money=True, precheck=_retry_once)
 
 
 _payments_kinds()
@@ -186,6 +202,18 @@ def _execute(action: ActionRequest, executor: User) -> ActionRequest:
     return action
 
 
+def _money_today(*, agent: User, customer: User, now: Any) -> int:
+    """What ``agent`` already moved (or asked to) on ``customer``'s money today, local time. The
+    customer's row is locked first: two of the agent's requests on that customer count one by one."""
+    list(User.objects.select_for_update().filter(pk=customer.pk).values_list("pk", flat=True))
+    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    done = (ActionRequest.objects.filter(requested_by=agent, ticket__requester=customer, amount__isnull=False,
+                                         requested_at__gte=midnight,
+                                         state__in=(ActionRequest.State.PENDING, ActionRequest.State.EXECUTED))
+            .aggregate(total=Sum("amount")))
+    return int(done["total"] or 0)
+
+
 @transaction.atomic
 def action_request(*, ticket: Ticket, agent: User, kind: str, reason: str,
                    transaction_id: str | None = None) -> ActionRequest:
@@ -208,12 +236,17 @@ def action_request(*, ticket: Ticket, agent: User, kind: str, reason: str,
         txn = wallet.transaction_of(customer, transaction_id or "")
         if txn is None:
             raise NotFound(gettext_noop("No such transaction of this customer."), param="transaction_id")
+        if spec.precheck is not None:
+            spec.precheck(txn)
         params["transaction_id"] = txn.public_id
         amount, currency = txn.amount, txn.currency
     now = clock.now()
+    over_limit = False
+    if spec.money and amount is not None:
+        over_limit = amount + _money_today(agent=agent, customer=customer, now=now) > \
+            settings.OKPAY_SUPPORT_FOUR_EYES_AMOUNT
     action = ActionRequest.objects.create(ticket=ticket, kind=kind, params=params, amount=amount, currency=currency,
                                           reason=reason[:2000], requested_by=agent, requested_at=now)
-    over_limit = spec.money and amount is not None and amount > settings.OKPAY_SUPPORT_FOUR_EYES_AMOUNT
     needs_second = over_limit or (spec.supervisor_only and not can(agent, "approve_action"))
     event_add(ticket, "action_requested", agent, action=action.public_id, action_kind=kind, amount=amount,
               needs_approval=needs_second)

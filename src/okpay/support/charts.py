@@ -71,15 +71,17 @@ def hbars(points: Sequence[tuple[str, float]], *, title: str) -> SafeString:
     return _svg(title, out, height=height)
 
 
-def line(points: Sequence[tuple[str, float]], *, title: str, y_max: float) -> SafeString:
+def line(points: Sequence[tuple[str, float]], *, title: str, y_max: float, y_min: float = 0) -> SafeString:
     iw, ih = W - PAD_L - PAD_R, H - PAD_T - PAD_B
     out = [f'<line x1="{PAD_L}" y1="{PAD_T + ih}" x2="{W - PAD_R}" y2="{PAD_T + ih}" stroke="{MUTED}"/>',
            f'<text x="{PAD_L - 6}" y="{PAD_T + 4}" text-anchor="end" fill="{MUTED}">{y_max:g}</text>']
+    if y_min:
+        out.append(f'<text x="{PAD_L - 6}" y="{PAD_T + ih}" text-anchor="end" fill="{MUTED}">{y_min:g}</text>')
     if not points:
         out.append(f'<text x="{PAD_L}" y="80" fill="{MUTED}">—</text>')
         return _svg(title, out)
     step = iw / max(1, len(points) - 1)
-    coords = [(PAD_L + (i * step if len(points) > 1 else iw / 2), PAD_T + ih - ih * v / y_max)
+    coords = [(PAD_L + (i * step if len(points) > 1 else iw / 2), PAD_T + ih - ih * (v - y_min) / (y_max - y_min))
               for i, (_, v) in enumerate(points)]
     out.append('<polyline fill="none" stroke="' + OK + '" stroke-width="2" points="'
                + " ".join(f"{x:.1f},{y:.1f}" for x, y in coords) + '"/>')

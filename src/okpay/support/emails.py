@@ -7,14 +7,12 @@ from __future__ import annotations
 from email.utils import make_msgid, parseaddr
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import formats, translation
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
-from okpay.identity.emails import Mail, absolute
+from okpay.identity.emails import Mail, absolute, deliver
 from okpay.identity.models import User
 from okpay.support import clock
 from okpay.support.models import EmailMessageId, Ticket, UndeliverableAddress
@@ -74,23 +72,22 @@ def _deliver(*, to: str, user: User | None, lang: str, mail: Mail, ticket: Ticke
     (``_thread_headers``), tagged with the ticket number, and not sent to an address that bounced."""
     if ticket is not None and address_undeliverable(to):
         return
-    with translation.override(lang):
-        # a requester who is no customer (yet) has no anti-phishing code: no code block at all
-        context = {"mail": mail, "user": user, "code": user.anti_phishing_code if user else "",
-                   "anonymous": user is None,
-                   "support_email": settings.OKPAY_SUPPORT_EMAIL,
-                   "security_url": absolute(reverse("identity:security")),
-                   "lang": "zh-Hans" if lang.startswith("zh") else "en"}
-        text = render_to_string("identity/email/message.txt", context)
-        html = render_to_string("identity/email/message.html", context)
-        subject = f"OKPay · {mail.subject}"
     headers: dict[str, str] = {}
     if ticket is not None:
-        subject = _tagged(subject, ticket.number)
         headers = _thread_headers(ticket, to, automatic)
-    message = EmailMultiAlternatives(subject=subject, body=text, to=[to], headers=headers)
-    message.attach_alternative(html, "text/html")
-    message.send()
+    with translation.override(lang):
+        subject_mail = Mail(subject=_tagged(mail.subject, ticket.number) if ticket is not None else mail.subject,
+                            heading=mail.heading, paragraphs=mail.paragraphs, action_url=mail.action_url,
+                            action_label=mail.action_label, notes=mail.notes)
+    # identity's one layout: the code of the account the address belongs to (none for a stranger)
+    deliver(to=to, lang=lang, mail=subject_mail, user=user, headers=headers)
+
+
+def mail_to(*, to: str, user: User | None, lang: str, mail: Mail) -> None:
+    """For the channels (chat): one mail of ours to ``to``, rendered like every other: with the
+    anti-phishing code of ``user`` (the customer whose address it is), none for a stranger. Build
+    ``mail`` in ``lang``."""
+    _deliver(to=to, user=user, lang=lang, mail=mail)
 
 
 def _recipient(ticket: Ticket) -> tuple[str, User | None]:
@@ -113,9 +110,15 @@ def acknowledgement(ticket: Ticket) -> None:
         return
     lang = _lang(ticket, user)
     with translation.override(lang):
+        # An unlinked requester's address is unproven (a guest typed it into the chat, a From: our MTA
+        # did not confirm): their words are not echoed to it, or anyone could have OKPay mail a
+        # "subject" of theirs (a phishing link) to somebody else (issue 16, items 3 and 6).
         paragraphs = [
             _("We have received your request \"%(subject)s\". Your ticket number is %(number)s; please "
-              "quote it whenever you contact us.") % {"subject": ticket.subject, "number": ticket.number},
+              "quote it whenever you contact us.") % {"subject": ticket.subject, "number": ticket.number}
+            if user is not None else
+            _("We have received your request. Your ticket number is %(number)s; please quote it whenever you "
+              "contact us.") % {"number": ticket.number},
         ]
         policy = ticket.sla_policy
         if policy is not None and policy.first_response_minutes >= 60 and policy.first_response_minutes % 60 == 0:

@@ -28,6 +28,10 @@ def new_action_id() -> str:
     return new_id("act")
 
 
+def new_risk_decision_id() -> str:
+    return new_id("rkd")
+
+
 class Channel(models.TextChoices):
     WEB = "web", _("Web form")
     EMAIL = "email", _("Email")
@@ -35,6 +39,7 @@ class Channel(models.TextChoices):
     PHONE = "phone", _("Phone")
     SOCIAL = "social", _("Social media")
     API = "api", _("App / API")
+    ALERT = "alert", _("OKPay alert")
 
 
 class Category(models.TextChoices):
@@ -469,3 +474,66 @@ class ActionRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} ({self.state})"
+
+
+class PromiseAlert(models.Model):
+    """A promise OKPay did not keep: a customer's pending payment, refund or refund request past its
+    ``expected_by``. The support sweep opens (or adds to) a ticket about it in the payments queue;
+    when the transaction settles the ticket gets a note (``settled_at``). One row per transaction."""
+
+    class Kind(models.TextChoices):
+        PENDING = "pending", _("Pending payment past its expected time")
+        REFUND = "refund", _("Refund past its expected time")
+        REFUND_REQUEST = "refund_request", _("Refund request not answered in time")
+
+    transaction_id = models.CharField(max_length=32, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="promise_alerts")
+    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    due_at = models.DateTimeField(help_text=_("When the transaction was expected to settle."))
+    opened_at = models.DateTimeField()
+    settled_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=20, blank=True, default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["settled_at"], name="support_promise_open_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.transaction_id} → {self.ticket_id}"
+
+
+class RiskDecision(models.Model):
+    """A supervisor's decision on a transfer held for risk review, taken in the desk's queue
+    (``support.risk``). An approval above ``OKPAY_SUPPORT_FOUR_EYES_AMOUNT`` waits as ``pending``
+    until a second supervisor confirms it (four-eyes); the rest runs at once."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting for a second supervisor")
+        EXECUTED = "executed", _("Done")
+        REJECTED = "rejected", _("Rejected")
+        FAILED = "failed", _("Failed")
+
+    public_id = models.CharField(max_length=32, unique=True, default=new_risk_decision_id, editable=False)
+    transaction_id = models.CharField(max_length=32, db_index=True)  # the payments transaction txn_…
+    approve = models.BooleanField()
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    note = models.CharField(max_length=500, blank=True, default="")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField()
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(decided_by__isnull=True) | ~Q(decided_by=models.F("proposed_by")),
+                                   name="support_risk_four_eyes"),
+            models.UniqueConstraint(fields=["transaction_id"], condition=Q(state="pending"),
+                                    name="support_risk_one_pending"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.transaction_id} {'approve' if self.approve else 'decline'} ({self.state})"

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db.models import Avg, Count, Q, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models.functions import TruncDate, TruncWeek
 
 from okpay.core.pagination import Page, keyset_page
 from okpay.identity.models import User
@@ -19,6 +19,7 @@ from okpay.support.models import (
     AgentProfile,
     Category,
     Channel,
+    NpsResponse,
     Rating,
     Status,
     Ticket,
@@ -154,6 +155,10 @@ class Dashboard:
     top_categories: list[tuple[str, int]] = field(default_factory=list)
     created_by_channel: list[tuple[str, int]] = field(default_factory=list)
     gaps: list[tuple[str, str, int]] = field(default_factory=list)
+    overdue: list[Any] = field(default_factory=list)  # support.promises.OverduePromise, oldest first
+    nps: dict[str, Any] = field(default_factory=dict)  # score, responses, promoters, passives, detractors
+    nps_by_week: list[tuple[date, int, int]] = field(default_factory=list)  # week's Monday, score, responses
+    nps_comments: list[Any] = field(default_factory=list)  # the period's answers with a comment, newest first
 
 
 def _pct(values: list[float], p: float) -> float | None:
@@ -234,7 +239,31 @@ def dashboard(*, since: date, until: date) -> Dashboard:
         d.gaps = [(g.query, g.lang, g.count) for g in content_gaps(limit=10)]
     except ImportError:
         d.gaps = []
+    from okpay.support.promises import overdue_promises
+
+    d.overdue = overdue_promises()
+    nps_fill(d, start, end)
     return d
+
+
+def nps_score(promoters: int, detractors: int, responses: int) -> int | None:
+    """Net Promoter Score: % promoters (9–10) − % detractors (0–6), from −100 to 100."""
+    return round(100 * (promoters - detractors) / responses) if responses else None
+
+
+def nps_fill(d: Dashboard, start: datetime, end: datetime) -> None:
+    """The period's NPS (answers only; a dismissed question has no score), by week, and its comments."""
+    answers = NpsResponse.objects.filter(created_at__gte=start, created_at__lt=end, score__isnull=False)
+    counts = {"promoters": Count("pk", filter=Q(score__gte=9)), "detractors": Count("pk", filter=Q(score__lte=6)),
+              "responses": Count("pk")}
+    total = answers.aggregate(**counts)
+    d.nps = {**total, "passives": total["responses"] - total["promoters"] - total["detractors"],
+             "score": nps_score(total["promoters"], total["detractors"], total["responses"])}
+    weeks = answers.annotate(week=TruncWeek("created_at")).values("week").annotate(**counts).order_by("week")
+    d.nps_by_week = [(w["week"].date() if isinstance(w["week"], datetime) else w["week"],
+                      nps_score(w["promoters"], w["detractors"], w["responses"]) or 0, w["responses"])
+                     for w in weeks]
+    d.nps_comments = list(answers.exclude(comment="").order_by("-created_at", "-pk")[:50])
 
 
 def dashboard_rows(d: Dashboard) -> list[list[Any]]:
@@ -257,6 +286,13 @@ def dashboard_rows(d: Dashboard) -> list[list[Any]]:
     rows += [["top_category", k, v] for k, v in d.top_categories]
     rows += [["new_by_channel", k, v] for k, v in d.created_by_channel]
     rows += [["search_without_result", f"{q} ({lang})", n] for q, lang, n in d.gaps]
+    rows += [["nps", key, d.nps.get(key) if d.nps.get(key) is not None else ""]
+             for key in ("score", "responses", "promoters", "passives", "detractors")]
+    rows += [["nps_by_week", week.isoformat(), score] for week, score, _n in d.nps_by_week]
+    rows += [["nps_comment", f"{r.created_at.date().isoformat()} {r.score}", r.comment] for r in d.nps_comments]
+    rows += [["overdue_promise_hours", f"{p.kind} {p.reference}" + (f" ({p.ticket_number})" if p.ticket_number
+                                                                    and p.ticket_number != p.reference else ""),
+              round(p.age_hours, 2)] for p in d.overdue]
     return rows
 
 

@@ -30,7 +30,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext, gettext_noop
 
 from okpay.audit.services import audit_record
-from okpay.core.errors import Conflict, InvalidRequest, NotFound
+from okpay.core.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from okpay.identity.models import User
 from okpay.support import clock, emails, wallet
 from okpay.support.models import (
@@ -581,22 +581,35 @@ def proof_customer(ticket: Ticket) -> User | None:
                                is_active=True).first()
 
 
+def proof_owns_address(ticket: Ticket, user: User) -> bool:
+    """Whether ``user`` is the customer whose *verified* email address is the ticket's address:
+    the only account a proof link may link the ticket to."""
+    return bool(ticket.requester_email and user.email_verified_at is not None and user.is_active
+                and user.email.lower() == ticket.requester_email.lower())
+
+
 @transaction.atomic
 def requester_prove(*, token: str, user: User | None = None) -> Ticket:
-    """Someone followed a proof link: they can read the ticket's mailbox. Signed in, the ticket
-    links to them; otherwise to the customer whose verified address it is (``proved_by_email``).
-    Neither: ``ProofInvalid`` with param ``login`` (sign in first)."""
+    """Someone followed a proof link: they can read the ticket's mailbox. The ticket links to the
+    customer whose verified email is that address (``proved_by_email``), and to nobody else: a
+    signed-in customer with another address gets ``Forbidden`` (a link forwarded or phished to
+    them proves nothing about *their* account); an address that is no customer's verified one
+    gets ``ProofInvalid`` (param ``email``)."""
     ticket = proof_ticket(token)
     if user is not None and user.is_authenticated:
+        if not proof_owns_address(ticket, user):
+            raise Forbidden(gettext_noop("This link is for another email address: only the OKPay account whose "
+                                         "verified email address it is can confirm this ticket."))
         customer = user
-        owns_address = user.email.lower() == ticket.requester_email.lower() and user.email_verified_at is not None
-        how = RequesterLink.PROVED_BY_EMAIL if owns_address else RequesterLink.SESSION
     else:
         found = proof_customer(ticket)
         if found is None:
-            raise ProofInvalid(gettext_noop("Sign in to link this ticket to your account."), param="login")
-        customer, how = found, RequesterLink.PROVED_BY_EMAIL
-    return requester_link_set(ticket=ticket, user=customer, link=how, actor=customer)
+            raise ProofInvalid(gettext_noop("No OKPay account has verified this email address, so the ticket "
+                                            "cannot be linked. If it is your account's address, verify it first, "
+                                            "then open this link again; or sign in and write to us from your "
+                                            "account."), param="email")
+        customer = found
+    return requester_link_set(ticket=ticket, user=customer, link=RequesterLink.PROVED_BY_EMAIL, actor=customer)
 
 
 # --- email addresses that bounce ----------------------------------------------------------------
@@ -724,7 +737,7 @@ def feedback_create(*, body: str, kind: str = Feedback.Kind.IDEA, user: User | N
 
 # --- status -----------------------------------------------------------------------------------
 
-def _status_set(ticket: Ticket, new: str, actor: User | str | None) -> Ticket:
+def _status_set(ticket: Ticket, new: str, actor: User | str | None, *, survey: bool = True) -> Ticket:
     old = ticket.status
     if new not in TRANSITIONS.get(old, set()):
         raise InvalidTransition(gettext_noop("This status change is not possible."), param="status")
@@ -753,7 +766,7 @@ def _status_set(ticket: Ticket, new: str, actor: User | str | None) -> Ticket:
     ticket.save(update_fields=fields)
     event_add(ticket, "reopened" if old == Status.SOLVED and new == Status.OPEN else "status", actor,
               old=old, new=new)
-    if new == Status.SOLVED and not (isinstance(actor, User) and actor.pk == ticket.requester_id) and \
+    if survey and new == Status.SOLVED and not (isinstance(actor, User) and actor.pk == ticket.requester_id) and \
             not Rating.objects.filter(ticket=ticket).exists():
         emails.csat_survey(ticket)
     return ticket

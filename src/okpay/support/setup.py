@@ -36,6 +36,8 @@ DEFAULT_SLA: dict[str, dict[str, tuple[int, int, int]]] = {
                    Priority.HIGH: (3, 10, 8 * H), Priority.URGENT: (1, 5, 4 * H)},
     Channel.SOCIAL: {Priority.LOW: (12 * H, 24 * H, 72 * H), Priority.NORMAL: (8 * H, 12 * H, 72 * H),
                      Priority.HIGH: (4 * H, 8 * H, 48 * H), Priority.URGENT: (1 * H, 2 * H, 24 * H)},
+    # OKPay's own alert that a promise was missed (support.promises): the customer is already waiting
+    Channel.ALERT: dict.fromkeys(Priority.values, (2 * H, 8 * H, 24 * H)),
 }
 
 # The seed's four FAQ answers, as the first canned replies (zh-Hans and English).

@@ -9,8 +9,8 @@ from datetime import date, timedelta
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -57,7 +57,7 @@ TICKETS_PER_USER = RateLimit("support-ticket-user", limit=20, window=3600)
 def _msg(exc: OkpayError) -> str:
     if isinstance(exc, RateLimited):
         return _("Too many requests. Please try again later or call the hotline.")
-    return _(exc.message)
+    return exc.localized()
 
 
 def _lang() -> str:
@@ -269,25 +269,25 @@ def callback(request: HttpRequest) -> HttpResponse:
 
 
 def prove(request: HttpRequest, token: str) -> HttpResponse:
-    """The "prove it's you" link of an email ticket. GET only shows a button (mail scanners
-    follow links); the POST links the ticket, asking the person to sign in when the address is
-    no customer's verified one."""
+    """The "prove it's you" link of an email ticket. GET shows the ticket's address and subject and
+    a button (a GET changes nothing: mail scanners follow links); the POST links the ticket to the
+    customer whose verified email is that address, never to a signed-in somebody else."""
     try:
         ticket = services.proof_ticket(token)
     except OkpayError as exc:
         return render(request, "support/prove.html", {"error": _msg(exc)}, status=400)
-    if request.method != "POST":
-        return render(request, "support/prove.html", {"ticket": ticket})
     user = request.user if request.user.is_authenticated else None
+    ctx: dict[str, Any] = {"ticket": ticket, "signed_in_as": user.email if user is not None else ""}
+    if request.method != "POST":
+        ctx["other_account"] = user is not None and not services.proof_owns_address(ticket, user)  # type: ignore[arg-type]
+        return render(request, "support/prove.html", ctx)
     try:
         services.requester_prove(token=token, user=user)  # type: ignore[arg-type]
     except OkpayError as exc:
-        if exc.param == "login":
-            return redirect_to_login(request.get_full_path())
-        return render(request, "support/prove.html", {"ticket": ticket, "error": _msg(exc)}, status=exc.status)
+        return render(request, "support/prove.html", {**ctx, "error": _msg(exc)}, status=exc.status)
     if user is not None:
         return HttpResponseRedirect(reverse("support:ticket", args=[ticket.public_id]))
-    return render(request, "support/prove.html", {"ticket": ticket, "done": True})
+    return render(request, "support/prove.html", {**ctx, "done": True})
 
 
 # --- desk ---------------------------------------------------------------------------------------
@@ -389,11 +389,11 @@ def _desk_ticket_ctx(request: HttpRequest, public_id: str) -> dict[str, Any]:
 
 
 @desk_required()
-def desk_ticket(request: HttpRequest, public_id: str, error: str = "") -> HttpResponse:
+def desk_ticket(request: HttpRequest, public_id: str, error: str = "", status: int = 0) -> HttpResponse:
     ctx = _desk_ticket_ctx(request, public_id)
     ctx["error"] = error
     services.ticket_view_record(ticket=ctx["ticket"], agent=request.user, what="ticket", ip=client_ip(request))  # type: ignore[arg-type]
-    return render(request, "support/desk/ticket.html", ctx, status=400 if error else 200)
+    return render(request, "support/desk/ticket.html", ctx, status=status or (400 if error else 200))
 
 
 @desk_required()
@@ -411,8 +411,10 @@ def desk_context(request: HttpRequest, public_id: str) -> HttpResponse:
     ctx: dict[str, Any] = {"ticket": ticket, "customer": customer}
     if customer is not None:
         services.ticket_view_record(ticket=ticket, agent=user, what="customer_context", ip=client_ip(request))
-        linked = {link.transaction_id for link in ticket.linked_transactions.all()}
+        linked_ids = [link.transaction_id for link in ticket.linked_transactions.order_by("added_at", "pk")]
+        linked = set(linked_ids)
         ctx.update(
+            timelines=[(t, steps) for t, steps in wallet.linked_timelines(linked_ids) if t.user_id == customer.pk],
             email=wallet.mask_email(customer.email), phone=wallet.mask_phone(customer.phone or ""),
             level=wallet.verification_level(customer), balances=wallet.balances_of(customer),
             transactions=wallet.transactions_of(customer, limit=10), linked=linked,
@@ -506,13 +508,19 @@ def desk_action(request: HttpRequest, public_id: str) -> HttpResponse:
     effect per click (``core.idempotency.form_once``), the second submit shows the first result."""
     request.body  # noqa: B018 - read before the form data (the idempotency fingerprint)
 
-    def work(user: User, ticket: Any) -> Any:
-        with transaction.atomic():
-            return actions.action_request(ticket=ticket, agent=user, kind=request.POST.get("kind", ""),
-                                          reason=request.POST.get("reason", ""),
-                                          transaction_id=request.POST.get("transaction_id") or None)
+    def view() -> HttpResponse:
+        user: User = request.user  # type: ignore[assignment]
+        ticket = access_desk_ticket(user, public_id)
+        try:
+            with transaction.atomic():
+                actions.action_request(ticket=ticket, agent=user, kind=request.POST.get("kind", ""),
+                                       reason=request.POST.get("reason", ""),
+                                       transaction_id=request.POST.get("transaction_id") or None)
+        except OkpayError as exc:  # the refusal's own status: 409 for a bill already paid again
+            return desk_ticket(request, public_id, error=_msg(exc), status=exc.status)
+        return HttpResponseRedirect(reverse("support:desk-ticket", args=[public_id]))
 
-    return _desk_once(request, public_id, lambda: _desk_post(request, public_id, work))
+    return _desk_once(request, public_id, view)
 
 
 @desk_required("approve_action")
@@ -543,6 +551,37 @@ def _desk_once(request: HttpRequest, public_id: str, view: Any) -> HttpResponse:
         return desk_ticket(request, public_id, error=_("This form has expired. Open the ticket again and retry."))
 
     return form_once(request, scope=f"{request.user.public_id}:desk", view=view, missing=missing)  # type: ignore[union-attr]
+
+
+@desk_required("approve_action")
+def desk_risk_reviews(request: HttpRequest, error: str = "", status: int = 200) -> HttpResponse:
+    """The queue of transfers held for risk review: the transfer, why, the sender's context."""
+    from okpay.support import risk
+
+    done = {"executed": _("Decision carried out."),
+            "pending": _("Proposal recorded: a second supervisor must confirm the approval.")}
+    return render(request, "support/desk/risk_reviews.html", {
+        "items": risk.risk_reviews_queue(), "error": error,
+        "done": "" if error else done.get(request.GET.get("done", ""), ""),
+        "four_eyes_amount": settings.OKPAY_SUPPORT_FOUR_EYES_AMOUNT,
+    }, status=status)
+
+
+@desk_required("approve_action")
+@require_POST
+def desk_risk_review_decide(request: HttpRequest, txn_id: str) -> HttpResponse:
+    from okpay.support import risk
+
+    user: User = request.user  # type: ignore[assignment]
+    try:
+        decision = risk.risk_review_decide(supervisor=user, txn_id=txn_id,
+                                           approve=request.POST.get("decision") == "approve",
+                                           note=request.POST.get("note", ""))
+    except OkpayError as exc:
+        return desk_risk_reviews(request, error=_msg(exc), status=exc.status)
+    if decision.state == decision.State.FAILED:
+        return desk_risk_reviews(request, error=_(decision.result.get("message", "")), status=409)
+    return HttpResponseRedirect(reverse("support:desk-risk-reviews") + f"?done={decision.state}")
 
 
 @desk_required("reply_ticket")
@@ -597,6 +636,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "chart_category": charts.hbars(d.open_by_category, title=_("Open tickets by category")),
         "chart_csat": charts.line([(day.strftime("%m-%d"), avg) for day, avg, _n in d.csat_by_day],
                                   title=_("CSAT trend (1–5)"), y_max=5),
+        "chart_nps": charts.line([(week.strftime("%m-%d"), score) for week, score, _n in d.nps_by_week],
+                                 title=_("NPS by week (−100 to 100)"), y_max=100, y_min=-100),
         "chart_sla": charts.sla_bars(d.first_response, d.resolution,
                                      labels=(_("First response"), _("Resolution")),
                                      title=_("Median and p90 against the SLA target")),

@@ -41,6 +41,20 @@ def transactions_by_ids(ids: list[str]) -> dict[str, Any]:
     return {t.public_id: t for t in Transaction.objects.filter(public_id__in=ids)}
 
 
+def linked_timelines(ids: list[str]) -> list[tuple[Any, list[tuple[Any, str]]]]:
+    """The linked transactions with their timelines (each step with its text), in link order."""
+    if not payments_ready() or not ids:
+        return []
+    from okpay.payments.explain import event_text
+    from okpay.payments.models import TransactionEvent
+
+    found = transactions_by_ids(ids)
+    events: dict[int, list[tuple[Any, str]]] = {}
+    for event in TransactionEvent.objects.filter(transaction__in=list(found.values())).order_by("pk"):
+        events.setdefault(event.transaction_id, []).append((event, str(event_text(event.reason))))
+    return [(found[i], events.get(found[i].pk, [])) for i in ids if i in found]
+
+
 def balances_of(user: User) -> list[Any]:
     """Read-only: a customer without a wallet account yet simply has no balances."""
     from okpay.ledger.selectors import balances_for_owner

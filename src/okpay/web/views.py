@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 
-from okpay.api.errors import envelope, internal_error, unavailable
+from okpay.api.errors import envelope, internal_error, said, unavailable
 from okpay.core import metrics as metrics_module
 from okpay.core.db import is_unavailable
 from okpay.identity.models import OutboundEmail
@@ -64,7 +64,7 @@ def dev_mail_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if request.path.startswith("/api/"):
-        return envelope(404, "not_found", f"No API endpoint at {request.path}.")
+        return envelope(404, "not_found", said(request, "No API endpoint at %(path)s.", path=request.path))
     return render(request, "web/404.html", status=404)
 
 

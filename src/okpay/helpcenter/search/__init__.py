@@ -205,7 +205,8 @@ def search(query: str, *, lang: str, category: str | None = None, limit: int = 1
     result = SearchResult(query=query)
     if not query:
         return result
-    raw_terms = text.unique(text.tokens(query))
+    # A query of stop words only ("what is okpay", "okpay是什么") is still a question: keep them.
+    raw_terms = text.unique(text.tokens(query)) or text.unique(text.tokens(query, keep_stop=True))
     terms, fixes = _correct(raw_terms)
     corrected = bool(fixes)
     if corrected:
@@ -237,7 +238,8 @@ def search(query: str, *, lang: str, category: str | None = None, limit: int = 1
         if extra:
             result.fallback = True
             # For one or two characters a title containing them is the best answer there is.
-            titled = [a for a in extra if query.lower() in a.title.lower()]
+            # Several titles may contain them: the shortest is the general article on that topic.
+            titled = sorted((a for a in extra if query.lower() in a.title.lower()), key=lambda a: len(a.title))
             rest = [a for a in extra if a not in titled]
             articles = [*titled, *articles, *rest] if short else [*articles, *extra]
     result.articles = articles[:limit]

@@ -101,6 +101,7 @@ from okpay.payments.services.transfers import (  # noqa: F401
     recipient_preview,
     recipient_resolve,
     risk_review_approve,
+    risk_review_conflict,
     risk_review_decline,
     transfer_create,
     transfers_claim_for,

@@ -152,6 +152,8 @@ def pay_again_of(user: User, txn_id: str | None) -> Transaction | None:
         return None
     if found.type != TxnType.TOP_UP and found.direction != Direction.DEBIT:
         return None
+    if Transaction.objects.filter(retry_of=found).exists():  # paid again already (at most once)
+        return None
     return found
 
 
@@ -160,6 +162,10 @@ def pay_again_link(*, user: User, txn: Transaction, failed_id: str | None) -> No
     other in its timeline. Nothing is linked unless the failed one is the user's and failed."""
     failed = pay_again_of(user, failed_id)
     if failed is None or failed.type != txn.type or failed.pk == txn.pk:
+        return
+    # The failed row locked, then checked again: two "pay again" forms sent at once link one payment.
+    Transaction.objects.select_for_update().filter(pk=failed.pk).first()
+    if Transaction.objects.filter(retry_of=failed).exists():
         return
     txn.retry_of = failed
     txn.save(update_fields=["retry_of"])

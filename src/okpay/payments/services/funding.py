@@ -13,6 +13,7 @@ from okpay.ledger.services import TransferSpec, system_account
 from okpay.payments import billers as biller_rules
 from okpay.payments import notify
 from okpay.payments.errors import (
+    AlreadyRetried,
     InvalidPayment,
     LimitExceeded,
     NotCancellable,
@@ -102,10 +103,12 @@ def billers_active() -> list[Biller]:
 
 @service_atomic
 def bill_payment_create(*, user: User, biller: str, account_reference: str, amount: int, currency: str = "CNY",
-                        otp_code: str | None = None, step_up: bool = True) -> Transaction:
+                        otp_code: str | None = None, step_up: bool = True,
+                        retry_of: Transaction | None = None) -> Transaction:
     """Pay a biller by account reference: held until the biller confirms or rejects.
 
-    ``step_up=False`` only for a support agent acting for the customer (see ``bill_payment_retry``)."""
+    ``step_up=False`` only for a support agent acting for the customer (see ``bill_payment_retry``);
+    ``retry_of``: the failed payment this one pays again."""
     amount, currency = amount_check(amount, currency)
     found = Biller.objects.filter(code=biller, active=True).first()
     if found is None:
@@ -129,7 +132,8 @@ def bill_payment_create(*, user: User, biller: str, account_reference: str, amou
                                payee=f"{found.code}:{reference}", new_payee=new_payee)
     actor = actor_of(user)
     txn = _new(user=user, type=TxnType.BILL_PAYMENT, direction=Direction.DEBIT, amount=amount, currency=currency,
-               actor=actor, at=usage.at, counterparty_name=found.name, biller=found, account_reference=reference)
+               actor=actor, at=usage.at, counterparty_name=found.name, biller=found, account_reference=reference,
+               retry_of=retry_of)
     (hold,) = _post([TransferSpec(wallet(user, currency), biller_account(found), amount, currency,
                                   id=f"{txn.public_id}-hold", code="bill_payment", pending=True,
                                   reference=txn.public_id, actor=actor)])
@@ -147,14 +151,21 @@ def bill_payment_retry(*, user: User, txn_id: str, actor: User | None = None,
     """Pay ``user``'s failed bill payment again: a new bill payment to the same biller, reference and
     amount (the failed one keeps its history; limits and funds are checked as for any payment).
     ``actor`` is a support agent doing it for the customer: then no 2FA step-up is asked, because the
-    desk's permission check, reason, audit record and four-eyes approval stand for it."""
-    failed = access_transaction(user, txn_id)
+    desk's permission check, reason, audit record and four-eyes approval stand for it.
+
+    A failed payment is paid again at most once (``retry_of`` is unique; the failed row is locked
+    while its retry is made): a second retry is ``AlreadyRetried`` (409), whoever asks."""
+    found = access_transaction(user, txn_id)
+    failed = _locked(found.pk)
+    assert failed is not None
     if failed.type != TxnType.BILL_PAYMENT or failed.status != Status.FAILED or failed.biller_id is None:
         raise NotRetryable(param="transaction_id")
+    if Transaction.objects.filter(retry_of=failed).exists():
+        raise AlreadyRetried(param="transaction_id")
     assert failed.biller is not None
     return bill_payment_create(user=user, biller=failed.biller.code, account_reference=failed.account_reference,
                                amount=failed.amount, currency=failed.currency, otp_code=otp_code,
-                               step_up=actor is None or actor.pk == user.pk)
+                               step_up=actor is None or actor.pk == user.pk, retry_of=failed)
 
 
 @service_atomic
@@ -167,8 +178,8 @@ def transaction_cancel(*, user: User, txn_id: str, actor: User | None = None) ->
     assert txn is not None
     if not txn.cancellable:
         if txn.status != Status.PENDING:
-            raise NotCancellable(gettext_noop("Only a pending transaction can be cancelled; this one is %(status)s.")
-                                 % {"status": txn.status})
+            raise NotCancellable(gettext_noop("Only a pending transaction can be cancelled; this one is %(status)s."),
+                                 params={"status": Status(txn.status).label})
         raise NotCancellable(
             gettext_noop("It was already handed to the bank or biller and can no longer be cancelled."))
     by_support = actor is not None and actor.pk != user.pk

@@ -19,11 +19,12 @@ from okpay.identity import services as identity
 from okpay.identity.models import User
 from okpay.ledger.models import Account
 from okpay.ledger.services import PostPending, TransferSpec, system_account
-from okpay.payments import notify
+from okpay.payments import hooks, notify
 from okpay.payments.errors import (
     InvalidPayment,
     NotCancellable,
     RecipientNotFound,
+    RiskReviewConflict,
 )
 from okpay.payments.models import (
     Direction,
@@ -226,6 +227,25 @@ def _supervisor_check(actor: User) -> None:
         raise Forbidden(gettext_noop("Only a supervisor can decide a risk review."))
 
 
+def risk_review_conflict(actor: User, txn: Transaction) -> str | None:
+    """Why ``actor`` may not decide ``txn``'s risk review, or None: nobody decides on a transfer of
+    their own (as sender or recipient), nor (``hooks.RISK_REVIEW_CONFLICTS``: support) on one of a
+    customer whose ticket they handle."""
+    if actor.pk in (txn.user_id, txn.counterparty_user_id):
+        return gettext_noop("You cannot decide a risk review of your own transfer.")
+    for check in hooks.RISK_REVIEW_CONFLICTS:
+        reason = check(actor, txn)
+        if reason:
+            return reason
+    return None
+
+
+def _conflict_check(actor: User, txn: Transaction) -> None:
+    reason = risk_review_conflict(actor, txn)
+    if reason:
+        raise RiskReviewConflict(reason)
+
+
 @service_atomic
 def risk_review_approve(*, txn_id: str, actor: User) -> Transaction:
     """A supervisor lets a held transfer go: to the recipient, or on to wait for their claim."""
@@ -236,6 +256,7 @@ def risk_review_approve(*, txn_id: str, actor: User) -> Transaction:
         raise NotFound()
     if not (txn.status == Status.PENDING and txn.pending_reason == PendingReason.RISK_REVIEW):
         raise NotCancellable(gettext_noop("This transaction is not waiting for a review."))
+    _conflict_check(actor, txn)
     recipient = txn.counterparty_user
     if recipient is None and txn.recipient_email:
         recipient = User.objects.filter(email__iexact=txn.recipient_email, email_verified_at__isnull=False).first()
@@ -262,6 +283,7 @@ def risk_review_decline(*, txn_id: str, actor: User, reason: str = "declined_by_
         raise NotFound()
     if not (txn.status == Status.PENDING and txn.pending_reason == PendingReason.RISK_REVIEW):
         raise NotCancellable(gettext_noop("This transaction is not waiting for a review."))
+    _conflict_check(actor, txn)
     _void(txn, Status.FAILED, actor=actor_of(actor), reason=reason[:60] or "declined_by_review",
           failure_reason="declined_by_review")
     notify.send(txn, "failed")

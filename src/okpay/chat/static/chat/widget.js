@@ -13,13 +13,13 @@
       email: "您的邮箱（用于回复您）", start: "开始咨询", typing: "对方正在输入…", read: "已读", sending: "发送中",
       offline: "连接中断，正在重新连接…", person: "转人工", queue: "您排在第 {p} 位，预计等待约 {m} 分钟",
       agent: "客服 {a} 正在为您服务", ended: "对话已结束", rate: "请为本次服务评分", rated: "感谢您的评价！",
-      transcript: "把聊天记录发到我的邮箱", sent: "已发送到 {t}", leave: "留言", leavePh: "请写下您的问题，我们会在 24 小时内通过邮件回复",
+      transcript: "把聊天记录发到我的邮箱", sent: "已发送到 {t}", confirm: "已向 {t} 发送确认链接，打开链接后即可收到聊天记录", leave: "留言", leavePh: "请写下您的问题，我们会在 24 小时内通过邮件回复",
       newChat: "开始新的对话", star: "{n} 星", you: "我", bot: "智能助手", sys: "系统", cancelled: "已取消"},
     en: {open: "Chat with us", title: "OKPay live chat", close: "Close", send: "Send", placeholder: "Type your question…",
       email: "Your email (so that we can answer)", start: "Start chat", typing: "Typing…", read: "Read", sending: "Sending",
       offline: "Connection lost, reconnecting…", person: "Talk to a person", queue: "You are number {p} in the queue, about {m} min",
       agent: "{a} is helping you", ended: "The chat has ended", rate: "Please rate this chat", rated: "Thank you for your rating!",
-      transcript: "Email me the transcript", sent: "Sent to {t}", leave: "Leave a message", leavePh: "Write your question; we answer by email within 24 hours",
+      transcript: "Email me the transcript", sent: "Sent to {t}", confirm: "We emailed a link to {t}: open it to receive the transcript", leave: "Leave a message", leavePh: "Write your question; we answer by email within 24 hours",
       newChat: "Start a new chat", star: "{n} stars", you: "You", bot: "Assistant", sys: "System", cancelled: "Cancelled"}
   }[lang];
   function fmt(s, v) { return s.replace(/\{(\w)\}/g, function (_, k) { return v[k] == null ? "" : v[k]; }); }
@@ -208,7 +208,7 @@
       else if (f.type === "state") { renderState(f); if (f.state !== "active") { typing.hidden = true; } }
       else if (f.type === "rated") { var r = extra.querySelector(".chat-rate p"); if (r) { r.textContent = T.rated; }
         Array.prototype.forEach.call(extra.querySelectorAll("[data-score]"), function (b) { b.disabled = true; }); state.rating = f.score; }
-      else if (f.type === "transcript_sent") { status.textContent = fmt(T.sent, {t: f.to}); }
+      else if (f.type === "transcript_sent") { status.textContent = fmt(f.confirm ? T.confirm : T.sent, {t: f.to}); }
       else if (f.type === "action_ok") {
         var btn = panel.querySelector("[data-key='" + cssEscape(f.key) + "']"); if (btn) { btn.textContent = T.cancelled; btn.disabled = true; }
       } else if (f.type === "error") {
