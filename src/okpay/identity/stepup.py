@@ -91,13 +91,16 @@ class StepUpRequired(OtpRequired):
     """``401 otp_required`` with the method to use; ``after_rollback()`` sends the code (if any)."""
 
     def __init__(self, user: User, payment: Payment, method: str, binding: str) -> None:
+        params: dict[str, object] = {}
         if method == TOTP:
             message = gettext_noop("Enter the code from your authenticator app.")
         elif method == SMS:
-            message = f"Enter the code sent by SMS to {destination(user, method)} to confirm this payment."
+            message = gettext_noop("Enter the code sent by SMS to %(to)s to confirm this payment.")
+            params = {"to": destination(user, method)}
         else:
-            message = f"Enter the code sent by email to {destination(user, method)} to confirm this payment."
-        super().__init__(message, param="otp_code", extra={"method": method})
+            message = gettext_noop("Enter the code sent by email to %(to)s to confirm this payment.")
+            params = {"to": destination(user, method)}
+        super().__init__(message, param="otp_code", params=params, extra={"method": method})
         self.method = method
         self.destination = "" if method == TOTP else destination(user, method)
         self.after_rollback = None if method == TOTP else (lambda: challenge_send(user, payment, binding, method))
