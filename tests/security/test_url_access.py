@@ -159,6 +159,7 @@ RULES: dict[str, str] = {
     "merchant/sales.svg": "merchant",
     "merchant/refund-requests/<str:request_id>/<str:decision>/": "merchant",
     "merchant/refunds/": "merchant",
+    "merchant/payments/<str:intent_id>/<str:decision>/": "merchant",
     "merchant/policy/": "merchant",
     "merchant/keys/": "merchant",
     "merchant/keys/<str:key_id>/revoke/": "merchant",

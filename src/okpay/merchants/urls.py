@@ -17,6 +17,7 @@ urlpatterns = [
     path("merchant/sales.svg", views.sales_svg, name="sales-svg"),
     path("merchant/refund-requests/<str:request_id>/<str:decision>/", views.request_decide, name="request-decide"),
     path("merchant/refunds/", views.refund_new, name="refund-new"),
+    path("merchant/payments/<str:intent_id>/<str:decision>/", views.intent_decide, name="intent-decide"),
     path("merchant/policy/", views.policy_update, name="policy"),
     path("merchant/keys/", views.key_create, name="key-create"),
     path("merchant/keys/<str:key_id>/revoke/", views.key_revoke, name="key-revoke"),

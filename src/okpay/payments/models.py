@@ -136,7 +136,8 @@ class Transaction(models.Model):
     failure_reason = models.CharField(max_length=60, blank=True, default="")
     refunded_amount = models.BigIntegerField(default=0)
     peer = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    # A bill payment paid again: the failed one it retries (each failed payment is retried at most once).
+    # A payment paid again (the desk's bill retry, the customer's "pay again" form): the failed one
+    # it retries (each failed payment is retried at most once).
     retry_of = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="retry")
     hold_transfer = models.ForeignKey("ledger.Transfer", null=True, blank=True, on_delete=models.PROTECT,
                                       related_name="+", db_index=False)

@@ -53,6 +53,7 @@ from okpay.payments.services.core import (
     mask_email,
     mask_name,
     sender_check,
+    step_up,
     wallet,
 )
 
@@ -122,6 +123,15 @@ def recipient_preview(*, sender: User, to: str, currency: str = "CNY") -> Recipi
     return recipient_resolve(sender=sender, to=to, currency=currency)
 
 
+def payee_is_new(sender: User, recipient: Recipient) -> bool:
+    """No transfer of ``sender``'s to this recipient ever went through (step-up for a new payee)."""
+    done = Transaction.objects.filter(user=sender, type=TxnType.TRANSFER,
+                                      status__in=(Status.SUCCEEDED, Status.PARTIALLY_REFUNDED, Status.REFUNDED))
+    if recipient.user is not None:
+        return not done.filter(counterparty_user=recipient.user).exists()
+    return not done.filter(recipient_email__iexact=recipient.to).exists()
+
+
 @service_atomic
 def transfer_create(*, sender: User, to: str, amount: int, currency: str = "CNY", note: str = "",
                     otp_code: str | None = None) -> Transaction:
@@ -132,8 +142,9 @@ def transfer_create(*, sender: User, to: str, amount: int, currency: str = "CNY"
         raise InvalidPayment(gettext_noop("A note is at most 140 characters."), param="note")
     sender_check(sender)
     recipient = recipient_resolve(sender=sender, to=to, currency=currency)
-    identity.step_up_check(sender, amount, otp_code)
     usage = limits_take(sender, amount, transfer=True)
+    step_up(sender, amount, otp_code, kind="transfer", currency=currency, payee=recipient.to,
+                           new_payee=payee_is_new(sender, recipient))
     risk = _risk_reason(sender, amount, recipient=recipient.user, email=recipient.to, usage=usage)
     actor = actor_of(sender)
     source = wallet(sender, currency)
