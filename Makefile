@@ -55,3 +55,10 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache .hypothesis
+
+# Lighthouse in mobile mode over the main pages (issue 22): npm's lighthouse@12.2.3 (kept in
+# .lighthouse/, not committed) and Debian's Chromium; writes the scores into docs/performance.md.
+.PHONY: lighthouse
+lighthouse: $(STAMP)
+	test -x .lighthouse/node_modules/.bin/lighthouse || npm install --prefix .lighthouse --no-audit --no-fund lighthouse@12.2.3
+	OKPAY_HOME=$$(mktemp -d) $(BIN)/python scripts/lighthouse.py

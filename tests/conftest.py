@@ -109,6 +109,16 @@ def screenshot(page, name: str, *, full_page: bool = True) -> None:  # type: ign
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
 
 
+def until(page, expression: str, *, seconds: float = 15) -> None:  # type: ignore[no-untyped-def]
+    """Poll ``expression`` (awaited) until it is truthy. Not ``page.wait_for_function``: its polling
+    evaluates a string, which the pages' CSP (no 'unsafe-eval') refuses."""
+    for _ in range(int(seconds * 10)):
+        if page.evaluate(f"(async () => {{ return !!(await ({expression})); }})()"):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"still false after {seconds} s: {expression}")
+
+
 @pytest.fixture(autouse=True)
 def _real_email_backend(settings):  # type: ignore[no-untyped-def]
     """Django's test runner swaps in the locmem mail backend; OKPay's tests use the real outbox

@@ -87,3 +87,36 @@ def sign_in(user: User, client: Client | None = None, *, verified: bool = True) 
 def session_cookie(user: User, *, verified: bool = True) -> str:
     """The session id of a browser signed in by :func:`sign_in` (for WebSockets and Playwright)."""
     return sign_in(user, verified=verified).cookies[settings.SESSION_COOKIE_NAME].value
+
+
+def step_up_code(user: User) -> str:
+    """The latest step-up code sent to ``user`` (SMS outbox to a verified phone, else the email outbox)."""
+    import re
+
+    from okpay.identity.models import OutboundEmail, OutboundSms
+
+    if user.phone and user.phone_verified_at:
+        body = OutboundSms.objects.filter(to=user.phone).order_by("-pk").values_list("body", flat=True).first()
+    else:
+        body = next((m.body_text for m in OutboundEmail.objects.order_by("-pk")
+                     if user.email in m.to and re.search(r"OKPay[\]】]\s*\d{6}", m.body_text)),
+                    None)
+    found = re.search(r"OKPay[\]】]\s*(\d{6})", body or "")
+    assert found, "no step-up code was sent"
+    return found.group(1)
+
+
+def stepped_up(user: User, call):  # type: ignore[no-untyped-def]
+    """``call(otp_code)`` a payment service the way a client does: without a code first (the
+    step-up refusal sends one), then again with the code it received."""
+    from django.db import transaction
+
+    from okpay.identity.stepup import StepUpRequired
+
+    try:
+        return call(None)
+    except StepUpRequired as exc:
+        if exc.after_rollback is not None:
+            with transaction.atomic():
+                exc.after_rollback()
+    return call(step_up_code(user))

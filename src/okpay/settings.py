@@ -471,6 +471,14 @@ SESSION_COOKIE_AGE = OKPAY_SESSION_MAX_HOURS * 3600
 OKPAY_PASSWORD_RESET_TTL_MINUTES = env_int("OKPAY_PASSWORD_RESET_TTL_MINUTES", 60, minimum=5, maximum=60)
 OKPAY_EMAIL_VERIFY_TTL_HOURS = env_int("OKPAY_EMAIL_VERIFY_TTL_HOURS", 48, minimum=1, maximum=24 * 14)
 OKPAY_STEP_UP_AMOUNT = env_int("OKPAY_STEP_UP_AMOUNT", 100_000, minimum=0)  # minor units: ¥1,000.00
+OKPAY_STEP_UP_NEW_PAYEE_AMOUNT = env_int("OKPAY_STEP_UP_NEW_PAYEE_AMOUNT", 50_000, minimum=0)  # new payee: ¥500
+OKPAY_STEP_UP_CODE_MINUTES = env_int("OKPAY_STEP_UP_CODE_MINUTES", 5, minimum=1)
+# Web Push (issue 22, okpay.payments.alerts): the VAPID key is made once into var/ (like the secret
+# key); subscriptions are accepted only for the browser vendors' push services (no server-side
+# requests to any other host). A host starting with "." matches its subdomains.
+OKPAY_VAPID_KEY_FILE = Path(env_str("OKPAY_VAPID_KEY_FILE") or str(VAR_DIR / "vapid_private.pem"))
+OKPAY_PUSH_HOSTS = env_list("OKPAY_PUSH_HOSTS", ["fcm.googleapis.com", "updates.push.services.mozilla.com",
+                                                  ".push.apple.com", ".notify.windows.com"])
 OKPAY_SMS_BACKEND = env_str("OKPAY_SMS_BACKEND") or "okpay.identity.sms.OutboxSmsBackend"
 
 # --- Serving -----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from okpay.identity.models import SecurityEvent
 from okpay.payments.billers import billers_seed
 from okpay.payments.models import Biller, Transaction
 from okpay.payments.services import bill_payment_create, topup_create, transfer_create, withdrawal_create
+from tests.factories import stepped_up
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -43,7 +44,8 @@ def pending(alice, bob):  # type: ignore[no-untyped-def]
     biller = Biller.objects.order_by("pk").first()
     return {
         "claim": transfer_create(sender=alice, to="newcomer@example.com", amount=20_000),
-        "review": transfer_create(sender=alice, to="bob@example.com", amount=60_000),
+        "review": stepped_up(alice, lambda code: transfer_create(sender=alice, to="bob@example.com", amount=60_000,
+                                                                 otp_code=code)),
         "bank": withdrawal_create(user=alice, amount=30_000),
         "biller": bill_payment_create(user=alice, biller=biller.code, account_reference=biller.reference_example,
                                       amount=12_300),

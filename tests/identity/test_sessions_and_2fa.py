@@ -146,7 +146,7 @@ def test_step_up_is_required_above_the_configured_amount(alice, bob, settings, c
     device, _ = enable_2fa(alice, clock)
     assert services.step_up_required(alice, 100_001) is True
     assert services.step_up_required(alice, 100_000) is False
-    assert services.step_up_required(bob, 10_000_000) is False  # no 2FA: nothing to step up with
+    assert services.step_up_required(bob, 100_001) is True  # no 2FA: a one-time code (okpay.identity.stepup)
     with pytest.raises(services.OtpRequired) as missing:
         services.step_up_verify(alice, None)
     assert missing.value.status == 401 and missing.value.code == "otp_required"

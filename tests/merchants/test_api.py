@@ -9,8 +9,32 @@ from tests.merchants.conftest import available
 pytestmark = pytest.mark.django_db
 
 
+class KeyedClient(Client):
+    """A client like a merchant's SDK: every POST carries a fresh Idempotency-Key unless it gives one
+    (the endpoints that move or decide on money require one: ``test_money_endpoints_require_a_key``)."""
+
+    def post(self, path, data=None, content_type="multipart/form-data; boundary=BoUnDaRyStRiNg",  # type: ignore[no-untyped-def,override]
+             *args, headers=None, **kwargs):
+        import uuid
+
+        headers = {"Idempotency-Key": uuid.uuid4().hex, **(headers or {})}
+        return super().post(path, data, content_type, *args, headers=headers, **kwargs)
+
+    def generic(self, method, path, data="", content_type="application/octet-stream",  # type: ignore[no-untyped-def,override]
+                secure=False, *, headers=None, **kwargs):
+        import uuid
+
+        if method == "POST" and not (headers or {}).get("Idempotency-Key"):
+            headers = {"Idempotency-Key": uuid.uuid4().hex, **(headers or {})}
+        return super().generic(method, path, data, content_type, secure, headers=headers, **kwargs)
+
+
 def merchant_client(raw: str) -> Client:
-    return Client(headers={"Authorization": f"Bearer {raw}"})
+    return KeyedClient(headers={"Authorization": f"Bearer {raw}"})
+
+
+def keyed(client: Client) -> Client:
+    return KeyedClient(headers={"Authorization": client.defaults.get("HTTP_AUTHORIZATION", "")})
 
 
 def test_intent_flow_over_api(merchant, secret_key, funded, api_client) -> None:
@@ -23,7 +47,7 @@ def test_intent_flow_over_api(merchant, secret_key, funded, api_client) -> None:
     replay = shop.post("/api/v1/payment-intents", {"amount": 2_500, "currency": "CNY", "description": "茶"},
                        content_type="application/json", headers={"Idempotency-Key": "k1"})
     assert replay.json()["id"] == body["id"] and PaymentIntent.objects.count() == 1
-    customer = api_client(funded)
+    customer = keyed(api_client(funded))
     confirm = customer.post(f"/api/v1/payment-intents/{body['id']}/confirm", content_type="application/json")
     assert confirm.status_code == 200, confirm.content
     assert confirm.json()["type"] == "payment" and confirm.json()["status"] == "succeeded"
@@ -68,7 +92,8 @@ def test_capture_cancel_and_errors(merchant, secret_key, funded, api_client) -> 
     shop = merchant_client(secret_key)
     pi = shop.post("/api/v1/payment-intents", {"amount": 3_000, "capture": "manual"},
                    content_type="application/json").json()
-    confirmed = api_client(funded).post(f"/api/v1/payment-intents/{pi['id']}/confirm", content_type="application/json")
+    confirmed = keyed(api_client(funded)).post(f"/api/v1/payment-intents/{pi['id']}/confirm",
+                                               content_type="application/json")
     assert confirmed.json().get("status") == "pending", confirmed.content
     captured = shop.post(f"/api/v1/payment-intents/{pi['id']}/capture", {"amount": 2_000},
                          content_type="application/json")
@@ -81,7 +106,7 @@ def test_capture_cancel_and_errors(merchant, secret_key, funded, api_client) -> 
 def test_refund_requests_over_api(merchant, secret_key, funded, api_client) -> None:
     shop = merchant_client(secret_key)
     pi = shop.post("/api/v1/payment-intents", {"amount": 3_000}, content_type="application/json").json()
-    customer = api_client(funded)
+    customer = keyed(api_client(funded))
     txn = customer.post(f"/api/v1/payment-intents/{pi['id']}/confirm", content_type="application/json").json()
     req = customer.post(f"/api/v1/transactions/{txn['id']}/refund-requests", {"reason": "尺寸不对"},
                         content_type="application/json")
@@ -119,7 +144,7 @@ def test_capture_cancel_decline_accept_an_empty_body_of_any_content_type(merchan
     shop = merchant_client(secret_key)
     pi = shop.post("/api/v1/payment-intents", {"amount": 3_000, "capture": "manual"},
                    content_type="application/json").json()
-    api_client(funded).post(f"/api/v1/payment-intents/{pi['id']}/confirm")  # the customer side too
+    keyed(api_client(funded)).post(f"/api/v1/payment-intents/{pi['id']}/confirm")  # the customer side too
     captured = bare(f"/api/v1/payment-intents/{pi['id']}/capture")
     assert captured.status_code == 200, captured.content
     assert captured.json()["status"] == "succeeded" and captured.json()["amount_received"] == 3_000
@@ -160,7 +185,7 @@ def test_publishable_key_reads_public_status_only(merchant, secret_key, funded, 
                            "amount": 4_200, "currency": "CNY", "description": "茶", "merchant": "茶叶小店",
                            "checkout_url": created["checkout_url"], "return_url": None, "cancellation_reason": None,
                            "created_at": created["created_at"]}
-    api_client(funded).post(f"/api/v1/payment-intents/{created['id']}/confirm")
+    keyed(api_client(funded)).post(f"/api/v1/payment-intents/{created['id']}/confirm")
     assert browser.get(url, {"client_secret": secret}).json()["status"] == "succeeded"
     # Without the right client secret, or with another merchant's publishable key: not there.
     assert browser.get(url).status_code == 404
@@ -190,3 +215,48 @@ def test_publishable_key_reads_public_status_only(merchant, secret_key, funded, 
     services.api_key_revoke(merchant=merchant, key_id=key.public_id)
     assert browser.get(url, {"client_secret": secret}).status_code == 401
     assert browser.get("/api/v1/payment-intents").status_code == 401
+
+
+MONEY_POSTS = ["/api/v1/refunds", "/api/v1/payment-intents/{pi}/capture", "/api/v1/payment-intents/{pi}/cancel",
+               "/api/v1/refund-requests/{rr}/approve", "/api/v1/refund-requests/{rr}/decline"]
+
+
+@pytest.mark.parametrize("path", MONEY_POSTS)
+def test_money_endpoints_require_a_key(merchant, secret_key, funded, api_client, path) -> None:
+    """Issue 17: a POST that moves or decides on money without an Idempotency-Key changes nothing."""
+    from okpay.merchants import services
+    from okpay.merchants.models import RefundRequest
+
+    intent = services.intent_create(merchant=merchant, amount=3_000, capture="manual")
+    services.intent_confirm(intent_id=intent.public_id, customer=funded)
+    services.intent_capture(merchant=merchant, intent_id=intent.public_id, amount=None) if "refund" in path else None
+    rr = services.refund_request_create(customer=funded, txn_id=PaymentIntent.objects.get(pk=intent.pk)
+                                        .customer_txn.public_id, reason="不要了") if "refund-requests" in path else None
+    before = (available(funded), PaymentIntent.objects.get(pk=intent.pk).status,
+              RefundRequest.objects.filter(status="pending").count())
+    bare = Client(headers={"Authorization": f"Bearer {secret_key}"})
+    url = path.format(pi=intent.public_id, rr=rr.public_id if rr else "")
+    answer = bare.post(url, {"payment_intent": intent.public_id, "amount": 1_000}, content_type="application/json")
+    assert answer.status_code == 400, answer.content
+    assert answer.json()["error"]["param"] == "Idempotency-Key"
+    assert (available(funded), PaymentIntent.objects.get(pk=intent.pk).status,
+            RefundRequest.objects.filter(status="pending").count()) == before
+    # With a key, the same request works once; the same key again answers the first result.
+    first = bare.post(url, {"payment_intent": intent.public_id, "amount": 1_000}, content_type="application/json",
+                      headers={"Idempotency-Key": "once"})
+    second = bare.post(url, {"payment_intent": intent.public_id, "amount": 1_000}, content_type="application/json",
+                       headers={"Idempotency-Key": "once"})
+    assert first.status_code in (200, 201), first.content
+    assert (second.status_code, second.content) == (first.status_code, first.content)
+    assert second["Idempotent-Replayed"] == "true"
+
+
+def test_confirm_requires_a_key(merchant, funded, api_client) -> None:
+    from okpay.merchants import services
+
+    intent = services.intent_create(merchant=merchant, amount=3_000)
+    answer = api_client(funded).post(f"/api/v1/payment-intents/{intent.public_id}/confirm",
+                                     content_type="application/json")
+    assert answer.status_code == 400 and answer.json()["error"]["param"] == "Idempotency-Key"
+    intent.refresh_from_db()
+    assert intent.status == "requires_confirmation" and available(funded) == 100_000

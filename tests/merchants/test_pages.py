@@ -20,6 +20,14 @@ def demo_shop(db):  # type: ignore[no-untyped-def]
     return Merchant.objects.get()
 
 
+def form_key(html: str) -> str:
+    import re
+
+    found = re.search(r'name="idempotency_key" value="([^"]+)"', html)
+    assert found, "the form carries a hidden idempotency key"
+    return found.group(1)
+
+
 def test_demo_shop_checkout_refund_request_dashboard(demo_shop, funded) -> None:
     customer = Client()
     customer.force_login(funded)
@@ -29,7 +37,7 @@ def test_demo_shop_checkout_refund_request_dashboard(demo_shop, funded) -> None:
     assert bought.status_code == 302 and bought["Location"] == f"/checkout/{intent.public_id}/"
     page = customer.get(bought["Location"]).content.decode()
     assert "OKPay 演示茶铺" in page and "88.00" in page
-    paid = customer.post(f"/checkout/{intent.public_id}/")
+    paid = customer.post(f"/checkout/{intent.public_id}/", {"idempotency_key": form_key(page)})
     assert paid.status_code == 302
     intent.refresh_from_db()
     assert intent.status == "succeeded" and available(funded) == 100_000 - 8_800
@@ -45,7 +53,8 @@ def test_demo_shop_checkout_refund_request_dashboard(demo_shop, funded) -> None:
     merchant.force_login(demo_shop.user)
     board = merchant.get("/merchant/")
     assert board.status_code == 200 and req.public_id in board.content.decode()
-    merchant.post(f"/merchant/refund-requests/{req.public_id}/approve/")
+    merchant.post(f"/merchant/refund-requests/{req.public_id}/approve/",
+                  {"idempotency_key": form_key(board.content.decode())})
     req.refresh_from_db()
     assert req.status == "approved" and available(funded) == 100_000
     assert "已批准" in customer.get(url).content.decode() or "Approved" in customer.get(url).content.decode()
@@ -91,15 +100,17 @@ def test_checkout_asks_for_2fa_above_the_step_up_amount(demo_shop, funded, setti
     intent = services.intent_create(merchant=demo_shop, amount=5_000, description="礼盒")
     customer = Client()
     customer.force_login(funded)
-    assert 'name="otp_code"' in customer.get(f"/checkout/{intent.public_id}/").content.decode()
-    refused = customer.post(f"/checkout/{intent.public_id}/")
-    assert refused.status_code == 422 and 'data-testid="checkout-error"' in refused.content.decode()
-    wrong = customer.post(f"/checkout/{intent.public_id}/", {"otp_code": "000000"})
-    assert wrong.status_code == 422
+    page = customer.get(f"/checkout/{intent.public_id}/").content.decode()
+    assert 'name="otp_code"' in page
+    refused = customer.post(f"/checkout/{intent.public_id}/", {"idempotency_key": form_key(page)})
+    assert refused.status_code == 401 and 'data-testid="checkout-error"' in refused.content.decode()
+    wrong = customer.post(f"/checkout/{intent.public_id}/", {"otp_code": "000000", "idempotency_key": "k-wrong"})
+    assert wrong.status_code == 401
     intent.refresh_from_db()
     assert intent.status == "requires_confirmation" and available(funded) == 100_000
     code = f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
-    assert customer.post(f"/checkout/{intent.public_id}/", {"otp_code": code}).status_code == 302
+    paid = customer.post(f"/checkout/{intent.public_id}/", {"otp_code": code, "idempotency_key": "k-ok"})
+    assert paid.status_code == 302
     intent.refresh_from_db()
     assert intent.status == "succeeded" and available(funded) == 95_000
 
@@ -166,7 +177,9 @@ def test_dashboard_has_a_refund_button_per_payment_with_the_amount_and_window(de
     assert f'id="refund-amount-{intent.public_id}" name="amount" inputmode="decimal" value="66.00"' in html
     assert "最多可退 ¥66.00，截至" in html and 'placeholder="pi_…"' not in html
     assert "网络钩子" not in html
-    done = shop.post("/merchant/refunds/", {"payment_intent": intent.public_id, "amount": "16.00", "reason": "少"})
+    row_form = html.split(f'id="refund-amount-{intent.public_id}"')[0].rsplit("<form", 1)[1]
+    done = shop.post("/merchant/refunds/", {"payment_intent": intent.public_id, "amount": "16.00", "reason": "少",
+                                            "idempotency_key": form_key(row_form)})
     assert done.status_code == 302
     intent.refresh_from_db()
     assert intent.amount_refunded == 1_600 or Refund.objects.filter(intent=intent, amount=1_600).exists()
@@ -180,3 +193,85 @@ def test_a_new_secret_key_is_shown_once_at_the_top_with_a_copy_button(demo_shop)
     assert html.index('data-testid="new-key"') < html.index("<section")  # above everything else
     assert 'data-copy="#new-key-value"' in html and "sk_" in html
     assert 'data-testid="new-key"' not in shop.get("/merchant/").content.decode()  # once
+# --- issue 17, item 2: one effect per money click on the dashboard and the checkout ---------------------
+
+def _paid_intent(merchant, customer, amount: int = 3_000, capture: str = "automatic"):  # type: ignore[no-untyped-def]
+    intent = services.intent_create(merchant=merchant, amount=amount, description="茶", capture=capture)
+    services.intent_confirm(intent_id=intent.public_id, customer=customer)
+    intent.refresh_from_db()
+    return intent
+
+
+def _board(merchant) -> tuple[Client, str]:  # type: ignore[no-untyped-def]
+    client = Client()
+    client.force_login(merchant.user)
+    return client, client.get("/merchant/").content.decode()
+
+
+def _key_of(html: str, action: str) -> str:
+    import re
+
+    form = html[html.index(f'action="{action}"'):]
+    return re.search(r'name="idempotency_key" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+
+
+def test_dashboard_refund_double_submitted_refunds_once(demo_shop, funded) -> None:
+    from okpay.merchants.models import Refund
+
+    intent = _paid_intent(demo_shop, funded)
+    board, html = _board(demo_shop)
+    key = _key_of(html, "/merchant/refunds/")
+    form = {"idempotency_key": key, "payment_intent": intent.public_id, "amount": "10.00", "reason": "破损"}
+    one = board.post("/merchant/refunds/", form)
+    two = board.post("/merchant/refunds/", form)
+    assert one.status_code == two.status_code == 302 and two["Idempotent-Replayed"] == "true"
+    assert Refund.objects.count() == 1 and available(funded) == 100_000 - 3_000 + 1_000
+    shown = board.get("/merchant/").content.decode()
+    assert "已经提交过" in shown or "already sent" in shown  # the second submit says it showed the first result
+    # Without a key nothing happens.
+    board.post("/merchant/refunds/", {k: v for k, v in form.items() if k != "idempotency_key"})
+    assert Refund.objects.count() == 1
+
+
+@pytest.mark.parametrize("decision", ["approve", "decline"])
+def test_dashboard_refund_request_decision_double_submitted_decides_once(demo_shop, funded, decision) -> None:
+    from okpay.merchants.models import Refund
+
+    intent = _paid_intent(demo_shop, funded, amount=20_000)  # above the automatic approval
+    req = services.refund_request_create(customer=funded, txn_id=intent.customer_txn.public_id, reason="不要了")
+    board, html = _board(demo_shop)
+    url = f"/merchant/refund-requests/{req.public_id}/{decision}/"
+    key = _key_of(html, url)
+    for _ in range(2):
+        board.post(url, {"idempotency_key": key, "reason": "已发货"})
+    req.refresh_from_db()
+    assert req.status == ("approved" if decision == "approve" else "declined")
+    assert Refund.objects.count() == (1 if decision == "approve" else 0)
+
+
+@pytest.mark.parametrize("decision", ["capture", "cancel"])
+def test_dashboard_capture_and_cancel_double_submitted_act_once(demo_shop, funded, decision) -> None:
+    intent = _paid_intent(demo_shop, funded, capture="manual")
+    assert intent.status == "requires_capture"
+    board, html = _board(demo_shop)
+    url = f"/merchant/payments/{intent.public_id}/{decision}/"
+    key = _key_of(html, url)
+    one = board.post(url, {"idempotency_key": key})
+    two = board.post(url, {"idempotency_key": key})
+    assert one.status_code == 302 and two["Idempotent-Replayed"] == "true"
+    intent.refresh_from_db()
+    assert intent.status == ("succeeded" if decision == "capture" else "cancelled")
+    assert available(funded) == (97_000 if decision == "capture" else 100_000)
+
+
+def test_checkout_pay_button_double_submitted_pays_once(demo_shop, funded) -> None:
+    from okpay.payments.models import Transaction
+
+    intent = services.intent_create(merchant=demo_shop, amount=2_000, description="茶")
+    customer = Client()
+    customer.force_login(funded)
+    key = form_key(customer.get(f"/checkout/{intent.public_id}/").content.decode())
+    one = customer.post(f"/checkout/{intent.public_id}/", {"idempotency_key": key})
+    two = customer.post(f"/checkout/{intent.public_id}/", {"idempotency_key": key})
+    assert one.status_code == two.status_code == 302 and one["Location"] == two["Location"]
+    assert Transaction.objects.filter(user=funded, type="payment").count() == 1 and available(funded) == 98_000

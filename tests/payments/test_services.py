@@ -20,7 +20,7 @@ from okpay.payments.errors import (
     RecipientNotFound,
 )
 from okpay.payments.models import Notification, Transaction
-from tests.factories import sign_in, user_create
+from tests.factories import sign_in, stepped_up, user_create
 from tests.payments.conftest import assert_ledger_ok, assert_status_agrees_with_ledger, available, held
 
 pytestmark = pytest.mark.django_db
@@ -244,7 +244,8 @@ def test_bill_reference_format_is_checked_before_paying(funded, billers):
 
 def test_risk_review_holds_then_supervisor_approves(funded, bob, supervisor, settings):
     settings.OKPAY_RISK_REVIEW_AMOUNT = 50_000
-    txn = services.transfer_create(sender=funded, to="bob@example.com", amount=60_000)
+    txn = stepped_up(funded, lambda code: services.transfer_create(sender=funded, to="bob@example.com",
+                                                                    amount=60_000, otp_code=code))  # a new payee
     assert (txn.status, txn.pending_reason, txn.review_reason) == ("pending", "risk_review", "large_amount")
     assert held(funded) == 60_000 and available(bob) == 0
     from okpay.core.errors import Forbidden

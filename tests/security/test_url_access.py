@@ -159,12 +159,31 @@ RULES: dict[str, str] = {
     "merchant/sales.svg": "merchant",
     "merchant/refund-requests/<str:request_id>/<str:decision>/": "merchant",
     "merchant/refunds/": "merchant",
+    "merchant/payments/<str:intent_id>/<str:decision>/": "merchant",
     "merchant/policy/": "merchant",
     "merchant/keys/": "merchant",
     "merchant/keys/<str:key_id>/revoke/": "merchant",
     "merchant/webhooks/": "merchant",
     "merchant/webhooks/<str:endpoint_id>/<str:action>/": "merchant",
     "merchant/webhooks/deliveries/<str:delivery_id>/resend/": "merchant",
+    # the installable app (issue 22): nothing personal in any of these
+    "sw.js": "public",
+    "manifest.webmanifest": "public",
+    "offline/<str:lang>/": "public",
+    "favicon.ico": "public",
+    # QR codes (issue 22)
+    "wallet/receive/": "customer",
+    "wallet/receive/qr.png": "customer",
+    "wallet/scan/": "customer",
+    "pay/<str:wallet_id>/": "customer",
+    "store/<str:merchant_id>/": "customer",
+    "merchant/store-code.<str:fmt>": "merchant",
+    "merchant/till/": "merchant",
+    "merchant/till/<str:intent_id>/": "merchant",
+    # money-arrived alerts (issue 22): Web Push subscriptions
+    "wallet/push/key": "customer",
+    "wallet/push/subscribe": "customer",
+    "wallet/push/unsubscribe": "customer",
 }
 
 # Who must be refused, per rule (besides nobody, who is sent to sign in).

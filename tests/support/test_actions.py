@@ -21,7 +21,7 @@ from okpay.support import actions
 from okpay.support import services as s
 from okpay.support.models import ActionRequest, Ticket, TicketEvent, TicketMessage
 from okpay.support.permissions import access_desk_ticket
-from tests.factories import sign_in, user_create
+from tests.factories import sign_in, stepped_up, user_create
 from tests.support.helpers import web_ticket
 
 
@@ -95,7 +95,7 @@ def test_resend_verification(agent, fake_clock):
 def pending_withdrawal(alice):  # type: ignore[no-untyped-def]
     def make(amount: int) -> Transaction:
         payments.topup_create(user=alice, amount=amount)
-        return payments.withdrawal_create(user=alice, amount=amount)
+        return stepped_up(alice, lambda code: payments.withdrawal_create(user=alice, amount=amount, otp_code=code))
     return make
 
 
@@ -266,8 +266,8 @@ def test_refund_of_a_merchant_payment_within_policy(alice, shop, agent, supervis
     payments.topup_create(user=alice, amount=300_000)
     small = merchants.intent_confirm(intent_id=merchants.intent_create(merchant=merchant, amount=3_000).public_id,
                                      customer=alice)
-    big = merchants.intent_confirm(intent_id=merchants.intent_create(merchant=merchant, amount=200_000).public_id,
-                                   customer=alice)
+    big_intent = merchants.intent_create(merchant=merchant, amount=200_000).public_id
+    big = stepped_up(alice, lambda code: merchants.intent_confirm(intent_id=big_intent, customer=alice, otp_code=code))
     t = web_ticket(alice, transaction_id=small.public_id)
     done = actions.action_request(ticket=t, agent=agent, kind="refund_request", reason="商品未收到",
                                   transaction_id=small.public_id)

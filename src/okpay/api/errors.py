@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig
-from django.db import DataError, OperationalError
+from django.db import DataError, OperationalError, transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
 from django.utils import translation
 from django.utils.translation import gettext, gettext_noop
@@ -17,6 +17,7 @@ from okpay.api.language import caller_language
 from okpay.api.parser import BodyRefused
 from okpay.core.db import is_transient, is_unavailable
 from okpay.core.errors import OkpayError, error_body
+from okpay.core.idempotency import Deferred
 from okpay.ledger.errors import AccountFrozen, LedgerBusy, LedgerError
 
 logger = logging.getLogger("okpay.api")
@@ -42,8 +43,9 @@ def said(request: HttpRequest | None, message: str, **values: object) -> str:
 
 
 def envelope(status: int, code: str, message: str, param: str | None = None,
-             headers: dict[str, str] | None = None) -> JsonResponse:
-    response = JsonResponse(error_body(code, message, param), status=status, json_dumps_params={"ensure_ascii": False})
+             headers: dict[str, str] | None = None, extra: dict[str, str] | None = None) -> JsonResponse:
+    response = JsonResponse(error_body(code, message, param, extra), status=status,
+                            json_dumps_params={"ensure_ascii": False})
     for name, value in (headers or {}).items():
         response[name] = value
     return response
@@ -75,7 +77,15 @@ def install(api: NinjaAPI) -> None:
     def okpay_error(request: HttpRequest, exc: OkpayError) -> HttpResponse:
         with translation.override(caller_language(request)):
             message = exc.localized()
-        return envelope(exc.status, exc.code, message, exc.param, exc.headers)
+        after = getattr(exc, "after_rollback", None)
+        if after is not None:  # e.g. a step-up code to send: only once the refused work is rolled back
+            def make() -> HttpResponse:
+                with transaction.atomic():
+                    after()
+                return envelope(exc.status, exc.code, message, exc.param, exc.headers, exc.extra)
+
+            return Deferred(exc.status, make)
+        return envelope(exc.status, exc.code, message, exc.param, exc.headers, exc.extra)
 
     @api.exception_handler(ValidationError)
     def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:

@@ -13,13 +13,15 @@ class OkpayError(Exception):
     default_message = "The request is not valid."
 
     def __init__(self, message: str | None = None, *, param: str | None = None, code: str | None = None,
-                 headers: dict[str, str] | None = None, params: dict[str, object] | None = None) -> None:
+                 headers: dict[str, str] | None = None, params: dict[str, object] | None = None,
+                 extra: dict[str, str] | None = None) -> None:
         # ``message`` is the English text (a msgid); with ``params`` it is a template such as
         # "… this one is %(status)s." filled in only after translation (``localized``), so the
         # values never stop it from being found in the catalogue. ``self.message`` stays English.
         self.template = str(message or self.default_message)
         self.params = dict(params or {})
         self.message = self.template % self.params if self.params else self.template
+        self.extra = extra or {}  # more fields of the error object (e.g. a step-up's ``method``)
         self.param = param
         if code is not None:
             self.code = code
@@ -91,5 +93,6 @@ class RateLimited(OkpayError):
         self.headers["Retry-After"] = str(retry_after)
 
 
-def error_body(code: str, message: str, param: str | None = None) -> dict[str, dict[str, str | None]]:
-    return {"error": {"code": code, "message": message, "param": param}}
+def error_body(code: str, message: str, param: str | None = None,
+               extra: dict[str, str] | None = None) -> dict[str, dict[str, str | None]]:
+    return {"error": {"code": code, "message": message, "param": param, **(extra or {})}}

@@ -33,8 +33,9 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import wraps
@@ -55,6 +56,24 @@ MAX_KEY_LENGTH = 255
 LEASE = timedelta(seconds=30)
 STORED_ERROR_STATUSES = {403, 404, 409, 422}
 _REPLAY_HEADERS = ("Content-Type", "Location")
+
+
+_CURRENT_KEY: ContextVar[str] = ContextVar("okpay_idempotency_key", default="")
+
+
+def current_key() -> str:
+    """The ``Idempotency-Key`` of the request whose work is running ("" outside one): a step-up
+    code is bound to it (``okpay.identity.stepup``), so it confirms this payment and no other."""
+    return _CURRENT_KEY.get()
+
+
+@contextmanager
+def _keyed(key: str) -> Iterator[None]:
+    token = _CURRENT_KEY.set(key)
+    try:
+        yield
+    finally:
+        _CURRENT_KEY.reset(token)
 
 
 @dataclass(frozen=True)
@@ -193,7 +212,7 @@ def run_idempotently(request: HttpRequest, *, scope: str, key: str, view: Callab
         return answer.response
 
     def work() -> HttpResponse:
-        with transaction.atomic(), _scope(recovers):
+        with transaction.atomic(), _scope(recovers), _keyed(key):
             response = view()
             if response.status_code < 400:
                 if not _store(claim_, response):
@@ -295,7 +314,7 @@ def _run_locked(request: HttpRequest, *, scope: str, key: str, view: Callable[[]
                 answer = _answer_from(found, print_, now)
                 if answer is not None:
                     return answer, False
-            with _scope(recovers):
+            with _scope(recovers), _keyed(key):
                 response = view()
             if response.status_code >= 400:
                 transaction.set_rollback(True)
@@ -401,4 +420,33 @@ def prune_expired() -> int:
     return deleted
 
 
-__all__ = ["HEADER", "Deferred", "idempotent", "prune_expired", "run_idempotently"]
+__all__ = ["FORM_FIELD", "HEADER", "Deferred", "current_key", "form_once", "idempotent", "prune_expired",
+           "run_idempotently"]
+
+
+FORM_FIELD = "idempotency_key"
+
+
+def form_once(request: HttpRequest, *, scope: str, view: Callable[[], HttpResponse],
+              missing: Callable[[], HttpResponse], replayed: Callable[[HttpResponse], HttpResponse] | None = None,
+              recovers: bool = True) -> HttpResponse:
+    """A page's money (or money-deciding) POST form: its hidden ``idempotency_key`` was minted when the
+    form was rendered, so a double submit (two tabs, a reload after POST, a double click) has one
+    effect and the second answers the first result (``replayed(response)`` may add a notice to it).
+    A form without a key (a page from before keys) does nothing: ``missing()`` answers. A second
+    submit while the first still runs waits for it once, then answers its result."""
+    request.body  # noqa: B018 - read before the form data: the fingerprint hashes the raw body
+    key = (request.POST.get(FORM_FIELD) or "").strip()
+    if not key:
+        return missing()
+    response = run_idempotently(request, scope=scope, key=key, view=view, recovers=recovers)
+    if response.status_code == 409 and response.get("Content-Type", "").startswith("application/json"):
+        code = json.loads(response.content or b"{}").get("error", {}).get("code")
+        if code == "idempotency_key_in_use":
+            import time
+
+            time.sleep(0.5)
+            response = run_idempotently(request, scope=scope, key=key, view=view, recovers=recovers)
+    if response.get("Idempotent-Replayed") == "true" and replayed is not None:
+        return replayed(response)
+    return response

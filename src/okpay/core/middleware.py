@@ -70,4 +70,18 @@ class SecurityHeadersMiddleware:
             response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
         response.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        if _personal(request):
+            # Personal and money answers are never stored: not by the browser's cache, not by a
+            # proxy, not by the service worker (which obeys it: okpay.web.pwa). never_cache says
+            # no-store already; this covers every other answer to a signed-in person or the API.
+            control = response.get("Cache-Control", "")
+            if "no-store" not in control and "public" not in control:  # public: the view says it is not personal
+                response["Cache-Control"] = "no-store, private" if not control else f"{control}, no-store, private"
         return response
+
+
+def _personal(request: HttpRequest) -> bool:
+    if request.path.startswith("/api/"):
+        return True
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated)

@@ -218,3 +218,12 @@ def phone_code_text(user: User, code: str) -> str:
     with translation.override(user.locale or settings.LANGUAGE_CODE):
         return _("[OKPay] Your verification code is %(code)s (valid for 10 minutes). Never share it with anyone, "
                  "including OKPay staff.") % {"code": code}
+
+
+def step_up_code(user: User, text: str) -> None:
+    """A step-up code for a customer without a verified phone (``okpay.identity.stepup``); ``text``
+    is already in their language."""
+    def build(user: User) -> Mail:
+        return Mail(subject=_("Your code to confirm a payment"), heading=_("Confirm your payment"),
+                    paragraphs=[text])
+    _send(user, build)

@@ -301,3 +301,24 @@ class OutboundSms(models.Model):
 
     def __str__(self) -> str:
         return f"SMS to {self.to}"
+
+
+class StepUpChallenge(models.Model):
+    """A one-time code that confirms one payment for a customer without an authenticator app
+    (``okpay.identity.stepup``): sent by SMS to the verified phone, else to the verified email.
+    ``binding`` is a keyed hash of the payment (kind, amount, currency, payee, idempotency key):
+    the code confirms that payment and no other. Hash kept, short-lived, single-use."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="step_up_challenges")
+    binding = models.CharField(max_length=64)
+    method = models.CharField(max_length=8)  # sms, email
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "binding"], name="stepup_user_binding")]
+
+    def __str__(self) -> str:
+        return f"step-up code for {self.user_id} by {self.method}"

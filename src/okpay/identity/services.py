@@ -734,9 +734,12 @@ def totp_disable(*, user: User, code: str, ip: str | None = None, user_agent: st
 
 # --- step-up (the payments app calls these before moving money) -----------------------------------------
 
-def step_up_required(user: User, amount: int) -> bool:
-    """True when a transfer of ``amount`` (minor units) needs the 2FA code again."""
-    return amount > settings.OKPAY_STEP_UP_AMOUNT and two_factor_enabled(user)
+def step_up_required(user: User, amount: int, *, new_payee: bool = False) -> bool:
+    """True when a payment of ``amount`` (minor units) must be confirmed again (``okpay.identity.stepup``):
+    by every customer, with the authenticator app or a one-time code sent to them."""
+    if amount > settings.OKPAY_STEP_UP_AMOUNT:
+        return True
+    return new_payee and amount > settings.OKPAY_STEP_UP_NEW_PAYEE_AMOUNT
 
 
 def step_up_verify(user: User, code: str | None, *, ip: str | None = None, user_agent: str = "") -> None:
@@ -744,9 +747,14 @@ def step_up_verify(user: User, code: str | None, *, ip: str | None = None, user_
     otp_verify(user=user, code=code, ip=ip, user_agent=user_agent)
 
 
-def step_up_check(user: User, amount: int, code: str | None, *, ip: str | None = None, user_agent: str = "") -> None:
-    if step_up_required(user, amount):
-        step_up_verify(user, code, ip=ip, user_agent=user_agent)
+def step_up_check(user: User, amount: int, code: str | None, *, kind: str = "payment", currency: str = "CNY",
+                  payee: str = "", new_payee: bool = False) -> None:
+    """Refuse the payment unless it is confirmed (``okpay.identity.stepup.check``): the TOTP code, or
+    the one-time code sent for this very payment (kind, amount, currency, payee, Idempotency-Key)."""
+    from okpay.identity import stepup
+
+    stepup.check(user, stepup.Payment(kind=kind, amount=amount, currency=currency, payee=payee,
+                                      new_payee=new_payee), code)
 
 
 # --- freeze -------------------------------------------------------------------------------------------

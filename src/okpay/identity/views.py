@@ -211,7 +211,11 @@ def logout_view(request: HttpRequest) -> HttpResponse:
         services.logout_record(user=request.user, public_id=_session_id(request), **_ctx(request))  # type: ignore[arg-type]
     logout(request)
     messages.info(request, _("You have signed out."))
-    return redirect("identity:login")
+    response = redirect("identity:login")
+    # Everything the browser keeps for this site (the service worker's caches and the worker
+    # itself, local storage) goes with the session: the next person at this device starts clean.
+    response["Clear-Site-Data"] = '"storage"'
+    return response
 
 
 # --- registration ---------------------------------------------------------------------------------------

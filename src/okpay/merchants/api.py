@@ -12,8 +12,10 @@ from ninja import Query, Schema, Status
 from pydantic import Field, StrictInt
 
 from okpay.api.auth import OnceBearer
-from okpay.api.router import OkpayRouter
+from okpay.api.router import OkpayRouter, key_required
 from okpay.api.schemas import ERRORS
+from okpay.core.errors import InvalidRequest
+from okpay.core.idempotency import HEADER
 from okpay.core.pagination import keyset_page
 from okpay.merchants import services
 from okpay.merchants.errors import PublishableKeyNotAllowed
@@ -213,6 +215,12 @@ class ListQuery(Schema):
     cursor: str | None = None
 
 
+def _require_key(request: HttpRequest) -> None:
+    """Money is moved or decided on: a retry must never do it twice (API.md, issue 17)."""
+    if not request.headers.get(HEADER):
+        raise InvalidRequest("Requests that move or decide on money need an Idempotency-Key header.", param=HEADER)
+
+
 def _merchant(request: HttpRequest) -> Merchant:
     return request.auth  # type: ignore[return-value]
 
@@ -288,22 +296,28 @@ def intent_client_status(request: HttpRequest, intent_id: str,
 
 
 @router.post("/payment-intents/{intent_id}/confirm", response={200: TransactionOut, **ERRORS})
+@key_required
 def intent_confirm(request: HttpRequest, intent_id: str, body: ConfirmIn | None = None) -> TransactionOut:
     """With the customer's token: pays the intent from their wallet. Confirming again answers the same payment."""
+    _require_key(request)
     txn = services.intent_confirm(intent_id=intent_id, customer=request.auth,  # type: ignore[arg-type]
                                   otp_code=body.otp_code if body else None)
     return transaction_out(txn)
 
 
 @router.post("/payment-intents/{intent_id}/capture", response={200: IntentOut, **ERRORS}, auth=merchant_key)
+@key_required
 def intent_capture(request: HttpRequest, intent_id: str, body: CaptureIn | None = None) -> dict[str, Any]:
+    _require_key(request)
     intent = services.intent_capture(merchant=_merchant(request), intent_id=intent_id,
                                      amount=body.amount if body else None)
     return services.intent_data(intent)
 
 
 @router.post("/payment-intents/{intent_id}/cancel", response={200: IntentOut, **ERRORS}, auth=merchant_key)
+@key_required
 def intent_cancel(request: HttpRequest, intent_id: str, body: CancelIn | None = None) -> dict[str, Any]:
+    _require_key(request)
     intent = services.intent_cancel(merchant=_merchant(request), intent_id=intent_id,
                                     reason=body.reason if body else "requested_by_merchant")
     return services.intent_data(intent)
@@ -312,7 +326,9 @@ def intent_cancel(request: HttpRequest, intent_id: str, body: CancelIn | None = 
 # --- refunds and refund requests ---------------------------------------------------------------------
 
 @router.post("/refunds", response={201: RefundOut, **ERRORS}, auth=merchant_key)
+@key_required
 def refund_create(request: HttpRequest, body: RefundIn) -> Status:
+    _require_key(request)
     refund = services.refund_create(merchant=_merchant(request), intent_id=body.payment_intent, amount=body.amount,
                                     reason=body.reason)
     return Status(201, services.refund_data(refund))
@@ -354,12 +370,16 @@ def refund_request_list(request: HttpRequest, query: Query[ListQuery],
 
 
 @router.post("/refund-requests/{request_id}/approve", response={200: RefundRequestOut, **ERRORS}, auth=merchant_key)
+@key_required
 def refund_request_approve(request: HttpRequest, request_id: str) -> RefundRequestOut:
+    _require_key(request)
     return request_out(services.refund_request_approve(merchant=_merchant(request), request_id=request_id))
 
 
 @router.post("/refund-requests/{request_id}/decline", response={200: RefundRequestOut, **ERRORS}, auth=merchant_key)
+@key_required
 def refund_request_decline(request: HttpRequest, request_id: str, body: DeclineIn | None = None) -> RefundRequestOut:
+    _require_key(request)
     return request_out(services.refund_request_decline(merchant=_merchant(request), request_id=request_id,
                                                        reason=body.reason if body else ""))
 

@@ -36,7 +36,6 @@ from django.utils.translation import gettext_noop
 
 from okpay.core.errors import InvalidRequest, NotFound
 from okpay.core.ids import random_token
-from okpay.identity import services as identity
 from okpay.identity.models import User
 from okpay.ledger.services import PostPending, TransferSpec
 from okpay.merchants import bill_refunds, emails, webhooks
@@ -78,6 +77,7 @@ from okpay.payments.services import (
     limits_take,
     mask_name,
     sender_check,
+    step_up,
     transaction_insert,
     transaction_move,
     transaction_void,
@@ -353,8 +353,9 @@ def intent_confirm(*, intent_id: str, customer: User, otp_code: str | None = Non
     if merchant.user_id == customer.pk:
         raise InvalidRequest(gettext_noop("A merchant cannot pay itself."))
     sender_check(customer)
-    identity.step_up_check(customer, intent.amount, otp_code)
     usage = limits_take(customer, intent.amount)
+    step_up(customer, intent.amount, otp_code, kind="payment", currency=intent.currency,
+                           payee=intent.public_id)
     _intent_move(intent, IntentStatus.PROCESSING)
     actor = customer.public_id
     public_id = new_transaction_id()

@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 from django.http import Http404, HttpRequest, HttpResponse
@@ -21,6 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from okpay.core.errors import NotFound, OkpayError
+from okpay.core.idempotency import Deferred, form_once, run_idempotently
 from okpay.core.replicas import replica_reads
 from okpay.identity import services as identity
 from okpay.identity.models import User
@@ -49,13 +51,19 @@ DEMO_PRODUCTS = {
 }
 
 
+def money_key() -> str:
+    """A fresh idempotency key for a money form, minted when the form is rendered."""
+    import secrets
+
+    return secrets.token_urlsafe(18)
+
+
 def _error_text(exc: OkpayError) -> str:
     return exc.localized() if getattr(exc, "message", None) else _("Something went wrong.")
 
 
 # --- hosted checkout -------------------------------------------------------------------------------
 
-@never_cache
 @never_cache
 @require_http_methods(["GET", "POST"])
 def checkout(request: HttpRequest, intent_id: str) -> HttpResponse:
@@ -79,20 +87,63 @@ def checkout(request: HttpRequest, intent_id: str) -> HttpResponse:
     if intent.status != IntentStatus.REQUIRES_CONFIRMATION:
         return redirect("merchants:checkout-done", intent_id=intent.public_id)
     needs_otp = identity.step_up_required(user, intent.amount)
-    error = ""
-    if request.method == "POST":
+    if request.method == "GET":
+        return _checkout_page(request, intent, user, needs_otp=needs_otp, key=money_key())
+    request.body  # noqa: B018 - read before the form data: the idempotency fingerprint hashes it
+    key = request.POST.get("idempotency_key", "").strip()
+    if not key:  # a page from before the key: a fresh form, nothing charged
+        return _checkout_page(request, intent, user, needs_otp=needs_otp, key=money_key(), status=400,
+                              error=_("This form has expired. Check the amount and pay again."))
+
+    def view() -> HttpResponse:
         try:
             services.intent_confirm(intent_id=intent.public_id, customer=user,
                                     otp_code=request.POST.get("otp_code", "").strip() or None)
         except OkpayError as exc:
-            error = _error_text(exc)
-        else:
-            return redirect("merchants:checkout-done", intent_id=intent.public_id)
+            refused = exc
+            return Deferred(exc.status, lambda: _checkout_refused(request, intent, user, refused, key, needs_otp))
+        return redirect("merchants:checkout-done", intent_id=intent.public_id)
+
+    response = run_idempotently(request, scope=f"{user.public_id}:web", key=key, view=view, recovers=False)
+    if response.status_code == 409 and response.get("Content-Type", "").startswith("application/json"):
+        return redirect("merchants:checkout-done", intent_id=intent.public_id) if _paid(intent) else \
+            _checkout_page(request, intent, user, needs_otp=needs_otp, key=money_key(), status=409,
+                           error=_("This form was already sent. Check your transactions before trying again."))
+    return response
+
+
+def _paid(intent: PaymentIntent) -> bool:
+    intent.refresh_from_db()
+    return intent.status != IntentStatus.REQUIRES_CONFIRMATION
+
+
+def _checkout_refused(request: HttpRequest, intent: PaymentIntent, user: User, exc: OkpayError, key: str,
+                      needs_otp: bool) -> HttpResponse:
+    """The checkout page again after a refusal (made after the payment's work was rolled back). A
+    step-up refusal sends its code now and keeps the form's key: the code is bound to it."""
+    from django.db import transaction
+
+    from okpay.payments.views import _error_text
+
+    step_up = exc.code in ("otp_required", "invalid_otp")
+    after = getattr(exc, "after_rollback", None)
+    if after is not None:
+        with transaction.atomic():
+            after()
+    method = exc.extra.get("method", "") if step_up else ""
+    return _checkout_page(request, intent, user, needs_otp=needs_otp or step_up, key=key if step_up else money_key(),
+                          status=exc.status, error=_error_text(exc),
+                          code_label=_("Confirmation code") if method in ("sms", "email") else "")
+
+
+def _checkout_page(request: HttpRequest, intent: PaymentIntent, user: User, *, needs_otp: bool, key: str,
+                   status: int = 200, error: str = "", code_label: str = "") -> HttpResponse:
     balance = next((b for b in balances_for_owner(user) if b.currency == intent.currency), None)
     available = balance.available if balance else 0
     return render(request, "merchants/checkout.html", {
-        "intent": intent, "needs_otp": needs_otp, "error": error, "available": available,
-        "short": available < intent.amount}, status=422 if error else 200)
+        "intent": intent, "needs_otp": needs_otp and (code_label or identity.two_factor_enabled(user)),
+        "error": error, "idempotency_key": key, "code_label": code_label,
+        "available": available, "short": available < intent.amount}, status=status)
 
 
 @never_cache
@@ -322,33 +373,86 @@ def _csv_safe(value: str) -> str:
 @require_POST
 def request_decide(request: HttpRequest, request_id: str, decision: str) -> HttpResponse:
     merchant = _merchant(request)
-    try:
-        if decision == "approve":
-            services.refund_request_approve(merchant=merchant, request_id=request_id)
-            messages.success(request, _("Refund request approved; the refund was sent."))
-        elif decision == "decline":
-            services.refund_request_decline(merchant=merchant, request_id=request_id,
-                                            reason=request.POST.get("reason", ""))
-            messages.success(request, _("Refund request declined."))
+    if decision not in ("approve", "decline"):
+        raise Http404
+
+    def view() -> HttpResponse:
+        try:
+            with transaction.atomic():
+                if decision == "approve":
+                    services.refund_request_approve(merchant=merchant, request_id=request_id)
+                else:
+                    services.refund_request_decline(merchant=merchant, request_id=request_id,
+                                                    reason=request.POST.get("reason", ""))
+        except OkpayError as exc:
+            messages.error(request, _error_text(exc))
         else:
-            raise Http404
-    except OkpayError as exc:
-        messages.error(request, _error_text(exc))
-    return redirect("merchants:dashboard")
+            messages.success(request, _("Refund request approved; the refund was sent.") if decision == "approve"
+                             else _("Refund request declined."))
+        return redirect("merchants:dashboard")
+
+    return _once(request, view)
 
 
 @login_required
 @require_POST
 def refund_new(request: HttpRequest) -> HttpResponse:
     merchant = _merchant(request)
-    try:
-        services.refund_create(merchant=merchant, intent_id=request.POST.get("payment_intent", ""),
-                               amount=_parse_amount(request.POST.get("amount", "")),
-                               reason=request.POST.get("reason", ""))
-        messages.success(request, _("Refund created."))
-    except OkpayError as exc:
-        messages.error(request, _error_text(exc))
-    return redirect("merchants:dashboard")
+
+    def view() -> HttpResponse:
+        try:
+            with transaction.atomic():
+                services.refund_create(merchant=merchant, intent_id=request.POST.get("payment_intent", ""),
+                                       amount=_parse_amount(request.POST.get("amount", "")),
+                                       reason=request.POST.get("reason", ""))
+        except OkpayError as exc:
+            messages.error(request, _error_text(exc))
+        else:
+            messages.success(request, _("Refund created."))
+        return redirect("merchants:dashboard")
+
+    return _once(request, view)
+
+
+@login_required
+@require_POST
+def intent_decide(request: HttpRequest, intent_id: str, decision: str) -> HttpResponse:
+    """Capture (all, or a smaller amount) or cancel a payment held for capture."""
+    merchant = _merchant(request)
+    if decision not in ("capture", "cancel"):
+        raise Http404
+
+    def view() -> HttpResponse:
+        try:
+            with transaction.atomic():
+                if decision == "capture":
+                    raw = request.POST.get("amount", "").strip()
+                    services.intent_capture(merchant=merchant, intent_id=intent_id,
+                                            amount=_parse_amount(raw) if raw else None)
+                else:
+                    services.intent_cancel(merchant=merchant, intent_id=intent_id, reason="requested_by_merchant")
+        except OkpayError as exc:
+            messages.error(request, _error_text(exc))
+        else:
+            messages.success(request, _("Payment captured.") if decision == "capture" else _("Payment cancelled."))
+        return redirect("merchants:dashboard")
+
+    return _once(request, view)
+
+
+def _once(request: HttpRequest, view: Any) -> HttpResponse:
+    """One effect per click on the dashboard (``core.idempotency.form_once``)."""
+
+    def missing() -> HttpResponse:
+        messages.error(request, _("This form has expired. Check the amount and pay again."))
+        return redirect("merchants:dashboard")
+
+    def replayed(response: HttpResponse) -> HttpResponse:
+        messages.info(request, _("This form was already sent; this is its result."))
+        return response
+
+    return form_once(request, scope=f"{request.user.public_id}:merchant", view=view,  # type: ignore[union-attr]
+                     missing=missing, replayed=replayed)
 
 
 @login_required

@@ -136,7 +136,8 @@ class Transaction(models.Model):
     failure_reason = models.CharField(max_length=60, blank=True, default="")
     refunded_amount = models.BigIntegerField(default=0)
     peer = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    # A bill payment paid again: the failed one it retries (each failed payment is retried at most once).
+    # A payment paid again (the desk's bill retry, the customer's "pay again" form): the failed one
+    # it retries (each failed payment is retried at most once).
     retry_of = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="retry")
     hold_transfer = models.ForeignKey("ledger.Transfer", null=True, blank=True, on_delete=models.PROTECT,
                                       related_name="+", db_index=False)
@@ -256,3 +257,19 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.transaction_id}"
+
+
+class PushSubscription(models.Model):
+    """A browser's Web Push subscription (issue 22): where the browser vendor's push service takes
+    messages for this device, and the keys to encrypt them. Removed when the push service says it
+    is gone (404/410), when the customer turns alerts off, or with the account."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_subscriptions")
+    endpoint = models.URLField(max_length=1000, unique=True)
+    p256dh = models.CharField(max_length=200)
+    auth = models.CharField(max_length=100)
+    created_at = models.DateTimeField()
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"push {self.user_id} {self.endpoint[:40]}"

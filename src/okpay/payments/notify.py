@@ -49,6 +49,9 @@ def send(txn: Transaction, kind: str, *, email: bool = True) -> None:
     now = timezone.now()
     Notification.objects.create(user_id=txn.user_id, transaction=txn, kind=kind, created_at=now,
                                 emailed_at=None if email else now)
+    from okpay.payments import alerts
+
+    alerts.notice(user_id=txn.user_id, txn=txn, kind=kind)
 
 
 def _email(notice: Notification) -> None:

@@ -18,3 +18,22 @@ urlpatterns = [
     path("wallet/transactions/<str:txn_id>/receipt.svg", views.receipt_svg, name="receipt-svg"),
     path("wallet/notifications/", views.notifications, name="notifications"),
 ]
+
+# QR codes (issue 22): the receive code, "pay this person", the scan page.
+from okpay.payments import qr_views  # noqa: E402
+
+urlpatterns += [
+    path("wallet/receive/", qr_views.receive, name="receive"),
+    path("wallet/receive/qr.png", qr_views.receive_png, name="receive-png"),
+    path("wallet/scan/", qr_views.scan, name="scan"),
+    path("pay/<str:wallet_id>/", qr_views.pay_to, name="pay-to"),
+]
+
+# Money-arrived alerts (issue 22): Web Push subscriptions.
+from okpay.payments import push_views  # noqa: E402
+
+urlpatterns += [
+    path("wallet/push/key", push_views.push_key, name="push-key"),
+    path("wallet/push/subscribe", push_views.push_subscribe, name="push-subscribe"),
+    path("wallet/push/unsubscribe", push_views.push_unsubscribe, name="push-unsubscribe"),
+]

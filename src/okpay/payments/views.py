@@ -66,6 +66,7 @@ class MoneyForm(forms.Form):
                              widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off",
                                                            "placeholder": "0.00"}))
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=255)
+    again = forms.CharField(widget=forms.HiddenInput, required=False, max_length=32)  # "pay again" of a failed one
     otp_code = forms.CharField(label=gettext_lazy("Two-factor code"), required=False, max_length=20,
                                widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}))
 
@@ -80,14 +81,14 @@ class SendForm(MoneyForm):
     to = forms.CharField(label=gettext_lazy("To (email, phone number or wallet id)"), max_length=254,
                          widget=forms.TextInput(attrs={"autocomplete": "off"}))
     note = forms.CharField(label=gettext_lazy("Note"), required=False, max_length=140)
-    field_order = ["to", "amount", "note", "otp_code", "idempotency_key"]
+    field_order = ["to", "amount", "note", "otp_code", "idempotency_key", "again"]
 
 
 class BillForm(MoneyForm):
     biller = forms.ChoiceField(label=gettext_lazy("Biller"))
     account_reference = forms.CharField(label=gettext_lazy("Account reference"), max_length=64,
                                         widget=forms.TextInput(attrs={"autocomplete": "off"}))
-    field_order = ["biller", "account_reference", "amount", "otp_code", "idempotency_key"]
+    field_order = ["biller", "account_reference", "amount", "otp_code", "idempotency_key", "again"]
 
     def __init__(self, *args: Any, billers: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -102,14 +103,35 @@ def identity_language() -> str:
     return get_language() or "zh-hans"
 
 
+def step_up_text(method: str, destination: str) -> str:
+    """What a customer without an authenticator app is told when a payment needs its one-time code."""
+    if method == "sms":
+        return _("To confirm this payment, enter the 6-digit code we sent by SMS to %(to)s.") % {"to": destination}
+    return _("To confirm this payment, enter the 6-digit code we sent by email to %(to)s.") % {"to": destination}
+
+
+def code_field(form: forms.Form) -> None:
+    """Name the code field for a one-time code sent by SMS or email (not an authenticator app's),
+    and show it as needed."""
+    form.fields["otp_code"].label = _("Confirmation code")
+    form.fields["otp_code"].required = True
+    form._bound_fields_cache.pop("otp_code", None)  # type: ignore[attr-defined]
+
+
 def _error_text(exc: OkpayError) -> str:
+    method = exc.extra.get("method") if exc.code == "otp_required" else None
+    if method in ("sms", "email"):
+        return step_up_text(method, getattr(exc, "destination", ""))
     if exc.code in ERROR_TEXT:
         return str(ERROR_TEXT[exc.code])
     return exc.localized()
 
 
 def _fresh(form: forms.Form) -> forms.Form:
-    """The same form for another try: a new idempotency key (the old one answered already)."""
+    """The same form for another try: a new idempotency key (the old one answered already) -
+    except after a step-up refusal, whose code is bound to this key (and the key was released)."""
+    if getattr(form, "keep_key", False):
+        return form
     data = form.data.copy()
     data["idempotency_key"] = _key()
     form.data = data
@@ -128,13 +150,30 @@ def _run_money(request: HttpRequest, form: MoneyForm, work: Callable[[], Any],
     def view() -> HttpResponse:
         try:
             txn = work()
+            services.pay_again_link(user=request.user, txn=txn, failed_id=form.cleaned_data.get("again"))  # type: ignore[arg-type]
         except OkpayError as exc:
             field = (field_map or {}).get(exc.param or "", exc.param)
             form.add_error(field if field in form.fields and field != "idempotency_key" else None, _error_text(exc))
             if exc.code in ("otp_required", "invalid_otp"):
                 form.needs_otp = True  # type: ignore[attr-defined]
+                form.keep_key = True  # type: ignore[attr-defined]
             status = exc.status
-            return Deferred(status, lambda: render_error(status))
+            after = getattr(exc, "after_rollback", None)
+            code = exc.code
+            sent = exc.extra.get("method") in ("sms", "email")
+
+            def make() -> HttpResponse:
+                # Made after the refused work was rolled back: the database may be read (and written) again.
+                if after is not None:  # send the step-up code
+                    from django.db import transaction
+
+                    with transaction.atomic():
+                        after()
+                if sent or (code == "invalid_otp" and not identity.two_factor_enabled(request.user)):  # type: ignore[arg-type]
+                    code_field(form)
+                return render_error(status)
+
+            return Deferred(status, make)
         return redirect(reverse("payments:detail", args=[txn.public_id]) + "?done=1")
 
     response = run_idempotently(request, scope=f"{request.user.public_id}:web",  # type: ignore[union-attr]
@@ -143,6 +182,34 @@ def _run_money(request: HttpRequest, form: MoneyForm, work: Callable[[], Any],
         form.add_error(None, _("This form was already sent. Check your transactions before trying again."))
         return render_error(409)
     return response
+
+
+def _again(request: HttpRequest, initial: dict[str, Any], kind: str) -> Transaction | None:
+    """"Pay again" (issue 17): the form prefilled from the customer's own failed payment named by
+    ``?again=``, with a new idempotency key. Nothing is sent until the customer submits it."""
+    failed = services.pay_again_of(request.user, request.GET.get("again"))  # type: ignore[arg-type]
+    if failed is None or failed.type != kind:
+        return None
+    initial["again"] = failed.public_id
+    initial["amount"] = f"{failed.amount // 100}.{failed.amount % 100:02d}"
+    if kind == TxnType.TRANSFER:
+        initial["to"] = failed.recipient_email or failed.counterparty_wallet_id
+        initial["note"] = failed.note
+    elif kind == TxnType.BILL_PAYMENT and failed.biller is not None:
+        initial["biller"] = failed.biller.code
+        initial["account_reference"] = failed.account_reference
+    return failed
+
+
+def pay_again_url(txn: Transaction) -> str:
+    """Where a failed payment's "pay again" button leads ("" when it has none)."""
+    targets = {TxnType.TRANSFER: "payments:send", TxnType.BILL_PAYMENT: "payments:pay-bill",
+               TxnType.TOP_UP: "payments:top-up"}
+    if txn.status not in (Status.FAILED, Status.CANCELLED) or txn.type not in targets:
+        return ""
+    if txn.type != TxnType.TOP_UP and txn.direction != "debit":
+        return ""
+    return f"{reverse(targets[txn.type])}?again={txn.public_id}"  # type: ignore[index]
 
 
 def _page(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
@@ -163,6 +230,27 @@ def _step_up_amount() -> int:
     from django.conf import settings
 
     return int(settings.OKPAY_STEP_UP_AMOUNT)
+
+
+def _step_up_prepare(request: HttpRequest, form: forms.Form, recipient: Any, amount: int) -> dict[str, str] | None:
+    """The confirmation step of a transfer that needs a step-up: the one-time code is sent now
+    (bound to this form's idempotency key), and the page says where it went."""
+    from okpay.identity import stepup
+
+    user = request.user
+    payment = stepup.Payment(kind="transfer", amount=amount, currency="CNY", payee=recipient.to,
+                             new_payee=services.payee_is_new(user, recipient))  # type: ignore[arg-type]
+    try:
+        found = stepup.prepare(user, payment, form.cleaned_data["idempotency_key"])  # type: ignore[arg-type]
+    except OkpayError:
+        found = None
+    if found is None:
+        return None
+    method, destination = found
+    if method != "totp":
+        code_field(form)
+        return {"method": method, "text": step_up_text(method, destination)}
+    return {"method": method, "text": ""}
 
 
 def _needs_otp(request: HttpRequest, amount: int | None) -> bool:
@@ -197,7 +285,9 @@ def send(request: HttpRequest) -> HttpResponse:
     user = request.user
     if request.method == "GET":
         initial = {"idempotency_key": _key(), "to": request.GET.get("to", "")[:254]}
-        return _page(request, "payments/send.html", {"section": "send", "form": SendForm(initial=initial)})
+        failed = _again(request, initial, TxnType.TRANSFER)
+        return _page(request, "payments/send.html", {"section": "send", "form": SendForm(initial=initial),
+                                                     "again_of": failed})
     form = SendForm(request.POST)
     stage = request.POST.get("stage", "details")
 
@@ -215,9 +305,10 @@ def send(request: HttpRequest) -> HttpResponse:
         form.add_error("to" if exc.param == "to" else None, _error_text(exc))
         return again(exc.status)
     if stage != "confirm":
+        step_up = _step_up_prepare(request, form, recipient, data["amount"])
         return _page(request, "payments/send_confirm.html", {
             "section": "send", "form": form, "recipient": recipient, "amount": data["amount"],
-            "needs_otp": _needs_otp(request, data["amount"]),
+            "needs_otp": step_up is not None, "step_up": step_up,
         })
     return _run_money(request, form, lambda: services.transfer_create(
         sender=user, to=data["to"], amount=data["amount"], note=data["note"],  # type: ignore[arg-type]
@@ -240,7 +331,9 @@ def pay_bill(request: HttpRequest) -> HttpResponse:
     context = {"section": "bills", "billers": billers}
     if request.method == "GET":
         initial = {"idempotency_key": _key(), "biller": request.GET.get("biller", "")}
-        return _page(request, "payments/pay_bill.html", {**context, "form": BillForm(initial=initial, billers=billers)})
+        failed = _again(request, initial, TxnType.BILL_PAYMENT)
+        return _page(request, "payments/pay_bill.html", {**context, "form": BillForm(initial=initial, billers=billers),
+                                                         "again_of": failed})
     form = BillForm(request.POST, billers=billers)
 
     def again(status: int) -> HttpResponse:
@@ -262,8 +355,10 @@ def pay_bill(request: HttpRequest) -> HttpResponse:
 def top_up(request: HttpRequest) -> HttpResponse:
     user = request.user
     if request.method == "GET":
-        return _page(request, "payments/top_up.html", {"section": "top_up",
-                                                       "form": MoneyForm(initial={"idempotency_key": _key()})})
+        initial: dict[str, Any] = {"idempotency_key": _key()}
+        failed = _again(request, initial, TxnType.TOP_UP)
+        return _page(request, "payments/top_up.html", {"section": "top_up", "form": MoneyForm(initial=initial),
+                                                       "again_of": failed})
     form = MoneyForm(request.POST)
 
     def again(status: int) -> HttpResponse:
@@ -347,7 +442,8 @@ def detail(request: HttpRequest, txn_id: str) -> HttpResponse:
         "failure": failure_text(txn) if txn.failure_reason else "", "done": request.GET.get("done") == "1",
         "overdue": txn.is_pending and txn.expected_by and txn.expected_by < timezone.now(),
         "contact_url": _contact_url(txn.public_id), "claim": txn.pending_reason == PendingReason.AWAITING_CLAIM,
-        "refund_offer": refund_offer(txn), "followup": followup(txn),
+        "refund_offer": refund_offer(txn), "followup": followup(txn), "pay_again_url": pay_again_url(txn),
+        "retry_of": txn.retry_of, "retries": list(Transaction.objects.filter(retry_of=txn)),
     })
 
 

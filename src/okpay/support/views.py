@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
@@ -21,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from okpay.core.errors import NotFound, OkpayError, RateLimited
+from okpay.core.idempotency import form_once
 from okpay.core.ratelimit import RateLimit
 from okpay.core.replicas import replica_reads
 from okpay.helpcenter import registry
@@ -514,31 +516,53 @@ def desk_link(request: HttpRequest, public_id: str) -> HttpResponse:
 @desk_required("act_on_account")
 @require_POST
 def desk_action(request: HttpRequest, public_id: str) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
-    ticket = access_desk_ticket(user, public_id)
-    try:
-        actions.action_request(ticket=ticket, agent=user, kind=request.POST.get("kind", ""),
-                               reason=request.POST.get("reason", ""),
-                               transaction_id=request.POST.get("transaction_id") or None)
-    except OkpayError as exc:  # the refusal's own status: 409 for a bill already paid again
-        return desk_ticket(request, public_id, error=_msg(exc), status=exc.status)
-    return HttpResponseRedirect(reverse("support:desk-ticket", args=[public_id]))
+    """Every agent action (freeze, cancel, bill retry, refund, risk decision, password-reset link): one
+    effect per click (``core.idempotency.form_once``), the second submit shows the first result."""
+    request.body  # noqa: B018 - read before the form data (the idempotency fingerprint)
+
+    def view() -> HttpResponse:
+        user: User = request.user  # type: ignore[assignment]
+        ticket = access_desk_ticket(user, public_id)
+        try:
+            with transaction.atomic():
+                actions.action_request(ticket=ticket, agent=user, kind=request.POST.get("kind", ""),
+                                       reason=request.POST.get("reason", ""),
+                                       transaction_id=request.POST.get("transaction_id") or None)
+        except OkpayError as exc:  # the refusal's own status: 409 for a bill already paid again
+            return desk_ticket(request, public_id, error=_msg(exc), status=exc.status)
+        return HttpResponseRedirect(reverse("support:desk-ticket", args=[public_id]))
+
+    return _desk_once(request, public_id, view)
 
 
 @desk_required("approve_action")
 @require_POST
 def desk_action_decide(request: HttpRequest, action_id: str) -> HttpResponse:
+    request.body  # noqa: B018 - read before the form data (the idempotency fingerprint)
     user: User = request.user  # type: ignore[assignment]
     action = ActionRequest.objects.filter(public_id=action_id).select_related("ticket").first()
     if action is None:
         raise Http404
     ticket = access_desk_ticket(user, action.ticket.public_id)
-    try:
-        actions.action_decide(action=action, supervisor=user, approve=request.POST.get("decision") == "approve",
-                              note=request.POST.get("note", ""))
-    except OkpayError as exc:
-        return desk_ticket(request, ticket.public_id, error=_msg(exc))
-    return HttpResponseRedirect(reverse("support:desk-ticket", args=[ticket.public_id]))
+
+    def view() -> HttpResponse:
+        try:
+            with transaction.atomic():
+                actions.action_decide(action=action, supervisor=user,
+                                      approve=request.POST.get("decision") == "approve",
+                                      note=request.POST.get("note", ""))
+        except OkpayError as exc:
+            return desk_ticket(request, ticket.public_id, error=_msg(exc))
+        return HttpResponseRedirect(reverse("support:desk-ticket", args=[ticket.public_id]))
+
+    return _desk_once(request, ticket.public_id, view)
+
+
+def _desk_once(request: HttpRequest, public_id: str, view: Any) -> HttpResponse:
+    def missing() -> HttpResponse:
+        return desk_ticket(request, public_id, error=_("This form has expired. Open the ticket again and retry."))
+
+    return form_once(request, scope=f"{request.user.public_id}:desk", view=view, missing=missing)  # type: ignore[union-attr]
 
 
 @desk_required("approve_action")

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_noop
 from okpay.core.db import savepoint_needed
 from okpay.core.errors import NotFound
 from okpay.core.ratelimit import RateLimit
+from okpay.identity import services as identity_services
 from okpay.identity.models import User
 from okpay.ledger import errors as ledger_errors
 from okpay.ledger.models import Account, Transfer
@@ -114,6 +115,60 @@ def ledger_post(items: list[Any]) -> list[Transfer]:
         return transfers_post(items, savepoint=savepoint_needed())
     except ledger_errors.LedgerError as exc:
         raise from_ledger(exc) from exc
+
+
+def funds_precheck(user: User, amount: int, currency: str = "CNY") -> None:
+    """Refuse at once a payment the wallet cannot cover, before a step-up code is sent for it (the
+    ledger's own check at posting stays the one that counts)."""
+    from okpay.payments.errors import InsufficientFunds
+
+    account = Account.objects.filter(owner=user, kind="wallet", currency=currency).first()
+    available = 0 if account is None else account.credits_posted - account.debits_posted - account.debits_pending
+    if available < amount:
+        raise InsufficientFunds(param="amount")
+
+
+def step_up(user: User, amount: int, otp_code: str | None, *, kind: str, currency: str, payee: str,
+            new_payee: bool = False) -> None:
+    """The payment's step-up (``okpay.identity.stepup``): a payment the wallet cannot cover is refused
+    first, so that no code is sent for it."""
+    from django.conf import settings
+
+    if amount > min(settings.OKPAY_STEP_UP_AMOUNT, settings.OKPAY_STEP_UP_NEW_PAYEE_AMOUNT):
+        funds_precheck(user, amount, currency)
+    identity_services.step_up_check(user, amount, otp_code, kind=kind, currency=currency, payee=payee,
+                                    new_payee=new_payee)
+
+
+PAY_AGAIN_TYPES = ("transfer", "bill_payment", "top_up", "payment")
+
+
+def pay_again_of(user: User, txn_id: str | None) -> Transaction | None:
+    """``user``'s own failed (or cancelled) payment that a new one may be made "again" of, else None."""
+    if not txn_id:
+        return None
+    found = Transaction.objects.filter(user=user, public_id=txn_id[:32], type__in=PAY_AGAIN_TYPES).first()
+    if found is None or found.status not in (Status.FAILED, Status.CANCELLED):
+        return None
+    if found.type != TxnType.TOP_UP and found.direction != Direction.DEBIT:
+        return None
+    if Transaction.objects.filter(retry_of=found).exists():  # paid again already (at most once)
+        return None
+    return found
+
+
+def pay_again_link(*, user: User, txn: Transaction, failed_id: str | None) -> None:
+    """Link a payment made from a failed one's "pay again" form to it (``retry_of``); each shows the
+    other in its timeline. Nothing is linked unless the failed one is the user's and failed."""
+    failed = pay_again_of(user, failed_id)
+    if failed is None or failed.type != txn.type or failed.pk == txn.pk:
+        return
+    # The failed row locked, then checked again: two "pay again" forms sent at once link one payment.
+    Transaction.objects.select_for_update().filter(pk=failed.pk).first()
+    if Transaction.objects.filter(retry_of=failed).exists():
+        return
+    txn.retry_of = failed
+    txn.save(update_fields=["retry_of"])
 
 
 # --- limits --------------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ from django.conf import settings
 from django.utils.translation import gettext_noop
 
 from okpay.core.db import service_atomic
-from okpay.identity import services as identity
 from okpay.identity.models import User
 from okpay.ledger.services import TransferSpec, system_account
 from okpay.payments import billers as biller_rules
@@ -46,6 +45,9 @@ from okpay.payments.services.core import (
     sender_check,
     wallet,
 )
+from okpay.payments.services.core import (
+    step_up as step_up_check,
+)
 
 # --- top-up and withdrawal ------------------------------------------------------------------------
 
@@ -76,8 +78,8 @@ def withdrawal_create(*, user: User, amount: int, currency: str = "CNY", destina
     if destination != "sandbox_bank":
         raise InvalidPayment(gettext_noop("The only destination is the sandbox bank account."), param="destination")
     sender_check(user)
-    identity.step_up_check(user, amount, otp_code)
     usage = limits_take(user, amount)
+    step_up_check(user, amount, otp_code, kind="withdrawal", currency=currency, payee=destination)
     actor = actor_of(user)
     txn = _new(user=user, type=TxnType.WITHDRAWAL, direction=Direction.DEBIT, amount=amount, currency=currency,
                actor=actor, at=usage.at, counterparty_name=SANDBOX_BANK)
@@ -121,9 +123,13 @@ def bill_payment_create(*, user: User, biller: str, account_reference: str, amou
         raise InvalidPayment(gettext_noop("This biller accepts amounts between its minimum and maximum."),
                              param="amount")
     sender_check(user)
-    if step_up:
-        identity.step_up_check(user, amount, otp_code)
     usage = limits_take(user, amount)
+    if step_up:
+        new_payee = not Transaction.objects.filter(
+            user=user, type=TxnType.BILL_PAYMENT, biller=found, account_reference=reference,
+            status__in=(Status.SUCCEEDED, Status.PARTIALLY_REFUNDED, Status.REFUNDED)).exists()
+        step_up_check(user, amount, otp_code, kind="bill_payment", currency=currency,
+                               payee=f"{found.code}:{reference}", new_payee=new_payee)
     actor = actor_of(user)
     txn = _new(user=user, type=TxnType.BILL_PAYMENT, direction=Direction.DEBIT, amount=amount, currency=currency,
                actor=actor, at=usage.at, counterparty_name=found.name, biller=found, account_reference=reference,

@@ -19,7 +19,7 @@ from okpay.identity import services as identity
 from okpay.identity.models import User
 from okpay.ledger.models import Account
 from okpay.ledger.services import PostPending, TransferSpec, system_account
-from okpay.payments import hooks, notify
+from okpay.payments import alerts, hooks, notify
 from okpay.payments.errors import (
     InvalidPayment,
     NotCancellable,
@@ -53,6 +53,7 @@ from okpay.payments.services.core import (
     mask_email,
     mask_name,
     sender_check,
+    step_up,
     wallet,
 )
 
@@ -122,6 +123,15 @@ def recipient_preview(*, sender: User, to: str, currency: str = "CNY") -> Recipi
     return recipient_resolve(sender=sender, to=to, currency=currency)
 
 
+def payee_is_new(sender: User, recipient: Recipient) -> bool:
+    """No transfer of ``sender``'s to this recipient ever went through (step-up for a new payee)."""
+    done = Transaction.objects.filter(user=sender, type=TxnType.TRANSFER,
+                                      status__in=(Status.SUCCEEDED, Status.PARTIALLY_REFUNDED, Status.REFUNDED))
+    if recipient.user is not None:
+        return not done.filter(counterparty_user=recipient.user).exists()
+    return not done.filter(recipient_email__iexact=recipient.to).exists()
+
+
 @service_atomic
 def transfer_create(*, sender: User, to: str, amount: int, currency: str = "CNY", note: str = "",
                     otp_code: str | None = None) -> Transaction:
@@ -132,8 +142,9 @@ def transfer_create(*, sender: User, to: str, amount: int, currency: str = "CNY"
         raise InvalidPayment(gettext_noop("A note is at most 140 characters."), param="note")
     sender_check(sender)
     recipient = recipient_resolve(sender=sender, to=to, currency=currency)
-    identity.step_up_check(sender, amount, otp_code)
     usage = limits_take(sender, amount, transfer=True)
+    step_up(sender, amount, otp_code, kind="transfer", currency=currency, payee=recipient.to,
+                           new_payee=payee_is_new(sender, recipient))
     risk = _risk_reason(sender, amount, recipient=recipient.user, email=recipient.to, usage=usage)
     actor = actor_of(sender)
     source = wallet(sender, currency)
@@ -152,6 +163,8 @@ def transfer_create(*, sender: User, to: str, amount: int, currency: str = "CNY"
         Notification.objects.bulk_create([
             Notification(user_id=sender.pk, transaction=txn, kind="sent", created_at=now),
             Notification(user_id=recipient.user.pk, transaction=peer, kind="received", created_at=now)])
+        alerts.notice(user_id=sender.pk, txn=txn, kind="sent")
+        alerts.notice(user_id=recipient.user.pk, txn=peer, kind="received")
         return txn
     txn = _new(user=sender, type=TxnType.TRANSFER, direction=Direction.DEBIT, amount=amount, currency=currency,
                actor=actor, at=usage.at, **fields)

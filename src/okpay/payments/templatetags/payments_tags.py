@@ -43,3 +43,13 @@ def display_counterparty(name: str) -> str:
     from okpay.payments.services import SANDBOX_BANK, SANDBOX_CARD
 
     return gettext(name) if name in (SANDBOX_BANK, SANDBOX_CARD) else name
+
+
+@register.simple_tag
+def once_key() -> str:
+    """A hidden idempotency key for a money form, fresh at each render (``core.idempotency.form_once``)."""
+    import secrets
+
+    from django.utils.html import format_html
+
+    return format_html('<input type="hidden" name="idempotency_key" value="{}">', secrets.token_urlsafe(18))
