@@ -24,6 +24,14 @@ class World:
 
 
 def world() -> World:
+    """The demo cast and its money (the scenery is set up without step-up codes)."""
+    from django.test import override_settings
+
+    with override_settings(OKPAY_STEP_UP_AMOUNT=10**12, OKPAY_STEP_UP_NEW_PAYEE_AMOUNT=10**12):
+        return _world()
+
+
+def _world() -> World:
     from okpay.identity.models import User
     from okpay.merchants import services as merchants
     from okpay.merchants.models import Merchant
