@@ -154,6 +154,7 @@ EXAMPLES: dict[str, Callable[[dict[str, User]], str]] = {
         lambda u: identity_emails.email_changed_notice(u, old_email="old@example.com", freeze_token="t"),
         to="old@example.com"),
     "identity.account_closed": _identity(identity_emails.account_closed),
+    "identity.step_up_code": _identity(lambda u: identity_emails.step_up_code(u, "123456")),
     "support.acknowledgement": _support(support_emails.acknowledgement),
     "support.agent_replied": _support(lambda t: support_emails.agent_replied(t, "已为您处理。")),
     "support.supervisors_alert": _support(lambda t: support_emails.supervisors_alert(t, reason="A complaint was filed"),
