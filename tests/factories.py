@@ -108,9 +108,10 @@ def step_up_code(user: User) -> str:
 
 def stepped_up(user: User, call):  # type: ignore[no-untyped-def]
     """``call(otp_code)`` a payment service the way a client does: without a code first (the
-    step-up refusal sends one), then again with the code it received."""
+    step-up refusal sends one), then again with the code it received (or the authenticator's)."""
     from django.db import transaction
 
+    from okpay.identity.services import OtpRequired
     from okpay.identity.stepup import StepUpRequired
 
     try:
@@ -119,4 +120,6 @@ def stepped_up(user: User, call):  # type: ignore[no-untyped-def]
         if exc.after_rollback is not None:
             with transaction.atomic():
                 exc.after_rollback()
+    except OtpRequired:  # people with an authenticator app (every staff member) type its code
+        return call(totp_code(user))
     return call(step_up_code(user))

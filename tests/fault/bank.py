@@ -149,6 +149,9 @@ def process_env(database_url: str, redis_url: str | None, home: Path) -> dict[st
         "OKPAY_RISK_REVIEW_AMOUNT": "4500", "OKPAY_RISK_NEW_RECIPIENT_AMOUNT": "100000000",
         "OKPAY_RISK_VELOCITY_PER_HOUR": "1000000", "OKPAY_LIMIT_EMAIL_DAILY": "1000000000",
         "OKPAY_LIMIT_EMAIL_PER_TXN": "1000000",
+        # No step-up code by email for large or first payments: the clients do not read mail, and
+        # step-up has tests of its own (tests/payments/test_step_up.py).
+        "OKPAY_STEP_UP_AMOUNT": "1000000000", "OKPAY_STEP_UP_NEW_PAYEE_AMOUNT": "1000000000",
     })
     if redis_url:
         env["OKPAY_REDIS_URL"] = redis_url

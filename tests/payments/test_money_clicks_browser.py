@@ -52,8 +52,8 @@ def test_a_double_clicked_merchant_refund_refunds_once(page, live_server, funded
     merchants.intent_confirm(intent_id=intent.public_id, customer=funded)
     sign_in(page, live_server, shop)
     page.goto("/merchant/")
-    form = page.get_by_test_id("refund-form")
-    form.locator("input[name=payment_intent]").fill(intent.public_id)
+    page.get_by_test_id(f"refund-{intent.public_id}").click()  # the payment's own refund button
+    form = page.locator("form.refund-form").filter(has=page.get_by_test_id(f"refund-submit-{intent.public_id}"))
     form.locator("input[name=amount]").fill("10.00")
     # The same rendered form sent twice at once (a double click, two tabs), then the button itself.
     statuses = form.evaluate("""async f => {
@@ -63,6 +63,7 @@ def test_a_double_clicked_merchant_refund_refunds_once(page, live_server, funded
         return answers.map(a => a.type);
     }""")
     assert len(statuses) == 2
+    page.once("dialog", lambda dialog: dialog.accept())  # money buttons ask first (data-confirm)
     form.get_by_role("button").click()
     page.wait_for_url("**/merchant/")
     screenshot(page, "merchant-refund-double-submit-zh")

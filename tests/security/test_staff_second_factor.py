@@ -49,7 +49,8 @@ def test_every_staff_page_lies_under_the_guarded_paths() -> None:
 def test_every_staff_socket_lies_under_the_guarded_paths() -> None:
     from okpay.routing import websocket_urlpatterns
 
-    public = {"ws/ping/", "ws/chat/"}  # the customer's chat and the liveness ping
+    # the customer's chat, the liveness ping and the customer's own wallet alerts (signed-in customers only)
+    public = {"ws/ping/", "ws/chat/", "ws/wallet/"}
     paths = {str(p.pattern) for p in websocket_urlpatterns if isinstance(p, URLPattern)}
     staff_sockets = paths - public
     assert staff_sockets == {"ws/agent/", "ws/desk/calls/"}

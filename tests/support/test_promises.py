@@ -180,7 +180,7 @@ def test_the_dashboard_lists_every_overdue_promise_with_its_age(alice, bob, supe
     assert rows[0].ticket_number and rows[2].ticket_number == mail.number
     browser = sign_in(supervisor)
     zh = browser.get("/desk/dashboard/").content.decode()
-    assert "逾期的承诺" in zh and f'data-ref="{late_payment.public_id}"' in zh and "5.0 h" in zh
+    assert "逾期的承诺" in zh and f'data-ref="{late_payment.public_id}"' in zh and "5.0 小时" in zh
     assert "退款申请未按时答复" in zh and "邮件的首次回复" in zh
     browser.cookies["django_language"] = "en"
     text = browser.get("/desk/dashboard/").content.decode()

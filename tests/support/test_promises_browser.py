@@ -50,7 +50,7 @@ def test_overdue_promises_on_the_dashboard_and_the_customer_page(browser, live_s
             assert rows.nth(0).get_attribute("data-ref") == late.public_id
             assert rows.nth(1).get_attribute("data-ref") == mail.number
             assert page.locator("#overdue-count").inner_text() == "2"
-            assert rows.nth(0).locator("[data-age]").inner_text() == "30.0 h"
+            assert rows.nth(0).locator("[data-age]").inner_text() == ("30.0 小时" if lang == "zh-hans" else "30.0 h")
             heading = "逾期的承诺" if lang == "zh-hans" else "Overdue promises"
             assert heading in page.locator("#overdue-promises h2").inner_text()
             # narrow screens: the table stacks, nothing wider than the screen

@@ -11,6 +11,7 @@ from okpay.payments import services as payments
 from okpay.support.models import RiskDecision
 from tests.chat.test_browser import context_for
 from tests.conftest import screenshot
+from tests.factories import stepped_up
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -19,7 +20,8 @@ def test_a_supervisor_proposes_an_approval_in_the_risk_review_queue(browser, ser
                                                                      settings) -> None:  # type: ignore[no-untyped-def]
     settings.OKPAY_RISK_REVIEW_AMOUNT = 50_000
     payments.topup_create(user=alice, amount=200_000)
-    txn = payments.transfer_create(sender=alice, to=bob.email, amount=150_000, note="房租")
+    txn = stepped_up(alice, lambda code: payments.transfer_create(sender=alice, to=bob.email, amount=150_000,
+                                                                 note="房租", otp_code=code))
     assert txn.pending_reason == "risk_review"
     (server,) = servers(1)
     context = context_for(browser, server, supervisor)

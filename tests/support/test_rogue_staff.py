@@ -16,7 +16,7 @@ from okpay.payments.models import Transaction
 from okpay.support import actions
 from okpay.support import services as s
 from okpay.support.models import ActionRequest, RiskDecision
-from tests.factories import sign_in, user_create
+from tests.factories import sign_in, stepped_up, user_create
 from tests.payments.test_services import assert_ledger_ok
 from tests.support.helpers import web_ticket
 
@@ -57,7 +57,8 @@ def test_a_failed_bill_is_paid_again_only_once(alice, agent, settings, fake_cloc
                                transaction_id=failed.public_id)
     desk = sign_in(agent)
     again_on_the_desk = desk.post(f"/desk/t/{t.public_id}/action/", {
-        "kind": "bill_payment_retry", "reason": "再缴一次", "transaction_id": failed.public_id})
+        "idempotency_key": "rogue-retry-on-the-desk", "kind": "bill_payment_retry", "reason": "再缴一次",
+        "transaction_id": failed.public_id})
     assert again_on_the_desk.status_code == 409
     assert list(ActionRequest.objects.values_list("state", flat=True)) == ["executed"]
     with pytest.raises(AlreadyRetried) as caught:
@@ -109,7 +110,9 @@ def test_the_daily_sum_is_per_agent_per_customer_per_day(alice, bob, agent, sett
 def held_transfer(sender: User, to: User, settings, amount: int = 60_000) -> Transaction:  # type: ignore[no-untyped-def]
     settings.OKPAY_RISK_REVIEW_AMOUNT = 50_000
     payments.topup_create(user=sender, amount=amount)
-    txn = payments.transfer_create(sender=sender, to=to.email, amount=amount)
+    # A first payment to this payee above OKPAY_STEP_UP_NEW_PAYEE_AMOUNT: confirmed by a code first.
+    txn = stepped_up(sender, lambda code: payments.transfer_create(sender=sender, to=to.email, amount=amount,
+                                                                   otp_code=code))
     assert (txn.status, txn.pending_reason) == ("pending", "risk_review")
     return txn
 

@@ -32,6 +32,20 @@
     });
     input.insertAdjacentElement("afterend", button);
   });
+  // On a phone a wide table scrolls inside its card: a region that scrolls is reachable by keyboard
+  // too (tabindex, so arrow keys scroll it; axe: scrollable-region-focusable).
+  function focusableScrollers() {
+    document.querySelectorAll("main table").forEach(function (table) {
+      if (table.scrollWidth > table.clientWidth + 1) {
+        if (!table.hasAttribute("tabindex")) { table.tabIndex = 0; table.dataset.scrollFocus = "1"; }
+      } else if (table.dataset.scrollFocus === "1") {
+        table.removeAttribute("tabindex"); delete table.dataset.scrollFocus;
+      }
+    });
+  }
+  focusableScrollers();
+  window.addEventListener("resize", focusableScrollers);
+  document.addEventListener("htmx:afterSettle", focusableScrollers);
   // A copy button copies the text of its target (a new secret key shown once).
   document.querySelectorAll("[data-copy]").forEach(function (button) {
     button.addEventListener("click", function () {
