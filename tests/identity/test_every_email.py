@@ -27,7 +27,7 @@ from tests.factories import anti_phishing_code_for
 
 pytestmark = pytest.mark.django_db
 
-HELPERS = {"absolute", "mail_user", "mail_to", "deliver", "account_for_address", "phone_code_text", "Mail",
+HELPERS = {"absolute", "mail_user", "deliver", "account_for_address", "phone_code_text", "Mail",
            "mail_domain", "ticket_tag", "address_undeliverable", "decline_reason_text"}
 
 

@@ -752,7 +752,7 @@ def transcript_token(conv: Conversation, to: str) -> str:
 
 
 def _transcript_mail(conv: Conversation, to: str) -> None:
-    from okpay.support.emails import mail_to
+    from okpay.identity.emails import deliver
 
     owner = _address_owner(to)
     lang = (owner.locale if owner is not None and owner.locale else "") or conv.lang
@@ -763,12 +763,12 @@ def _transcript_mail(conv: Conversation, to: str) -> None:
                     notes=[_("Lines marked “typed by the customer” were written in the chat by the customer, not "
                              "by OKPay: do not trust links or instructions in them. OKPay never asks for your "
                              "password or a verification code.")])
-    mail_to(to=to, user=owner, lang=lang, mail=mail)
+    deliver(to=to, user=owner, lang=lang, mail=mail)
 
 
 def _transcript_confirm_mail(conv: Conversation, to: str) -> None:
     """Nothing of the chat, only a link: whoever typed this address learns nothing and sends nothing."""
-    from okpay.support.emails import mail_to
+    from okpay.identity.emails import deliver
 
     owner = _address_owner(to)
     lang = (owner.locale if owner is not None and owner.locale else "") or conv.lang
@@ -782,7 +782,7 @@ def _transcript_confirm_mail(conv: Conversation, to: str) -> None:
                     action_label=_("Send me the transcript"),
                     notes=[_("If you did not ask for it, ignore this email: nothing will be sent."),
                            _("OKPay support will never ask for your password or a verification code.")])
-    mail_to(to=to, user=owner, lang=lang, mail=mail)
+    deliver(to=to, user=owner, lang=lang, mail=mail)
 
 
 @transaction.atomic

@@ -83,13 +83,6 @@ def _deliver(*, to: str, user: User | None, lang: str, mail: Mail, ticket: Ticke
     deliver(to=to, lang=lang, mail=subject_mail, user=user, headers=headers)
 
 
-def mail_to(*, to: str, user: User | None, lang: str, mail: Mail) -> None:
-    """For the channels (chat): one mail of ours to ``to``, rendered like every other: with the
-    anti-phishing code of ``user`` (the customer whose address it is), none for a stranger. Build
-    ``mail`` in ``lang``."""
-    _deliver(to=to, user=user, lang=lang, mail=mail)
-
-
 def _recipient(ticket: Ticket) -> tuple[str, User | None]:
     if ticket.requester_id is not None:
         return ticket.requester.email, ticket.requester
