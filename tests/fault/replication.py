@@ -48,8 +48,12 @@ class Node:
                 fh.write(f"{key} = '{value}'\n")
 
     def start(self) -> None:
-        _run([str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-t", "90",
-              "-o", f"-p {self.port} -k {self.socket_dir} -c listen_addresses=127.0.0.1", "start"])
+        try:
+            _run([str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-t", "90",
+                  "-o", f"-p {self.port} -k {self.socket_dir} -c listen_addresses=127.0.0.1", "start"])
+        except RuntimeError as failed:  # pg_ctl only says "examine the log output": show it
+            tail = self.log.read_text(errors="replace")[-4000:] if self.log.exists() else "(no log)"
+            raise RuntimeError(f"{failed}\n--- {self.log} ---\n{tail}") from None
 
     def stop(self, mode: str = "fast") -> None:
         with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
@@ -71,6 +75,11 @@ class Node:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and any(_alive(p) for p in [pid, *children]):
             time.sleep(0.05)
+        # A killed postmaster leaves its socket lock behind, and in a container whose init does not
+        # reap orphans its pid stays a zombie, which a restart on this port reads as "another
+        # postmaster is running". The machine is gone, so is its /tmp.
+        for leftover in self.socket_dir.glob(f".s.PGSQL.{self.port}*"):
+            leftover.unlink(missing_ok=True)
 
     @property
     def url(self) -> str:
@@ -126,7 +135,7 @@ class Replicated:
             if node is None:
                 continue
             _run([str(node.bin / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(self.primary.port), "-U", "postgres",
-                  "-D", str(node.data), "-X", "stream", "--no-sync"], timeout=300)
+                  "-D", str(node.data), "-X", "stream", "-c", "fast", "--no-sync"], timeout=300)
             (node.data / "standby.signal").touch()
             node.conf(primary_conninfo=self.conninfo(self.primary, node.name), hot_standby="on",
                       synchronous_standby_names="")

@@ -77,7 +77,7 @@ def _pitr(root: Path, archive: Path, base: Path, tmp_path: Path) -> None:
         assert migrated.returncode == 0, migrated.stderr[-3000:]
         bank.module("bank_db", "setup", "1", "10000", env=env)
         _run([str(node.bin / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(node.port), "-U", "postgres",
-              "-D", str(base), "-X", "stream", "--no-sync"], timeout=300)
+              "-D", str(base), "-X", "stream", "-c", "fast", "--no-sync"], timeout=300)
 
         # One process: credit 111, note the time, credit 222 and 333 (the mistake), switch WAL.
         moved = bank.okpay("shell", "-c", MOVES, env=env)
