@@ -235,3 +235,25 @@ def test_guest_chats_per_address_are_limited(db, settings) -> None:  # type: ign
     assert [a["type"] for a in answers] == ["welcome", "welcome", "error"]
     assert answers[2]["code"] == "rate_limited"
     assert Conversation.objects.count() == 2
+
+
+def test_chats_give_their_database_connections_back(db) -> None:  # type: ignore[no-untyped-def]
+    """Regression (okpay.core.asyncdb): each chat kept the pooled connections its consumer's
+    database calls opened, and on PostgreSQL the pool ran dry after a dozen chats."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the pool is PostgreSQL's")
+
+    async def one_chat(n: int):  # type: ignore[no-untyped-def]
+        comm = communicator()
+        await hello(comm, lang="en", email=f"pool{n}@example.com")
+        await comm.send_json_to({"type": "message", "client_id": "c1", "body": "hello there"})
+        await receive_until(comm, "ack")
+        await receive_until(comm, "message")
+        await comm.disconnect()
+
+    for n in range(12):
+        run(lambda n=n: one_chat(n))
+    stats = connection.pool.get_stats()
+    assert stats["pool_size"] - stats.get("pool_available", 0) <= 2, stats  # this test's own, at most

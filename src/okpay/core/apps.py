@@ -7,4 +7,6 @@ class CoreConfig(AppConfig):
     verbose_name = "OKPay core"
 
     def ready(self) -> None:
-        from okpay.core import checks  # noqa: F401 - registers the deployment checks
+        from okpay.core import asyncdb, checks  # noqa: F401 - checks registers the deployment checks
+
+        asyncdb.install()  # connections used from async code go back to the pool (okpay.core.asyncdb)
