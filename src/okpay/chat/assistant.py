@@ -242,8 +242,9 @@ def flow_of(text: str, articles: list[dict[str, str]]) -> str:
 
 
 def coverage(text: str, slug: str, lang: str) -> float:
-    """The share of the question's own words (typos fixed, synonyms counting once) found in the
-    article ``slug``: how sure the assistant may be that search's best article is about it."""
+    """The share of the question's own words (weighted by rarity, typos fixed, synonyms counting
+    once) found in the article ``slug``, halved when none is in its title or summary: how sure the
+    assistant may be that search's best article is about the question."""
     from okpay.helpcenter.models import Article
     from okpay.helpcenter.search import text as search_text
     from okpay.helpcenter.search import vocabulary
@@ -261,16 +262,20 @@ def coverage(text: str, slug: str, lang: str) -> float:
     fields = " " + " ".join(row) + " "
     spell = vocabulary.get()
     key = lang_of(lang)
-    weights = {term: max(vocabulary.idf(key, spell.correct(term) or term), 0.1) for term in terms}
+    weights = {term: min(max(vocabulary.idf(key, spell.correct(term) or term), 0.5), 2.5) for term in terms}
     hits = 0.0
     for term in terms:
         fixed = spell.correct(term) or term
         if f" {term} " in fields or f" {fixed} " in fields:
             hits += weights[term]
     total = sum(weights.values())
-    if hits < total and any(f" {t} " in fields for t in search_text.synonym_tokens(text or "", key)):
+    synonyms = search_text.synonym_tokens(text or "", key)
+    if hits < total and any(f" {t} " in fields for t in synonyms):
         hits = min(total, hits + min(weights.values()))
-    return hits / total
+    # Words found only in the body, none in the title or summary: half as sure.
+    head = f" {row[0]} {row[1]} "
+    on_top = any(f" {t} " in head or f" {spell.correct(t) or t} " in head for t in [*terms, *synonyms])
+    return hits / total if on_top else hits / total / 2
 
 
 def _date(moment: datetime | None, lang: str) -> str:
