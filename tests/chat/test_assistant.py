@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone, translation
 
-from okpay.chat import services
+from okpay.chat import assistant, services
 from okpay.chat.models import Conversation, Message
 from okpay.helpcenter.search import vocabulary
 from okpay.helpcenter.seed import load
@@ -141,7 +141,7 @@ def test_frozen_account_and_lockout(alice) -> None:  # type: ignore[no-untyped-d
 # 36 questions: (language, question, intent, a help-centre slug that must be among the articles or None)
 QUESTIONS = [
     ("zh-hans", "怎么充值？", "help", "top-up"),
-    ("zh-hans", "如何给朋友转账", "pending", None),
+    ("zh-hans", "如何给朋友转账", "help", "send-money"),  # how to send, not a payment that waits
     ("zh-hans", "提现多久到账", "withdrawal", "withdrawal-time"),
     ("zh-hans", "我的付款显示待处理", "pending", "pending-transaction"),
     ("zh-hans", "忘记密码了怎么办", "reset", "reset-password"),
@@ -222,3 +222,48 @@ def test_refund_requests_to_merchants_are_explained(alice, shop) -> None:  # typ
     # Nobody else hears about it.
     assert RefundRequest.objects.count() == 1
     assert "茶叶小店" not in ask(None, "我的退款", "zh-hans").body
+
+
+# Questions that share a word with a flow but are about something else (docs/search-quality.md):
+# (language, question, the flow that must start or "", the first article or None, handed off).
+CONFUSIONS = [
+    ("en", "cancel my okpay account", "", "close-account", False),
+    ("en", "Can I cancel the transfer I just sent?", "pending", None, False),
+    ("zh-hans", "怎么取消我的账号", "", "close-account", False),
+    ("zh-hans", "取消那笔转账", "pending", None, False),
+    ("en", "turn off two-factor authentication", "", "disable-two-factor", False),
+    ("en", "turn on two-factor authentication", "2fa", "enable-two-factor", False),
+    ("zh-hans", "关闭双重验证", "", "disable-two-factor", False),
+    ("zh-hans", "手机丢了收不到双重验证的验证码", "", "lost-phone-two-factor", False),
+    ("en", "I forgot my password", "reset", "reset-password", False),
+    ("en", "locked out after too many wrong passwords", "", "account-locked", False),
+    ("en", "the merchant declined my refund", "refund", "refund-request-status", False),
+    ("zh-hans", "退款", "refund", None, False),
+    ("en", "someone hacked my account and took my money", "", None, True),
+    ("en", "how do I keep my account from being hacked", "", None, False),
+    ("zh-hans", "转人工", "", None, True),
+]
+
+
+def test_routing_tells_flows_from_look_alikes(db) -> None:  # type: ignore[no-untyped-def]
+    load()
+    vocabulary.invalidate()
+    misses = []
+    for lang, question, flow, slug, handed in CONFUSIONS:
+        with translation.override(lang):
+            reply = assistant.answer(text=question, user=None, lang=lang)
+        slugs = [a["slug"] for a in reply.data.get("articles", [])]
+        if (reply.data.get("flow", "") != flow or (slug and slugs[:1] != [slug])
+                or bool(reply.data.get("handoff")) != handed):
+            misses.append((question, reply.data.get("flow"), slugs, reply.data.get("handoff")))
+    assert misses == []
+
+
+def test_unsure_offers_a_person_with_the_closest_article(db) -> None:  # type: ignore[no-untyped-def]
+    load()
+    vocabulary.invalidate()
+    with translation.override("en"):
+        reply = assistant.answer(text="qqqqzzzz xxyyww", user=None, lang="en")
+    assert reply.data.get("unsure") is True and reply.intent == "unsure"
+    assert [a["action"] for a in reply.data["actions"]] == ["handoff"]
+    assert "not sure" in reply.body

@@ -221,3 +221,46 @@ def test_a_guests_chat_shows_no_wallet_context(alice, agent) -> None:  # type: i
     assert conv.state == "active" and conv.ticket.requester is None
     detail = services.agent_detail(agent=agent, conversation=conv)
     assert detail["wallet"] == {"signed_in": False, "linked": False}
+
+
+def test_money_taken_by_someone_else_hands_off_at_once_with_the_article(alice, agent) -> None:  # type: ignore[no-untyped-def]
+    from okpay.helpcenter.search import vocabulary
+    from okpay.helpcenter.seed import load
+
+    load()
+    vocabulary.invalidate()
+    agent_duty_set(user=agent, on_duty=True, capacity=1)
+    conv = services.conversation_open(user=alice).conversation
+    say(conv, "我账户里的钱被人转走了，不是我操作的", "u1")
+    conv.refresh_from_db()
+    bot = Message.objects.filter(conversation=conv, kind="bot").order_by("-seq").first()
+    assert bot.data["handoff"] is True and bot.data["intent"] == "security"
+    assert (conv.state, conv.category, conv.agent) == ("active", "security", agent)
+    ticket = conv.ticket
+    assert ticket.priority == "high" and ticket.channel == "chat"
+    first = ticket.messages.order_by("pk").first().body_text
+    assert "我账户里的钱被人转走了" in first  # the conversation
+    assert ticket.meta["article"] == bot.data["articles"][0]["slug"]  # and the matched article
+    assert bot.data["articles"][0]["title"] in first
+
+
+def test_unsure_then_talk_to_a_person_attaches_the_closest_article(alice, agent) -> None:  # type: ignore[no-untyped-def]
+    from okpay.helpcenter.search import vocabulary
+    from okpay.helpcenter.seed import load
+
+    load()
+    vocabulary.invalidate()
+    agent_duty_set(user=agent, on_duty=True, capacity=1)
+    conv = services.conversation_open(user=alice).conversation
+    say(conv, "cancel my okpay account", "c1")  # not a pending payment: the closing article
+    bot = Message.objects.filter(conversation=conv, kind="bot").order_by("-seq").first()
+    assert "flow" not in bot.data and bot.data["articles"][0]["slug"] == "close-account"
+    say(conv, "zzqqxx", "c2")
+    unsure = Message.objects.filter(conversation=conv, kind="bot").order_by("-seq").first()
+    assert unsure.data.get("unsure") is True and unsure.data["actions"][-1]["action"] == "handoff"
+    services.customer_action(conversation=conv, user=alice, action="handoff", target="", key="")
+    conv.refresh_from_db()
+    assert conv.state == "active"
+    body = conv.ticket.messages.order_by("pk").first().body_text
+    assert "cancel my okpay account" in body and "zzqqxx" in body
+    assert conv.ticket.meta["article"] == "close-account"

@@ -21,24 +21,158 @@ from django.utils.translation import gettext as _
 
 from okpay.identity.models import SecurityEvent, User
 
-# Intent → words that signal it (lower-cased, both languages). Order matters: the first match wins.
+# How a question is routed (docs/chat.md "Routing"). Each cue is a regular expression on the
+# lower-cased question with a weight; a flow's score is its cues minus its negative cues (the words
+# that say the question is about something else: "cancel" + "account" is closing the account, not
+# cancelling a pending payment), plus a little when help-centre search ranks the flow's own article
+# first. The best flow scoring at least FLOW_THRESHOLD starts; otherwise search's best article
+# answers if it shares enough of the question's words; otherwise the assistant says it is not sure
+# and offers a person. An explicit request for a person, or money taken by someone else, hands off
+# at once.
+_PW = r"(密码|pass?w[o0]?rd|pwd)"
+_2FA = (r"(双重验证|双重认证|两步验证|二步验证|双因素|二次验证|2fa|two[- ]?factor|2[- ]?factor|two[- ]?step"
+        r"|2[- ]?step|authenticator|验证器"
+        r"|动态验证码|动态码|动态口令)")
+_ON = r"(开启|开通|设置|设定|绑定|启用|打开|开|加上|添加|turn(ing)? on|enable|set ?up|setting up|add|activate|use|get)"
+_OFF = r"(关闭|关掉|取消|解绑|停用|去掉|turn(ing)? off|disable|remove|deactivate|switch off|stop)"
+_CANCEL = r"(取消|撤回|撤销|cancel|undo|stop|reverse)"
+_MONEY = r"(转账|付款|支付|交易|那笔|这笔|汇款|提现|transfer|payment|transaction|withdrawal|sent|paid|send)"
+_ACCOUNT = r"(账户|账号|帐户|帐号|户口|account|membership)"
+_CLOSE = r"(注销|销户|删除|删掉|关闭|不用了|close|delete|remove|terminate|deactivate)"
+_STATUS = (r"(待处理|处理中|pending|processing|on hold|held|stuck|卡住|卡着|审核|review|没到账|未到账|还没到|没有到"
+           r"|没收到|还没收到|没入账|不到账|"
+           r"didn'?t (get|receive)|didnt (get|receive)|not (arrived|received|there|come|completed)|hasn'?t (arrived"
+           r"|come|received|completed)|"
+           r"has not (arrived|received|completed)|still not|never arrived|where is my|没完成|还没好)")
+_REFUND = (r"(退款|退钱|退回给我|退给我|退货|能退|可以退|退吗|不想要了|refund|money back|return (it|the item"
+           r"|my order)|reimburse)")
+_REFUND_STATUS = (r"(拒绝|驳回|没回|没有回|不回|没反应|没回应|怎么样了|进度|状态|declined|rejected|refused|no answer"
+                  r"|never answered"
+                  r"|hasn'?t answered|not answered|no reply|status|what happened)")
+_DEFINE = r"(是什么意思|什么意思|是什么|什么是|what does .* mean|what is (a |an |the )?(risk|review|pending))"
+
+Cues = tuple[tuple["re.Pattern[str]", float], ...]
+
+
+def _cues(*pairs: tuple[str, float]) -> Cues:
+    return tuple((re.compile(pattern), weight) for pattern, weight in pairs)
+
+
+FLOW_CUES: dict[str, Cues] = {
+    "reset": _cues(
+        (rf"(忘|想不起|记不起|不记得|记不住|丢|找回|重置|重设|reset|forg[eo]t|lost|recover|can'?t remember"
+         rf"|cant remember|don'?t know"
+         rf"|dont know|new).{{0,30}}{_PW}", 1.5),
+        (rf"{_PW}.{{0,30}}(忘|想不起|记不起|不记得|记不住|丢|找回|重置|重设|reset|recovery|forg[eo]t|lost)", 1.5),
+    ),
+    "2fa": _cues(
+        (rf"{_ON}.{{0,30}}{_2FA}", 1.5),
+        (rf"{_2FA}.{{0,30}}(怎么开|开启|开通|设置|绑定|启用|on\b|set ?up|setup|enable)", 1.5),
+        (_2FA, 0.5),
+    ),
+    "pending": _cues(
+        (_STATUS, 1.2),
+        (rf"{_CANCEL}.{{0,30}}{_MONEY}", 1.2),
+        (rf"{_MONEY}.{{0,30}}{_CANCEL}", 1.0),
+        (r"(to|给)\s*(my )?(朋友|friend|他|她|家人)", 0.2),
+    ),
+    "refund": _cues(
+        (_REFUND, 1.5),
+        (r"(商家|网店|店|merchant|shop|store|seller).{0,30}(退|refund|return|money back)", 0.5),
+    ),
+}
+
+FLOW_AGAINST: dict[str, Cues] = {
+    "reset": _cues(
+        (r"(锁|lock|too many|太多次)", 1.5),  # account-locked
+        (_2FA, 1.0), (r"(验证码|code)", 0.5),  # a lost second factor, not a password
+        (r"(支付密码|payment pin)", 0.5),
+    ),
+    "2fa": _cues(
+        (_OFF, 2.0),  # turning it off
+        (r"(丢|丢了|lost|stolen|new phone|换了.{0,6}手机|新手机|换手机|收不到|can'?t get|cannot get|gone|没了)", 2.0),
+        (r"(恢复码|备用码|recovery code|backup code)", 2.0),
+    ),
+    "pending": _cues(
+        (rf"{_ACCOUNT}.{{0,20}}{_CLOSE}|{_CLOSE}.{{0,20}}{_ACCOUNT}"
+         rf"|{_CANCEL}.{{0,20}}(我的)?(okpay)?\s*{_ACCOUNT}", 3.0),
+        (rf"{_CANCEL}.{{0,20}}({_2FA}|订阅|自动扣款|subscription)", 2.0),
+        (_REFUND, 1.0),
+        (r"(转错|错人|wrong (person|email|account|number|recipient)|stranger|陌生人|输错|by mistake)", 2.0),
+        (r"(充值|充钱|top ?-?up)", 2.0),
+        (r"(页面|网页|网站|app|page|website|browser|浏览器|点不动|闪退)", 1.5),
+        (r"(没注册|未注册|没有账户|没有账号|没有 ?okpay|without an? (okpay )?account|no (okpay )?account|领取"
+         r"|claim)", 2.0),
+        (r"(失败|failed|declined|rejected|被拒)", 1.5),
+        (r"(邮件|邮箱|email|mail|验证码|短信|sms|code)", 1.5),
+        (_DEFINE, 1.5),
+        (r"(冻结|frozen|freeze)", 1.5),
+        (r"(登录|sign[- ]?in|log[- ]?in)", 1.0),
+    ),
+    "refund": _cues(
+        (r"(转错|错人|wrong (person|email|recipient))", 1.0),
+        (r"(没领取|未领取|领取|claim)", 2.0),  # an unclaimed transfer comes back by itself
+    ),
+}
+
+REFUND_STATUS = re.compile(_REFUND_STATUS)
+FLOW_THRESHOLD = 1.0
+SEARCH_AGREES = 0.5  # search ranks the flow's own article first
+COVERAGE_THRESHOLD = 0.2  # below this share of the question's words in the best article: not sure
+
+HANDOFF_CUES = re.compile(
+    r"(人工|真人|转人工|客服人员|找个人|找人来|活人|不要机器人|别.{0,6}机器人|talk to (a |an )?(human|person|someone"
+    r"|agent|"
+    r"representative)|speak (to|with) (a |an )?(human|person|someone|agent)|real (person|human)|a human|"
+    r"human please|^\s*(agent|human|operator|representative)\s*[.!?]*\s*$|live agent|someone who can (actually )?help|"
+    r"stop the bot|not a bot|no bot|representative|human being)")
+# Money taken by someone else: a person at once (the ticket is a high-priority security one).
+URGENT_THEFT = re.compile(
+    r"(盗|被黑|被人|有人|不是我|没授权|未授权|被偷|hacked|hijacked|compromised|stolen|someone|wasn'?t me|not me|"
+    r"didn'?t (spend|do|make|send)|did not (spend|do|make|send)|unauthori[sz]ed)")
+URGENT_MONEY = re.compile(r"(钱|余额|资金|盗刷|money|funds|balance|sent|transferred|paid|spent)")
+URGENT_NOT = re.compile(r"(防止|避免|预防|怎么防|如何防|会不会|安全吗|prevent|avoid|protect|is it safe|how (do"
+                        r"|can) i keep)")
+
+
+def urgent(text: str) -> bool:
+    """Money taken by someone else (not a question about preventing it)."""
+    low = (text or "").lower()
+    return bool(URGENT_THEFT.search(low) and URGENT_MONEY.search(low) and not URGENT_NOT.search(low))
+
+
+# Questions that name one article beyond doubt, whatever search ranks first (no flow started).
+ARTICLE_CUES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), slug) for p, slug in (
+    (rf"{_OFF}.{{0,20}}{_2FA}|{_2FA}.{{0,20}}{_OFF}|不想要.{{0,6}}{_2FA}|don'?t want .{{0,10}}{_2FA}"
+     rf"|unlink .{{0,10}}{_2FA}",
+     "disable-two-factor"),
+    (rf"{_ACCOUNT}.{{0,20}}{_CLOSE}|{_CLOSE}.{{0,20}}{_ACCOUNT}|{_CANCEL}.{{0,20}}(我的)?\s*(okpay)?\s*{_ACCOUNT}"
+     r"|注销|销户", "close-account"),
+    (rf"(丢|lost|stolen|new phone|换了.{{0,6}}手机|新手机|换手机|手机换了).{{0,30}}({_2FA}|验证码"
+     rf"|code)", "lost-phone-two-factor"),
+    (r"(锁定|被锁|锁了|locked|lockout|too many .{0,20}(password|attempt|tries)|(多次|好几次|太多次).{0,10}密码"
+     r"|密码.{0,10}"
+     r"(多次|好几次|太多次))", "account-locked"),
+))
+
+
+def article_cue(text: str) -> str:
+    low = (text or "").lower()
+    for pattern, slug in ARTICLE_CUES:
+        if pattern.search(low):
+            return slug
+    return ""
+
+
+# The rest of the intents: account facts beside the best article (first match wins).
 INTENTS: list[tuple[str, tuple[str, ...]]] = [
-    ("handoff", ("人工", "真人", "转人工", "客服人员", "找客服", "talk to a person", "human", "real person",
-                 "speak to someone", "an agent", "a person")),
     ("security", ("被盗", "盗号", "诈骗", "骗子", "被骗", "不是我操作", "陌生登录", "钓鱼", "hacked", "stolen",
-                  "scam", "fraud", "phishing", "someone else", "not me", "unauthori")),
+                  "scam", "fraud", "phishing", "someone else", "not me", "unauthori", "冒充", "pretend")),
     ("frozen", ("冻结", "frozen", "freeze", "解冻", "unfreeze")),
-    ("reset", ("忘记密码", "密码忘", "忘了密码", "找回密码", "重置密码", "forgot password", "forgot my password",
-               "forgotten password", "reset password", "reset my password", "password reset")),
-    ("lockout", ("锁定", "被锁", "登录不了", "无法登录", "登不上", "密码错误", "locked", "lockout", "can't sign in",
-                 "cannot sign in", "can't log in", "cannot log in")),
-    ("cancel", ("取消", "撤回", "cancel", "undo")),
-    ("refund", ("退款", "退钱", "refund")),
+    ("lockout", ("锁定", "被锁", "锁了", "登录不了", "无法登录", "登不上", "密码错误", "locked", "lockout",
+                 "can't sign in", "cannot sign in", "can't log in", "cannot log in")),
     ("withdrawal", ("提现", "取现", "到银行", "withdraw", "bank account")),
     ("bill", ("账单", "缴费", "水费", "电费", "话费", "燃气", "bill", "biller", "electricity", "utility")),
-    ("pending", ("待处理", "处理中", "没完成", "没到账", "未到账", "到账", "没收到", "转账", "审核", "pending",
-                 "not arrived", "hasn't arrived", "where is my", "transfer", "review", "on hold", "held",
-                 "not received")),
 ]
 
 # Which pending reasons each intent is about (None: all).
@@ -48,18 +182,20 @@ INTENT_REASONS: dict[str, tuple[str, ...] | None] = {
 }
 
 CATEGORY_OF_INTENT = {"reset": "account", "security": "security", "frozen": "security", "lockout": "security",
+                      "2fa": "security",
                       "pending": "payment", "cancel": "payment", "refund": "payment",
                       "withdrawal": "payment", "bill": "payment"}
 
 
 # The seed's four FAQ flows and the help articles each one answers (the first is the flow's own).
 FLOW_ARTICLES: dict[str, tuple[str, ...]] = {
-    "pending": ("pending-transaction",),
+    # The pending flow explains each reason a payment waits, and cancels it while it may be cancelled.
+    "pending": ("pending-transaction", "risk-review", "withdrawal-time", "bill-payment-failed", "unclaimed-transfer",
+                "cancel-or-refund"),
     "reset": ("reset-password",),
     "2fa": ("enable-two-factor",),
-    "refund": ("cancel-or-refund", "merchant-refund-policy"),
+    "refund": ("cancel-or-refund", "merchant-refund-policy", "refund-request-status"),
 }
-FLOW_OF_SLUG = {slug: flow for flow, slugs in FLOW_ARTICLES.items() for slug in slugs}
 CATEGORY_OF_FLOW = {"pending": "payment", "reset": "account", "2fa": "security", "refund": "payment"}
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 
@@ -73,11 +209,73 @@ class Answer:
 
 
 def classify(text: str) -> str:
+    """The account-facts intent of a question (security, frozen, lockout, withdrawal, bill) or "help"."""
     low = " " + (text or "").lower() + " "
+    if HANDOFF_CUES.search(low):
+        return "handoff"
     for intent, words in INTENTS:
         if any(w in low for w in words):
             return intent
     return "help"
+
+
+def flow_scores(text: str, articles: list[dict[str, str]]) -> dict[str, float]:
+    """Each seed flow's score for ``text``: its cues, minus its negative cues, plus a little when
+    search ranks the flow's own article first."""
+    low = " " + (text or "").lower() + " "
+    top = articles[0]["slug"] if articles else ""
+    scores = {}
+    for flow, cues in FLOW_CUES.items():
+        score = sum(weight for pattern, weight in cues if pattern.search(low))
+        if score:
+            score -= sum(weight for pattern, weight in FLOW_AGAINST.get(flow, ()) if pattern.search(low))
+            score += SEARCH_AGREES if top in FLOW_ARTICLES[flow] else 0.0
+        scores[flow] = score
+    return scores
+
+
+def flow_of(text: str, articles: list[dict[str, str]]) -> str:
+    """Which of the seed's four flows ``text`` starts, if any (the best score at the threshold)."""
+    scores = flow_scores(text, articles)
+    best = max(scores, key=lambda f: scores[f])
+    return best if scores[best] >= FLOW_THRESHOLD else ""
+
+
+def coverage(text: str, slug: str, lang: str) -> float:
+    """The share of the question's own words (weighted by rarity, typos fixed, synonyms counting
+    once) found in the article ``slug``, halved when none is in its title or summary: how sure the
+    assistant may be that search's best article is about the question."""
+    from okpay.helpcenter.models import Article
+    from okpay.helpcenter.search import text as search_text
+    from okpay.helpcenter.search import vocabulary
+
+    terms = search_text.unique(search_text.tokens(text or ""))
+    if not terms:
+        return 1.0  # stop words only ("what is okpay"): search's answer stands
+    from okpay.helpcenter.selectors import lang_of
+
+    row = (Article.objects.filter(slug=slug, lang=lang_of(lang))
+           .values_list("search_title", "search_summary", "search_body")
+           .first())
+    if row is None:
+        return 0.0
+    fields = " " + " ".join(row) + " "
+    spell = vocabulary.get()
+    key = lang_of(lang)
+    weights = {term: min(max(vocabulary.idf(key, spell.correct(term) or term), 0.5), 2.5) for term in terms}
+    hits = 0.0
+    for term in terms:
+        fixed = spell.correct(term) or term
+        if f" {term} " in fields or f" {fixed} " in fields:
+            hits += weights[term]
+    total = sum(weights.values())
+    synonyms = search_text.synonym_tokens(text or "", key)
+    if hits < total and any(f" {t} " in fields for t in synonyms):
+        hits = min(total, hits + min(weights.values()))
+    # Words found only in the body, none in the title or summary: half as sure.
+    head = f" {row[0]} {row[1]} "
+    on_top = any(f" {t} " in head or f" {spell.correct(t) or t} " in head for t in [*terms, *synonyms])
+    return hits / total if on_top else hits / total / 2
 
 
 def _date(moment: datetime | None, lang: str) -> str:
@@ -224,37 +422,25 @@ def _articles(text: str, lang: str, limit: int = 2) -> list[dict[str, str]]:
     return [_article_dict(article) for article in suggest_articles(text, lang, limit=limit)]
 
 
-def _with_flow_article(articles: list[dict[str, str]], flow: str, lang: str) -> list[dict[str, str]]:
-    """The flow's own article first among the links (the one a hand-off attaches)."""
+def _with_flow_article(articles: list[dict[str, str]], flow: str, lang: str,
+                       first: str = "") -> list[dict[str, str]]:
+    """The flow's own article (or ``first``) first among the links (the one a hand-off attaches)."""
     from django.apps import apps
 
     if not apps.is_installed("okpay.helpcenter"):
         return articles
-    own = [a for a in articles if a["slug"] in FLOW_ARTICLES[flow]]
+    own = [a for a in articles if a["slug"] == first] if first else []
+    own = own or ([] if first else [a for a in articles if a["slug"] in FLOW_ARTICLES[flow]])
     if own:
         return own[:1] + [a for a in articles if a is not own[0]]
     from okpay.core.errors import NotFound
     from okpay.helpcenter.selectors import article_get
 
     try:
-        return [_article_dict(article_get(FLOW_ARTICLES[flow][0], lang=lang)), *articles]
+        own_article = _article_dict(article_get(first or FLOW_ARTICLES[flow][0], lang=lang))
+        return [own_article, *[a for a in articles if a["slug"] != own_article["slug"]]]
     except NotFound:
         return articles
-
-
-def flow_of(intent: str, articles: list[dict[str, str]]) -> str:
-    """Which of the seed's four flows a question starts, if any: a keyword intent first, then the
-    flow whose article search ranks first."""
-    if intent == "reset":
-        return "reset"
-    if intent in ("pending", "cancel"):
-        return "pending"
-    top = FLOW_OF_SLUG.get(articles[0]["slug"], "") if articles else ""
-    if top:
-        return top
-    if intent == "refund":
-        return "refund"
-    return ""
 
 
 def _handoff_button() -> dict[str, str]:
@@ -378,9 +564,13 @@ def _refund_flow(text: str, user: User | None, lang: str, articles: list[dict[st
                "merchant's refund window, by asking the merchant on that payment; a transfer to a person cannot be "
                "refunded, only cancelled while it is still pending.")]
     actions: list[dict[str, str]] = []
+    # "Declined", "no answer", "what happened": the customer's own requests come first.
+    status = bool(REFUND_STATUS.search((text or "").lower()))
     if user is None:
         parts.append(_("Sign in and ask again, and I can show which of your payments can still be refunded."))
     else:
+        if status:
+            parts.extend(refund_requests(user, lang))
         lines, buttons = refundable_payments(user, text, lang)
         if lines:
             parts.append(_("Step 2, your payments that can still be refunded: choose the right one."))
@@ -394,12 +584,42 @@ def _refund_flow(text: str, user: User | None, lang: str, articles: list[dict[st
                 line, cancel = explain_transaction(txn, lang)
                 parts.append(line)
                 actions.extend(cancel)
-        parts.extend(refund_requests(user, lang))
+        if not status:
+            parts.extend(refund_requests(user, lang))
     parts.append(_("Step 3: the merchant decides, and an approved refund comes back to your wallet. No answer, or "
                    "declined and you disagree? Talk to a person."))
     actions.append(_handoff_button())
-    return Answer("\n".join(parts), {"flow": "refund", "step": "policy", "articles": articles, "actions": actions},
+    step = "status" if status else "policy"
+    return Answer("\n".join(parts), {"flow": "refund", "step": step, "articles": articles, "actions": actions},
                   "refund", "payment")
+
+
+def _unsure(articles: list[dict[str, str]]) -> Answer:
+    """Neither a flow nor an article that shares the question's words: say so and offer a person
+    (whose ticket carries the conversation and the closest article, if any)."""
+    body = _("I am not sure I understood. Could you say it in other words, or talk to a person?")
+    if articles:
+        body += "\n" + _("The closest help article I found:")
+    return Answer(body, {"articles": articles[:1], "actions": [_handoff_button()], "unsure": True}, "unsure", "")
+
+
+def _urgent(text: str, user: User | None, lang: str) -> Answer:
+    """Money taken by someone else: a person at once (a high-priority security ticket), and the one
+    thing the customer can do meanwhile, freeze the account."""
+    parts = [_("This needs a person now: I am passing you to customer service.")]
+    actions: list[dict[str, str]] = []
+    if user is not None and user.frozen:
+        parts.append(_("Your account was frozen on %(when)s, so no money can leave it. Only customer "
+                       "service can unfreeze it after checking your identity: ask for a person.")
+                     % {"when": _date(user.frozen_at, lang)})
+    else:
+        parts.append(_("If someone else may be using your account, freeze it at once in your security settings, "
+                       "then talk to a person."))
+        actions.append({"action": "open", "target": "security", "label": _("Security settings"),
+                        "url": reverse("identity:security")})
+    articles = _articles(text, lang)
+    return Answer("\n".join(parts), {"articles": articles, "actions": actions, "handoff": True}, "security",
+                  "security")
 
 
 def answer(*, text: str, user: User | None, lang: str, previous: dict[str, Any] | None = None,
@@ -412,21 +632,30 @@ def answer(*, text: str, user: User | None, lang: str, previous: dict[str, Any] 
     if intent == "handoff":
         return Answer(_("Of course. I will find a person for you."), {"actions": [], "handoff": True},
                       intent, CATEGORY_OF_INTENT.get(intent, ""))
+    if urgent(text):
+        return _urgent(text, user, lang)
     previous = previous or {}
     if previous.get("flow") == "reset" and previous.get("step") == "ask_email" and EMAIL.search(text or ""):
         return _reset_flow(text, ip=ip, articles=list(previous.get("articles") or []))
     articles = _articles(text, lang)
-    flow = flow_of(intent, articles)
+    named = article_cue(text)  # "close my account", "turn off 2fa": no flow, that article
+    flow = "" if named else flow_of(text, articles)
     if flow:
-        articles = _with_flow_article(articles, flow, lang)
+        first = "refund-request-status" if flow == "refund" and REFUND_STATUS.search(text.lower()) else ""
+        articles = _with_flow_article(articles, flow, lang, first)
     if flow == "reset":
         return _reset_flow(text, ip=ip, articles=articles)
     if flow == "2fa":
         return _two_factor_flow(user, articles)
     if flow == "refund":
         return _refund_flow(text, user, lang, articles)
-    if flow == "pending" and intent == "help":
-        intent = "pending"
+    if flow == "pending" and intent not in ("withdrawal", "bill"):
+        intent = "cancel" if re.search(_CANCEL, text.lower()) else "pending"
+    if named:
+        articles = _with_flow_article(articles, "", lang, named)
+    elif not flow and intent == "help" and (not articles or coverage(text, articles[0]["slug"], lang)
+                                          < COVERAGE_THRESHOLD):
+        return _unsure(articles)
     category = CATEGORY_OF_INTENT.get(intent, "") or CATEGORY_OF_FLOW.get(flow, "")
     parts: list[str] = []
     actions: list[dict[str, str]] = []
