@@ -111,7 +111,7 @@ def _sentence(e: TicketEvent, names: Mapping[str, str]) -> str:
         return _("Priority changed from %(old)s to %(new)s") % words
     if k == "assigned":
         if not d.get("assignee"):
-            return _("Unassigned")
+            return _("Assignee removed")
         return (_("Assigned to %(agent)s %(how)s") % {
             "agent": names.get(d["assignee"], _("an agent")), "how": _HOW.get(str(d.get("how")), "")}).strip()
     if k == "team":
