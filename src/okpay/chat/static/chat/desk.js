@@ -42,7 +42,7 @@
   }
   function bubble(m) {
     if (log.querySelector("[data-seq='" + m.seq + "']")) { return; }
-    var li = el("li", {"class": "chat-msg chat-" + m.kind, "data-seq": m.seq});
+    var li = el("div", {"class": "chat-msg chat-" + m.kind, "data-seq": m.seq});
     var who = {customer: L("customer"), bot: L("assistant"), system: L("system"), note: L("note")}[m.kind] || m.author || "";
     li.appendChild(el("span", {"class": "chat-who"}, who));
     var body = el("div", {"class": "chat-body"});
