@@ -174,7 +174,10 @@ def available_kinds(ticket: Ticket) -> dict[str, ActionKind]:
     return KINDS
 
 
-def _note(ticket: Ticket, parts: list[Any]) -> None:
+NOTE_STATE = gettext_noop("%(action)s · %(state)s — %(reason)s")
+
+
+def _note(ticket: Ticket, parts: Any) -> None:
     """The desk's own note of what happened, kept as parts so each agent reads it in their language."""
     system_note(ticket, parts=parts)
 
@@ -200,8 +203,9 @@ def _execute(action: ActionRequest, executor: User) -> ActionRequest:
                          "requested_by": action.requested_by.public_id, "params": action.params,
                          "result": action.result})
     outcome = action.result.get("message") or OUTCOMES.get(action.result.get("outcome", ""), "")
-    _note(action.ticket, [notes.tr(kind.label), " · ", notes.tr(STATE_WORDS.get(action.state, "")), ": ",
-                          notes.tr(str(outcome)) if outcome else "", " — ", action.reason])
+    _note(action.ticket, notes.tr(gettext_noop("%(action)s · %(state)s: %(outcome)s — %(reason)s"),
+                                  action=notes.tr(kind.label), state=notes.tr(STATE_WORDS.get(action.state, "")),
+                                  outcome=notes.tr(str(outcome)) if outcome else "", reason=action.reason))
     return action
 
 
@@ -257,8 +261,9 @@ def action_request(*, ticket: Ticket, agent: User, kind: str, reason: str,
                  detail={"action": action.public_id, "kind": kind, "reason": action.reason, "params": params,
                          "amount": amount, "needs_approval": needs_second})
     if needs_second:
-        _note(ticket, [notes.tr(spec.label), " · ", notes.tr(gettext_noop("waiting for a supervisor to approve")),
-                       " — ", action.reason])
+        _note(ticket, notes.tr(NOTE_STATE, action=notes.tr(spec.label),
+                               state=notes.tr(gettext_noop("waiting for a supervisor to approve")),
+                               reason=action.reason))
         return action
     return _execute(action, agent)
 
@@ -282,8 +287,9 @@ def action_decide(*, action: ActionRequest, supervisor: User, approve: bool, not
         event_add(action.ticket, "action_rejected", supervisor, action=action.public_id, action_kind=action.kind)
         audit_record(actor=supervisor, action="support.action_rejected", target=action.ticket,
                      detail={"action": action.public_id, "kind": action.kind, "note": action.result["note"]})
-        _note(action.ticket, [notes.tr(KINDS[action.kind].label), " · ",
-                              notes.tr(gettext_noop("rejected by a supervisor")), " — ", action.result["note"]])
+        _note(action.ticket, notes.tr(NOTE_STATE, action=notes.tr(KINDS[action.kind].label),
+                                      state=notes.tr(gettext_noop("rejected by a supervisor")),
+                                      reason=action.result["note"]))
         return action
     return _execute(action, supervisor)
 
