@@ -72,7 +72,7 @@
       else if (f.type === "assigned") { chats[f.conversation] = chats[f.conversation] || {conversation: f.conversation}; send({type: "overview"}); if (!current) { openChat(f.conversation); } }
       else if (f.type === "released") { delete chats[f.conversation]; if (current === f.conversation) { form.hidden = true; } renderLists(); }
       else if (f.type === "conversation") {
-        current = f.conversation; chats[f.conversation] = chats[f.conversation] || f; $("desk-chat-none").hidden = true;
+        current = f.conversation; chats[f.conversation] = chats[f.conversation] || f; $("desk-chat-none").hidden = true; log.hidden = false;
         log.textContent = ""; f.messages.forEach(bubble); renderWallet(f.wallet);
         form.hidden = f.state !== "active"; renderLists(); $("desk-chat-title").textContent = (f.customer || "") + (f.ticket ? " · " + f.ticket : "");
         send({type: "read", conversation: current, seq: lastSeq[current] || 0});
