@@ -302,7 +302,7 @@ QUEUE_LABELS = [("mine", gettext_lazy("Mine")), ("unassigned", gettext_lazy("Una
 DESK_VIEW_KEY = "desk_view"
 
 
-def _queue_ctx(request: HttpRequest, params: Any = None) -> dict[str, Any]:
+def _queue_ctx(request: HttpRequest, params: Any = None, *, counts: bool = True) -> dict[str, Any]:
     user: User = request.user  # type: ignore[assignment]
     params = request.GET if params is None else params
     queue = params.get("queue", "mine")
@@ -312,7 +312,8 @@ def _queue_ctx(request: HttpRequest, params: Any = None) -> dict[str, Any]:
     tickets = selectors.desk_queue(user, queue, channel=channel, category=category, q=q)
     return {"queue": queue, "channel": channel, "category": category, "q": q,
             "queue_label": dict(QUEUE_LABELS).get(queue, ""),
-            "rows": [(t, *selectors.sla_state(t)) for t in tickets], "counts": selectors.queue_counts(user),
+            "rows": [(t, *selectors.sla_state(t)) for t in tickets],
+            "counts": selectors.queue_counts(user) if counts else {},
             "queues": QUEUE_LABELS, "channels": Channel.choices, "categories": Category.choices,
             "statuses": Status.choices, "priorities": Priority.choices,
             "agents": _agents(), "now": timezone.now()}
@@ -414,7 +415,7 @@ def desk_ticket(request: HttpRequest, public_id: str, error: str = "", status: i
     customer (ticket properties, other tickets, wallet) on the right; one pane at a time on a phone."""
     ctx = _desk_ticket_ctx(request, public_id)
     view = QueryDict(request.session.get(DESK_VIEW_KEY, ""))
-    listed = _queue_ctx(request, view)
+    listed = _queue_ctx(request, view, counts=False)
     ctx.update(error=error, rows=listed["rows"], queue_label=listed["queue_label"], view_qs=view.urlencode(),
                other_tickets=selectors.other_tickets(ctx["ticket"]))
     services.ticket_view_record(ticket=ctx["ticket"], agent=request.user, what="ticket", ip=client_ip(request))  # type: ignore[arg-type]
