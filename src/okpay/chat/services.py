@@ -643,6 +643,7 @@ def conversation_transfer(*, agent: User, conversation: Conversation, to: str) -
 
 def conversation_end(*, conversation: Conversation, actor: User | str) -> Conversation:
     """End the chat: the full transcript goes to the ticket; an agent's end solves the ticket."""
+    from okpay.support import notes
     from okpay.support.services import system_note, ticket_status_set
 
     with transaction.atomic():
@@ -660,8 +661,8 @@ def conversation_end(*, conversation: Conversation, actor: User | str) -> Conver
             _append(conv, kind=Message.Kind.SYSTEM, data={"ended": True, "rate": True},
                     body=_("The chat has ended. How did we do? You can also get the transcript by email."))
             if conv.ticket_id:
-                system_note(conv.ticket, _("Chat transcript (%(id)s):") % {"id": conv.public_id} + "\n"
-                            + transcript_text(conv, include_notes=True))
+                system_note(conv.ticket, parts=[notes.tr(gettext_noop("Chat transcript (%(id)s):"), id=conv.public_id),
+                                                "\n" + transcript_text(conv, include_notes=True)])
                 if was_active and conv.agent is not None:
                     ticket_status_set(ticket=conv.ticket, actor=conv.agent, status="solved")
         push.push(push.conversation_group(conv.public_id), {"type": "chat.state", "state": state_of(conv)})

@@ -18,16 +18,19 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.utils import parseaddr
+from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from okpay.core.errors import RateLimited
 from okpay.core.ratelimit import RateLimit
 from okpay.mailbox import parse
 from okpay.mailbox.models import InboundEmail
+from okpay.support import notes
 from okpay.support import services as support
 from okpay.support.models import Channel, EmailMessageId, Ticket, TicketMessage
 
@@ -217,10 +220,11 @@ def _store(parsed: parse.Parsed, uploads: list[SimpleUploadedFile], dropped: lis
     else:
         outcome = InboundEmail.Outcome.JOINED if message.ticket_id == ticket.pk else InboundEmail.Outcome.CREATED  # type: ignore[union-attr]
     if dropped or parsed.dropped_inline:
-        note = []
+        note: list[Any] = []
         if dropped:
-            note.append("Attachments not accepted (type): " + ", ".join(dropped))
+            note.append(notes.tr(gettext_noop("Attachments not accepted (type): %(names)s"), names=", ".join(dropped)))
         if parsed.dropped_inline:
-            note.append(f"Inline images dropped: {parsed.dropped_inline}")
-        support.system_note(message.ticket, "; ".join(note))
+            note += ["; "] if note else []
+            note.append(notes.tr(gettext_noop("Inline images dropped: %(n)s"), n=str(parsed.dropped_inline)))
+        support.system_note(message.ticket, parts=note)
     return message.ticket, outcome

@@ -38,7 +38,7 @@ from okpay.identity.models import User
 from okpay.social import platforms
 from okpay.social.models import AccountLink, InboundMessage, LinkCode, OutboundMessage, WebhookNonce
 from okpay.social.tasks import deliver_outbound
-from okpay.support import wallet
+from okpay.support import notes, wallet
 from okpay.support.models import ACTIVE_STATUSES, Category, Channel, RequesterLink, Ticket, TicketMessage
 from okpay.support.services import (
     BODY_MAX,
@@ -258,10 +258,9 @@ def outbound_deliver(*, outbound_id: int) -> str:
             OutboundMessage.objects.filter(pk=row.pk).update(status=OutboundMessage.Status.FAILED, attempts=attempts,
                                                              next_attempt_at=None, last_error=error)
             if row.ticket is not None:
-                with translation.override(settings.LANGUAGE_CODE):
-                    system_note(row.ticket, _("This reply could not be delivered on %(platform)s: %(error)s. "
-                                              "Reach the customer another way.") % {"platform": row.platform,
-                                                                                    "error": error})
+                system_note(row.ticket, parts=notes.tr(gettext_noop(
+                    "This reply could not be delivered on %(platform)s: %(error)s. Reach the customer another way."),
+                    platform=row.platform, error=error))
             logger.error("social delivery gave up", extra={"outbound": row.public_id, "error": error})
             return "failed"
         retry_at = now + backoff(attempts)

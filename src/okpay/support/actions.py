@@ -19,18 +19,21 @@ from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
-from django.utils import timezone, translation
-from django.utils.translation import gettext as _
+from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from okpay.audit.services import audit_record
 from okpay.core.errors import Forbidden, InvalidRequest, NotFound, OkpayError
 from okpay.identity import services as identity
 from okpay.identity.models import User
-from okpay.support import clock, wallet
+from okpay.support import clock, notes, wallet
 from okpay.support.models import ActionRequest, Ticket
 from okpay.support.permissions import can, require
 from okpay.support.services import Conflict, event_add, system_note
+
+# The words of ActionRequest.State's labels, as message ids for notes (the model's are lazy).
+STATE_WORDS = {"pending": gettext_noop("Waiting for approval"), "executed": gettext_noop("Done"),
+               "rejected": gettext_noop("Rejected"), "failed": gettext_noop("Failed")}
 
 OUTCOMES = {
     "sent": gettext_noop("email sent"), "unknown": gettext_noop("email sent"),
@@ -171,8 +174,12 @@ def available_kinds(ticket: Ticket) -> dict[str, ActionKind]:
     return KINDS
 
 
-def _note(ticket: Ticket, text: str) -> None:
-    system_note(ticket, text)
+NOTE_STATE = gettext_noop("%(action)s · %(state)s — %(reason)s")
+
+
+def _note(ticket: Ticket, parts: Any) -> None:
+    """The desk's own note of what happened, kept as parts so each agent reads it in their language."""
+    system_note(ticket, parts=parts)
 
 
 def _execute(action: ActionRequest, executor: User) -> ActionRequest:
@@ -196,9 +203,9 @@ def _execute(action: ActionRequest, executor: User) -> ActionRequest:
                          "requested_by": action.requested_by.public_id, "params": action.params,
                          "result": action.result})
     outcome = action.result.get("message") or OUTCOMES.get(action.result.get("outcome", ""), "")
-    with translation.override(settings.LANGUAGE_CODE):
-        _note(action.ticket, f"{_(kind.label)} · {action.get_state_display()}: {_(outcome) if outcome else ''} — "
-                             f"{action.reason}")
+    _note(action.ticket, notes.tr(gettext_noop("%(action)s · %(state)s: %(outcome)s — %(reason)s"),
+                                  action=notes.tr(kind.label), state=notes.tr(STATE_WORDS.get(action.state, "")),
+                                  outcome=notes.tr(str(outcome)) if outcome else "", reason=action.reason))
     return action
 
 
@@ -254,8 +261,9 @@ def action_request(*, ticket: Ticket, agent: User, kind: str, reason: str,
                  detail={"action": action.public_id, "kind": kind, "reason": action.reason, "params": params,
                          "amount": amount, "needs_approval": needs_second})
     if needs_second:
-        with translation.override(settings.LANGUAGE_CODE):
-            _note(ticket, f"{_(spec.label)} · {_('waiting for a supervisor to approve')} — {action.reason}")
+        _note(ticket, notes.tr(NOTE_STATE, action=notes.tr(spec.label),
+                               state=notes.tr(gettext_noop("waiting for a supervisor to approve")),
+                               reason=action.reason))
         return action
     return _execute(action, agent)
 
@@ -279,9 +287,9 @@ def action_decide(*, action: ActionRequest, supervisor: User, approve: bool, not
         event_add(action.ticket, "action_rejected", supervisor, action=action.public_id, action_kind=action.kind)
         audit_record(actor=supervisor, action="support.action_rejected", target=action.ticket,
                      detail={"action": action.public_id, "kind": action.kind, "note": action.result["note"]})
-        with translation.override(settings.LANGUAGE_CODE):
-            _note(action.ticket, f"{_(KINDS[action.kind].label)} · {_('rejected by a supervisor')} — "
-                                 f"{action.result['note']}")
+        _note(action.ticket, notes.tr(NOTE_STATE, action=notes.tr(KINDS[action.kind].label),
+                                      state=notes.tr(gettext_noop("rejected by a supervisor")),
+                                      reason=action.result["note"]))
         return action
     return _execute(action, supervisor)
 

@@ -298,6 +298,8 @@ class TicketMessage(models.Model):
     body_html = models.TextField()
     body_text = models.TextField()
     created_at = models.DateTimeField()
+    # An OKPay-written note as parts to translate (support/notes.py): rendered in the reader's language.
+    note = models.JSONField(default=dict, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["ticket", "created_at"])]

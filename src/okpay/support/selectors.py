@@ -305,3 +305,21 @@ def events_of_kind(kind: str) -> dict[int, list[TicketEvent]]:
     for e in TicketEvent.objects.filter(kind=kind):
         out[e.ticket_id].append(e)
     return out
+
+
+def other_tickets(ticket: Ticket, limit: int = 8) -> list[Ticket]:
+    """The requester's other tickets, newest first, for the desk's customer pane: by the linked
+    customer, else by the same channel address (the desk already sees every ticket; this only
+    gathers them)."""
+    qs = Ticket.objects.exclude(pk=ticket.pk)
+    if ticket.requester_id:
+        qs = qs.filter(requester_id=ticket.requester_id)
+    elif ticket.requester_email:
+        qs = qs.filter(requester_email=ticket.requester_email)
+    elif ticket.requester_handle:
+        qs = qs.filter(requester_handle=ticket.requester_handle)
+    elif ticket.requester_phone:
+        qs = qs.filter(requester_phone=ticket.requester_phone)
+    else:
+        return []
+    return list(qs.order_by("-created_at", "-pk")[:limit])

@@ -26,13 +26,14 @@ from django.core import signing
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Max, Q
+from django.utils import translation
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext, gettext_noop
 
 from okpay.audit.services import audit_record
 from okpay.core.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from okpay.identity.models import User
-from okpay.support import clock, emails, wallet
+from okpay.support import clock, emails, notes, wallet
 from okpay.support.models import (
     ACTIVE_STATUSES,
     PRIORITY_ORDER,
@@ -635,9 +636,10 @@ def email_bounce_record(*, message_id: str, address: str, reason: str = "") -> T
         "reason": reason[:200], "bounced_message_id": message_id[:255], "since": clock.now()})
     if created:
         event_add(ticket, "email_bounced", "system", address=address, reason=reason[:200] or None)
-        system_note(ticket, gettext("Mail to %(address)s bounced (%(reason)s); no more mail goes there until an "
-                                    "agent marks the address as working again.")
-                    % {"address": address, "reason": reason[:200] or gettext("undeliverable")})
+        bounced = gettext_noop("Mail to %(address)s bounced (%(reason)s); no more mail goes there until an agent "
+                               "marks the address as working again.")
+        system_note(ticket, parts=notes.tr(bounced, address=address,
+                                           reason=reason[:200] or notes.tr(gettext_noop("undeliverable"))))
     return ticket
 
 
@@ -889,12 +891,18 @@ def reply_deliver(ticket: Ticket, message: TicketMessage) -> None:
         emails.agent_replied(ticket, message.body_text)
 
 
-def system_note(ticket: Ticket, text: str) -> TicketMessage:
-    """An internal note written by the desk itself (what an action did, and why)."""
+def system_note(ticket: Ticket, text: str = "", *, parts: Any = None) -> TicketMessage:
+    """An internal note written by the desk itself (what an action did, and why). Pass ``parts``
+    (``support.notes``) so the desk shows it in each reader's language; ``text`` alone is shown as
+    it is. ``body_text`` is the note in the site's language either way (search, exports)."""
+    if parts is not None:
+        with translation.override(settings.LANGUAGE_CODE):
+            text = notes.render(parts)
     message = TicketMessage.objects.create(
         ticket=ticket, author=None, author_kind=TicketMessage.AuthorKind.SYSTEM,
         visibility=TicketMessage.Visibility.INTERNAL, channel=ticket.channel,
-        body_html=text_to_html(text), body_text=text, created_at=clock.now())
+        body_html=text_to_html(text), body_text=text, created_at=clock.now(),
+        note={"parts": parts} if parts is not None else {})
     return message
 
 

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -28,7 +28,7 @@ from okpay.core.replicas import replica_reads
 from okpay.helpcenter import registry
 from okpay.identity.auth import client_ip
 from okpay.identity.models import User
-from okpay.support import actions, emails, selectors, services, wallet
+from okpay.support import actions, emails, history, selectors, services, wallet
 from okpay.support.models import (
     ActionRequest,
     AgentProfile,
@@ -299,15 +299,21 @@ QUEUE_LABELS = [("mine", gettext_lazy("Mine")), ("unassigned", gettext_lazy("Una
                 ("all_open", gettext_lazy("All open")), ("solved", gettext_lazy("Solved"))]
 
 
-def _queue_ctx(request: HttpRequest) -> dict[str, Any]:
+DESK_VIEW_KEY = "desk_view"
+
+
+def _queue_ctx(request: HttpRequest, params: Any = None, *, counts: bool = True) -> dict[str, Any]:
     user: User = request.user  # type: ignore[assignment]
-    queue = request.GET.get("queue", "mine")
+    params = request.GET if params is None else params
+    queue = params.get("queue", "mine")
     if queue not in selectors.QUEUES:
         queue = "mine"
-    channel, category, q = request.GET.get("channel", ""), request.GET.get("category", ""), request.GET.get("q", "")
+    channel, category, q = params.get("channel", ""), params.get("category", ""), params.get("q", "")
     tickets = selectors.desk_queue(user, queue, channel=channel, category=category, q=q)
     return {"queue": queue, "channel": channel, "category": category, "q": q,
-            "rows": [(t, *selectors.sla_state(t)) for t in tickets], "counts": selectors.queue_counts(user),
+            "queue_label": dict(QUEUE_LABELS).get(queue, ""),
+            "rows": [(t, *selectors.sla_state(t)) for t in tickets],
+            "counts": selectors.queue_counts(user) if counts else {},
             "queues": QUEUE_LABELS, "channels": Channel.choices, "categories": Category.choices,
             "statuses": Status.choices, "priorities": Priority.choices,
             "agents": _agents(), "now": timezone.now()}
@@ -326,6 +332,8 @@ def desk_home(request: HttpRequest) -> HttpResponse:
     ctx.update(profile=profile, pending_actions=actions.pending_actions() if approver else [])
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "support/desk/_queue.html", ctx)
+    # The ticket page lists the same view in its left pane (and its back link returns to it).
+    request.session[DESK_VIEW_KEY] = request.GET.urlencode()[:500]
     ctx.update(_chat_links())
     return render(request, "support/desk/home.html", ctx)
 
@@ -385,7 +393,8 @@ def _desk_ticket_ctx(request: HttpRequest, public_id: str) -> dict[str, Any]:
     others = services.presence_touch(ticket=ticket, user=user)
     linked = [link.transaction_id for link in ticket.linked_transactions.all()]
     lang = conversation_lang(ticket)
-    return {"ticket": ticket, "messages_": selectors.all_messages(ticket), "events": selectors.ticket_events(ticket),
+    return {"ticket": ticket, "messages_": selectors.all_messages(ticket),
+            "history": history.history(selectors.ticket_events(ticket)),
             "requester_email": wallet.mask_email(ticket.requester_email) if ticket.requester_email else "",
             "requester_phone": wallet.mask_phone(ticket.requester_phone),
             "others": others, "linked": linked, "sla": selectors.sla_state(ticket),
@@ -402,8 +411,13 @@ def _desk_ticket_ctx(request: HttpRequest, public_id: str) -> dict[str, Any]:
 
 @desk_required()
 def desk_ticket(request: HttpRequest, public_id: str, error: str = "", status: int = 0) -> HttpResponse:
+    """Three panes: the agent's current view on the left, the conversation in the middle, the
+    customer (ticket properties, other tickets, wallet) on the right; one pane at a time on a phone."""
     ctx = _desk_ticket_ctx(request, public_id)
-    ctx["error"] = error
+    view = QueryDict(request.session.get(DESK_VIEW_KEY, ""))
+    listed = _queue_ctx(request, view, counts=False)
+    ctx.update(error=error, rows=listed["rows"], queue_label=listed["queue_label"], view_qs=view.urlencode(),
+               other_tickets=selectors.other_tickets(ctx["ticket"]))
     services.ticket_view_record(ticket=ctx["ticket"], agent=request.user, what="ticket", ip=client_ip(request))  # type: ignore[arg-type]
     return render(request, "support/desk/ticket.html", ctx, status=status or (400 if error else 200))
 

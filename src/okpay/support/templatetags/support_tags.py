@@ -45,3 +45,29 @@ def action_title(action: object) -> str:
     if amount:
         title = f"{title} {support_money(amount, getattr(action, 'currency', '') or 'CNY')}"
     return title
+
+
+@register.filter
+def message_html(message: object) -> str:
+    """A ticket message's body for the desk. A note OKPay wrote with translatable parts is shown in
+    the reader's language (support/notes.py); everything else as it was stored (already cleaned)."""
+    from django.utils.safestring import mark_safe
+
+    from okpay.support import notes
+    from okpay.support.services import text_to_html
+
+    note = getattr(message, "note", None)
+    if isinstance(note, dict) and note.get("parts") is not None:
+        return mark_safe(text_to_html(notes.render(note["parts"])))  # noqa: S308 -- text_to_html escapes
+    return mark_safe(str(getattr(message, "body_html", "")))  # noqa: S308 -- cleaned by nh3 when stored
+
+
+@register.filter
+def message_text(message: object) -> str:
+    """The plain text of a message in the reader's language (its ``lang`` attribute is guessed from it)."""
+    from okpay.support import notes
+
+    note = getattr(message, "note", None)
+    if isinstance(note, dict) and note.get("parts") is not None:
+        return notes.render(note["parts"])
+    return str(getattr(message, "body_text", ""))

@@ -23,6 +23,7 @@
       renderQueue(overview.queue);
     }
     mine.textContent = "";
+    if (!Object.keys(chats).length) { mine.appendChild(el("li", {"class": "muted small desk-chat-empty"}, L("no-mine"))); }
     Object.keys(chats).forEach(function (id) {
       var c = chats[id], li = el("li"), b = el("button", {type: "button", "class": "btn btn-small" + (unread[id] ? " unread" : ""),
         "data-open": id, "aria-current": id === current ? "true" : "false"}, (c.customer || id) + (c.ticket ? " · " + c.ticket : ""));
@@ -32,6 +33,7 @@
   function renderQueue(items) {
     var queue = $("desk-chat-queue"); queue.textContent = "";
     $("desk-chat-queue-size").textContent = items.length;
+    if (!items.length) { queue.appendChild(el("li", {"class": "muted small desk-chat-empty"}, L("no-waiting"))); }
     items.forEach(function (c) {
       var li = el("li"); li.appendChild(el("span", {}, (c.customer || "") + " · " + (c.category || "") + " "));
       li.appendChild(el("button", {type: "button", "class": "btn btn-small", "data-pick": c.conversation}, L("pick")));
@@ -40,7 +42,7 @@
   }
   function bubble(m) {
     if (log.querySelector("[data-seq='" + m.seq + "']")) { return; }
-    var li = el("li", {"class": "chat-msg chat-" + m.kind, "data-seq": m.seq});
+    var li = el("div", {"class": "chat-msg chat-" + m.kind, "data-seq": m.seq});
     var who = {customer: L("customer"), bot: L("assistant"), system: L("system"), note: L("note")}[m.kind] || m.author || "";
     li.appendChild(el("span", {"class": "chat-who"}, who));
     var body = el("div", {"class": "chat-body"});
@@ -70,7 +72,7 @@
       else if (f.type === "assigned") { chats[f.conversation] = chats[f.conversation] || {conversation: f.conversation}; send({type: "overview"}); if (!current) { openChat(f.conversation); } }
       else if (f.type === "released") { delete chats[f.conversation]; if (current === f.conversation) { form.hidden = true; } renderLists(); }
       else if (f.type === "conversation") {
-        current = f.conversation; chats[f.conversation] = chats[f.conversation] || f;
+        current = f.conversation; chats[f.conversation] = chats[f.conversation] || f; $("desk-chat-none").hidden = true; log.hidden = false;
         log.textContent = ""; f.messages.forEach(bubble); renderWallet(f.wallet);
         form.hidden = f.state !== "active"; renderLists(); $("desk-chat-title").textContent = (f.customer || "") + (f.ticket ? " · " + f.ticket : "");
         send({type: "read", conversation: current, seq: lastSeq[current] || 0});

@@ -15,6 +15,19 @@
       evt.preventDefault();
     }
   });
+  // The ticket page's panes on a phone: one at a time (the conversation, or the customer).
+  var panes = document.querySelector("[data-desk-ticket]");
+  function showPane(name) {
+    if (!panes) { return; }
+    panes.setAttribute("data-pane", name);
+    Array.prototype.forEach.call(panes.querySelectorAll("[data-pane-show]"), function (b) {
+      b.setAttribute("aria-pressed", b.getAttribute("data-pane-show") === name ? "true" : "false");
+    });
+  }
+  document.addEventListener("click", function (evt) {
+    var b = evt.target.closest && evt.target.closest("[data-pane-show]");
+    if (b) { showPane(b.getAttribute("data-pane-show")); window.scrollTo(0, 0); }
+  });
   var cursor = -1;
   function rows() { return Array.prototype.slice.call(document.querySelectorAll("[data-queue-table] [data-row]")); }
   function mark(list) {
@@ -41,7 +54,9 @@
       var box = list[cursor].querySelector("input[type=checkbox]"); if (box) { box.checked = !box.checked; }
     } else if (evt.key === "r") {
       var reply = document.querySelector("[data-key-reply]");
-      if (reply) { evt.preventDefault(); reply.focus(); }
+      if (reply) { evt.preventDefault(); if (panes) { showPane("conversation"); } reply.focus(); }
+    } else if (evt.key === "c" && panes) {
+      showPane(panes.getAttribute("data-pane") === "customer" ? "conversation" : "customer");
     } else if (evt.key === "u") {
       var back = document.querySelector("[data-key-back]"); if (back) { back.click(); }
     }
