@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Query, Schema, Status
+from ninja import Field, Query, Schema, Status
 from pydantic import Field, StrictInt
 
 from okpay.api.auth import OnceBearer
@@ -76,6 +76,8 @@ class IntentOut(Schema):
     transaction: str | None
     cancellation_reason: str | None
     capture_before: str | None
+    pay_again_of: str | None = Field(None, description="Made by the customer's \"pay again\" after this earlier "
+                                                       "intent of yours was cancelled or expired.")
     created_at: str
     updated_at: str
 

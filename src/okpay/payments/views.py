@@ -244,10 +244,13 @@ def pay_again_url(txn: Transaction) -> str:
     """Where a failed payment's "pay again" button leads ("" when it has none)."""
     targets = {TxnType.TRANSFER: "payments:send", TxnType.BILL_PAYMENT: "payments:pay-bill",
                TxnType.TOP_UP: "payments:top-up"}
-    if txn.status not in (Status.FAILED, Status.CANCELLED) or txn.type not in targets:
+    if txn.status not in (Status.FAILED, Status.CANCELLED) or txn.type not in (*targets, TxnType.PAYMENT):
         return ""
     if txn.type != TxnType.TOP_UP and txn.direction != "debit":
         return ""
+    if txn.type == TxnType.PAYMENT:  # a checkout payment: its result page offers the new attempt
+        intent = getattr(txn, "payment_intent", None)
+        return reverse("merchants:checkout-done", args=[intent.public_id]) if intent is not None else ""
     return f"{reverse(targets[txn.type])}?again={txn.public_id}"  # type: ignore[index]
 
 
