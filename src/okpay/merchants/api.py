@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Field, Query, Schema, Status
+from ninja import Query, Schema, Status
 from pydantic import Field, StrictInt
 
 from okpay.api.auth import OnceBearer

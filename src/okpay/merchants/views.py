@@ -206,8 +206,10 @@ def checkout_again(request: HttpRequest, intent_id: str) -> HttpResponse:
     response = run_idempotently(request, scope=f"{user.public_id}:web", key=key, view=view, recovers=False)
     if response.status_code == 409 and response.get("Content-Type", "").startswith("application/json"):
         made = PaymentIntent.objects.filter(again_of=old).first()  # the first click is still running: its result
-        return redirect("merchants:checkout", intent_id=made.public_id) if made else _done_page(
-            request, old, status=409, error=_("This form was already sent. Check your transactions before trying again."))
+        if made is not None:
+            return redirect("merchants:checkout", intent_id=made.public_id)
+        return _done_page(request, old, status=409,
+                          error=_("This form was already sent. Check your transactions before trying again."))
     return response
 
 
