@@ -53,7 +53,8 @@ def test_screens(browser, live_server, settings) -> None:  # type: ignore[no-unt
     for lang in ("zh-hans", "en"):
         for width, height in ((390, 844), (1280, 900)):
             for name, user, path, step in shots:
-                context = context_for(browser, live_server, "x", user, lang, viewport={"width": width, "height": height})
+                size = {"width": width, "height": height}
+                context = context_for(browser, live_server, "x", user, lang, viewport=size)
                 page = context.new_page()
                 page.goto(path)
                 page.wait_for_load_state("load")
@@ -64,8 +65,10 @@ def test_screens(browser, live_server, settings) -> None:  # type: ignore[no-unt
                     page.wait_for_load_state("load")
                 if step == "webhooks":
                     page.locator("[data-testid=webhooks]").scroll_into_view_if_needed()
-                    page.locator("[data-testid=webhooks]").screenshot(path=str(out / f"{name}-{lang}-{width}-section.png"))
-                if page.evaluate("document.documentElement.scrollWidth > window.innerWidth") and name != "admin-transactions":
+                    section = out / f"{name}-{lang}-{width}-section.png"
+                    page.locator("[data-testid=webhooks]").screenshot(path=str(section))
+                wide = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+                if wide and name != "admin-transactions":  # Django's own admin is not ours to lay out
                     problems.append(f"{name} {lang} {width}: scrolls sideways")
                 page.screenshot(path=str(out / f"{name}-{lang}-{width}.png"), full_page=True)
                 context.close()
