@@ -61,7 +61,7 @@ def test_the_admin_pages_show_chinese_names(operator) -> None:
     index = operator.get("/admin/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     for english in ("Payment intents", "Transactions", "Tickets", "Ledger", "Payments", "Merchants", "Live chat"):
         assert f">{english}<" not in index, english
-    assert "支付意图" in index and "工单" in index and "账本" in index
+    assert "支付意图" in index and "工单" in index and "账本" in index and "OKPay 管理后台" in index
     for model, _model_admin in okpay_admins():
         url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
         page = operator.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans")
