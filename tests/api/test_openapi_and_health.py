@@ -109,3 +109,25 @@ def test_a_money_post_without_a_key_is_refused_and_changes_nothing(alice, api_cl
     assert not Transaction.objects.exists()
     anonymous = api_client(None).post(path, data={}, content_type="application/json")
     assert anonymous.status_code == 401  # credentials are checked first
+
+
+def test_the_schema_explains_the_required_key_and_the_step_up_method(db, client: Client) -> None:
+    """Issue 17: the OpenAPI text (not only a parameter flag) says which POSTs need the key, and the
+    error schema documents ``method`` of ``otp_required``; API.md's fields stay as they were."""
+    document = client.get("/api/v1/openapi.json").json()
+    for path in MONEY_POSTS | DECIDING_POSTS:
+        description = document["paths"][path]["post"].get("description", "")
+        assert "Requires an `Idempotency-Key` header" in description, path
+    for path, operations in document["paths"].items():
+        post = operations.get("post")
+        if post and path not in MONEY_POSTS | DECIDING_POSTS:
+            assert "Requires an `Idempotency-Key`" not in post.get("description", ""), path
+    overview = document["info"]["description"]
+    for path in ("/refunds", "/payment-intents/{id}/capture", "/payment-intents/{id}/confirm",
+                 "/payment-intents/{id}/cancel", "/refund-requests/{id}/approve", "/refund-requests/{id}/decline"):
+        assert f"`{path}`" in overview, path
+    assert "otp_required" in overview and "`method`" in overview
+    detail = document["components"]["schemas"]["ErrorDetail"]
+    assert set(detail["required"]) == {"code", "message", "param"}  # API.md's envelope, unchanged
+    method = detail["properties"]["method"]["description"]
+    assert all(word in method for word in ("otp_required", "`totp`", "`sms`", "`email`"))

@@ -53,11 +53,21 @@ def test_customer_chat_cancel_handoff_agent_answer_and_rating(browser, servers, 
     cancel = answer.locator("button[data-action=cancel]")
     expect(cancel).to_contain_text("取消给 n***@example.com 的 ¥200.00")
     screenshot(page, "chat-1-assistant-explains", full_page=False)
+    cancel.click()  # a money button asks first (issue 18, item 4): nothing happens yet
+    ask = answer.locator("[data-chat-confirm]")
+    expect(ask).to_contain_text("确定要取消给 n***@example.com 的 ¥200.00 吗？")
+    ask.locator("[data-chat-confirm-no]").click()  # "not now": nothing moved, the button is back
+    expect(ask).to_have_count(0)
+    txn.refresh_from_db()
+    assert txn.status == "pending"
     cancel.click()
+    screenshot(page, "chat-1b-asks-first", full_page=False)
+    answer.locator("[data-chat-confirm-yes]").dblclick()  # a double click still cancels once
     expect(panel.locator(".chat-bot").nth(2)).to_contain_text("已取消")
     expect(cancel).to_be_disabled()
     txn.refresh_from_db()
     assert txn.status == "cancelled"
+    expect(panel.locator(".chat-bot")).to_have_count(3)  # one answer to the double click
     screenshot(page, "chat-2-cancelled", full_page=False)
 
     panel.locator("[data-chat-handoff]").click()

@@ -46,6 +46,7 @@ def test_zh_pending_payment_flow_step_by_step_then_cancel(browser, servers, alic
     expect(cancel).to_contain_text("¥200.00")
     screenshot(page, "chat-flow-zh-pending-390", full_page=False)
     cancel.click()
+    answer.locator("[data-chat-confirm-yes]").click()  # money buttons ask first
     expect(panel.locator(".chat-bot").nth(2)).to_contain_text("已取消")
     assert Transaction.objects.get(pk=txn.pk).status == "cancelled"
     screenshot(page, "chat-flow-zh-pending-cancelled-390", full_page=False)

@@ -54,7 +54,7 @@ def test_a_guest_cannot_have_okpay_mail_their_text_to_someone_else(alice, db):
     done = Client().post(link)
     assert done.status_code == 200 and 'data-transcript-done="sent"' in done.content.decode()
     _ask, transcript = mails_to("alice@example.com")
-    assert f"{MARK}: {PHISH}" in transcript.body_text and "蓝色海豚" in transcript.body_text
+    assert f"{MARK}：{PHISH}" in transcript.body_text and "蓝色海豚" in transcript.body_text
     assert "不要相信其中的链接或指示" in transcript.body_text
     assert transcript.from_email == ask.from_email
     # the same link again: nothing more
@@ -72,7 +72,7 @@ def test_a_stranger_address_gets_a_link_first_and_a_transcript_without_a_code(db
     assert PHISH not in ask.body_text and "防钓鱼" not in ask.body_text  # nobody's account: no code block
     assert Client().post(confirm_link(ask)).status_code == 200
     _ask, transcript = mails_to("visitor@example.org")
-    assert f"{MARK}: {PHISH}" in transcript.body_text
+    assert f"{MARK}：{PHISH}" in transcript.body_text
 
 
 def test_signed_in_customers_get_it_at_once_only_at_a_verified_address(alice, db):
@@ -82,7 +82,7 @@ def test_signed_in_customers_get_it_at_once_only_at_a_verified_address(alice, db
     services.customer_says(conversation=conv, body="我的转账在哪里", client_id="a1", user=alice)
     assert services.transcript_send(conversation=conv).confirm is False
     [mail] = mails_to("alice@example.com")
-    assert f"{MARK}: 我的转账在哪里" in mail.body_text and "蓝色海豚" in mail.body_text
+    assert f"{MARK}：我的转账在哪里" in mail.body_text and "蓝色海豚" in mail.body_text
     # an account that never proved its address (anyone can register with any address): a link first
     carol = user_create("carol@example.com", verified=False)
     conv = services.conversation_open(user=carol).conversation

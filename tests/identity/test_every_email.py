@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from django.utils.html import strip_tags
 
 from okpay.chat import services as chat
 from okpay.identity import emails as identity_emails
@@ -24,6 +25,7 @@ from okpay.payments.services import topup_create, transfer_create
 from okpay.support import emails as support_emails
 from okpay.support.services import Requester, ticket_create
 from tests.factories import anti_phishing_code_for
+from tests.web.test_pages_browser import untranslated
 
 pytestmark = pytest.mark.django_db
 
@@ -184,6 +186,12 @@ def test_the_walk_covers_every_email() -> None:
     assert walked - every == set()
 
 
+# What the examples typed (names, subjects, reasons): shown as typed in either language.
+TYPED = sorted({"付款待处理", "怎么办？", "已为您处理。", "茶叶小店", "龙井", "不想要了", "已拆封", "阿里茶庄",
+                "七天无理由退货，未拆封的茶叶可以退款。", "网站无法访问", "我的付款呢？", "Firefox · Linux",
+                "A complaint was filed", "Supervisor", "Agent", "Alice", "Shop"}, key=len, reverse=True)
+
+
 @pytest.mark.parametrize("lang", ["zh-hans", "en"])
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
 def test_every_email_shows_the_anti_phishing_code(name: str, lang: str, settings) -> None:  # type: ignore[no-untyped-def]
@@ -203,6 +211,12 @@ def test_every_email_shows_the_anti_phishing_code(name: str, lang: str, settings
         assert f'<html lang="{"zh-Hans" if lang == "zh-hans" else "en"}">' in mail.body_html
         anti = "防钓鱼码" if lang == "zh-hans" else "anti-phishing code"
         assert anti in mail.body_text
+        # No half-translated email (issue 18, item 6): subject, text and the HTML part's visible text
+        # are all in the recipient's language, apart from what people typed (TYPED).
+        visible = strip_tags(mail.body_html.split("</style>")[-1])
+        for part, text in (("subject", mail.subject), ("text", mail.body_text), ("html", visible)):
+            left = untranslated(lang, text, [*TYPED, code])
+            assert not left, f"{name} ({lang}) {part}: {left}"
 
 
 def test_an_invitation_to_an_address_without_an_account_has_no_code(settings) -> None:  # type: ignore[no-untyped-def]

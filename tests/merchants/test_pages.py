@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -275,3 +277,29 @@ def test_checkout_pay_button_double_submitted_pays_once(demo_shop, funded) -> No
     two = customer.post(f"/checkout/{intent.public_id}/", {"idempotency_key": key})
     assert one.status_code == two.status_code == 302 and one["Location"] == two["Location"]
     assert Transaction.objects.filter(user=funded, type="payment").count() == 1 and available(funded) == 98_000
+
+
+def test_webhook_settings_have_styled_choices_and_a_delivery_log_with_an_empty_state(demo_shop, settings) -> None:
+    """Issue 18, item 2: event choices as styled tiles (not a row of raw checkboxes), and a delivery log
+    table that says each delivery's status, attempts and next retry, with an empty state."""
+    settings.OKPAY_WEBHOOK_ALLOW_PRIVATE = True
+    merchant = Client()
+    merchant.force_login(demo_shop.user)
+    empty = merchant.get("/merchant/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'data-testid="deliveries-empty"' in empty and 'data-testid="delivery-log"' not in empty
+    choices = re.findall(r'<label class="event-choice"><input type="checkbox" name="events" value="([^"]+)" checked>',
+                         empty)
+    assert len(choices) == 10 and "refund.succeeded" in choices
+    services.webhook_endpoint_create(merchant=demo_shop, url="http://127.0.0.1:9/h", events=["*"])
+    services.intent_create(merchant=demo_shop, amount=1_000)  # payment_intent.created: one delivery, not tried yet
+    page = merchant.get("/merchant/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'data-testid="deliveries-empty"' not in page
+    log = page[page.index('data-testid="delivery-log"'):]
+    headers = re.findall(r'<th scope="col"[^>]*>([^<]*)<', log[:log.index("</thead>")])
+    assert headers[:5] == ["Event", "Status", "Attempts", "Last answer", "Next retry"]
+    assert 'class="status status-pending" data-testid="delivery-status">Retrying<' in log
+    assert re.search(r'data-testid="delivery-attempts">0<', log)
+    assert re.search(r'data-testid="delivery-next"><time datetime="', log)
+    assert 'data-testid="endpoints"' in page and "all events" in page and 'class="status status-ok"' in page
+    zh = merchant.get("/merchant/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "下次重试" in zh and "尝试次数" in zh and "要发送的事件" in zh

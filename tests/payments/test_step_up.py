@@ -199,3 +199,23 @@ def test_services_refuse_without_the_code(rich, bob):
         services.withdrawal_create(user=rich, amount=150_000)
     txn = stepped_up(rich, lambda code: services.withdrawal_create(user=rich, amount=150_000, otp_code=code))
     assert txn.status == "pending"
+
+
+@pytest.mark.parametrize("page", ["/wallet/bills/", "/wallet/withdraw/"])
+def test_the_step_up_hint_without_totp_names_where_the_code_goes_not_an_app(rich, with_phone, billers, page):
+    """A customer without 2FA is told the code comes to the verified phone (or email), never to
+    enter a two-factor code from an authenticator app they do not have."""
+    client = Client()
+    client.force_login(rich)
+    for lang, phone_text, banned in (("en", "by SMS to your verified phone number", "two-factor"),
+                                     ("zh-hans", "短信向您已验证的手机号", "双重验证")):
+        html = client.get(page, HTTP_ACCEPT_LANGUAGE=lang).content.decode()
+        assert 'data-testid="step-up-hint"' in html and phone_text in html, lang
+        assert banned not in html.lower() and "authenticator" not in html.lower(), lang
+
+
+def test_the_step_up_hint_without_a_phone_names_the_verified_email(rich, billers):
+    client = Client()
+    client.force_login(rich)
+    html = client.get("/wallet/bills/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "to your verified email address" in html and "two-factor" not in html.lower()

@@ -3,6 +3,7 @@ the principal it authenticated."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -65,6 +66,11 @@ REQUIRED_IDEMPOTENCY_PARAMETER = {
 }
 
 
+KEY_REQUIRED_NOTE = ("**Requires an `Idempotency-Key` header**: this POST moves or decides on money. Without "
+                     "one it answers `400 invalid_request` (param `Idempotency-Key`) and nothing happens; "
+                     "a retry with the same key answers the first result and never acts twice.")
+
+
 def key_required(view: Any) -> Any:
     """Mark a money-moving POST: the OpenAPI document lists ``Idempotency-Key`` as required. The
     view refuses a request without one itself, after authentication (so a caller without
@@ -91,6 +97,9 @@ class OkpayRouter(Router):
             decorate_view(_authenticated_first)(view_func)
             extra = dict(kwargs.get("openapi_extra") or {})
             parameter = REQUIRED_IDEMPOTENCY_PARAMETER if view_func in _KEY_REQUIRED else IDEMPOTENCY_PARAMETER
+            if view_func in _KEY_REQUIRED:  # said in the operation's text too, not only in its parameter
+                text = kwargs.get("description") or inspect.getdoc(view_func) or ""
+                kwargs["description"] = f"{text}\n\n{KEY_REQUIRED_NOTE}".strip()
             extra["parameters"] = [*extra.get("parameters", []), parameter]
             kwargs["openapi_extra"] = extra
         super().add_api_operation(path, methods, view_func, **kwargs)

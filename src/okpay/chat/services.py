@@ -418,10 +418,11 @@ def transcript_lines(conv: Conversation, *, include_notes: bool = False, mark_cu
     OKPay's."""
     customer = _("Customer (typed by the customer, not OKPay)") if mark_customer else _("Customer")
     lines = []
+    colon = "：" if (translation.get_language() or "").startswith("zh") else ": "  # full width in Chinese text
     for m in messages_after(conv, 0, include_notes=include_notes, limit=5000):
         who = {"customer": customer, "bot": _("Assistant"), "system": _("System"),
                "note": _("Internal note")}.get(m.kind) or (m.author.display_name if m.author else _("Agent"))
-        lines.append(f"[{timezone.localtime(m.created_at):%Y-%m-%d %H:%M}] {who}: {m.body}")
+        lines.append(f"[{timezone.localtime(m.created_at):%Y-%m-%d %H:%M}] {who}{colon}{m.body}")
     return lines
 
 

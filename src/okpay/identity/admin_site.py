@@ -13,11 +13,16 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 
 from okpay.identity import staff
 
 
 class StaffAdminSite(AdminSite):
+    site_header = _("OKPay back office")
+    site_title = _("OKPay back office")
+    index_title = _("Operations")
+
     def has_permission(self, request: HttpRequest) -> bool:
         return super().has_permission(request) and staff.request_verified(request)
 

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class MailboxConfig(AppConfig):
     name = "okpay.mailbox"
     label = "mailbox"
-    verbose_name = "Support mailbox (inbound email)"
+    verbose_name = _("Support mailbox (inbound email)")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

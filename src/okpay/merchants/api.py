@@ -76,6 +76,8 @@ class IntentOut(Schema):
     transaction: str | None
     cancellation_reason: str | None
     capture_before: str | None
+    pay_again_of: str | None = Field(None, description="Made by the customer's \"pay again\" after this earlier "
+                                                       "intent of yours was cancelled or expired.")
     created_at: str
     updated_at: str
 

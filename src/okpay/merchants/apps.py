@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class MerchantsConfig(AppConfig):
     name = "okpay.merchants"
     label = "merchants"
-    verbose_name = "Merchants"
+    verbose_name = _("Merchants")
 
     def ready(self) -> None:
         # payments imports no app above it: merchants plugs its refund offer into the transaction page.

@@ -152,6 +152,10 @@ class PaymentIntent(models.Model):
     cancellation_reason = models.CharField(max_length=40, blank=True, default="")
     capture_before = models.DateTimeField(null=True, blank=True)
     succeeded_at = models.DateTimeField(null=True, blank=True)
+    # "Pay again" (issue 17): made by the customer from their cancelled or expired payment of this
+    # merchant; only that customer may pay it, and one is made per failed payment.
+    again_of = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="paid_again")
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 

@@ -231,6 +231,7 @@ def intent_data(intent: PaymentIntent) -> dict[str, Any]:
         "transaction": intent.merchant_txn.public_id if intent.merchant_txn is not None else None,
         "cancellation_reason": intent.cancellation_reason or None,
         "capture_before": intent.capture_before.isoformat() if intent.capture_before else None,
+        "pay_again_of": intent.again_of.public_id if intent.again_of_id else None,  # type: ignore[union-attr]
         "created_at": intent.created_at.isoformat(), "updated_at": intent.updated_at.isoformat(),
     }
 
@@ -338,6 +339,39 @@ def _merchant_txn(intent: PaymentIntent, customer_txn: Transaction, amount: int,
                               note=intent.description[:140], peer=customer_txn, settle_transfer=settle)
 
 
+def pay_again_offered(intent: PaymentIntent, customer: Any) -> bool:
+    """Whether ``customer`` may pay ``intent`` again: they paid or authorised it and it was then
+    cancelled or expired (no money taken), and it was not paid again already."""
+    return bool(getattr(customer, "pk", None) and intent.customer_id == customer.pk
+                and intent.status == IntentStatus.CANCELLED and intent.customer_txn_id is not None
+                and not PaymentIntent.objects.filter(again_of=intent).exists())
+
+
+@transaction.atomic
+def intent_pay_again(*, customer: User, intent_id: str) -> PaymentIntent:
+    """"Pay again" (issue 17) after a checkout payment was cancelled or expired: a new payment intent
+    for the same merchant, amount, description and return address, which only ``customer`` may pay,
+    confirmed on its own checkout page (never a blind resubmit). At most one per failed payment: a
+    second click, tab or retry answers the one already made (the old intent's row is locked first)."""
+    old = _locked_intent(intent_id)
+    if old.customer_id != customer.pk:
+        raise NotFound()
+    made = PaymentIntent.objects.filter(again_of=old).first()
+    if made is not None:
+        return made
+    if old.status != IntentStatus.CANCELLED or old.customer_txn_id is None:
+        raise IntentUnexpectedState()
+    now = _now()
+    public_id = new_intent_id()
+    intent = PaymentIntent.objects.create(
+        public_id=public_id, merchant=old.merchant, amount=old.amount, currency=old.currency,
+        description=old.description, return_url=old.return_url, capture_method=old.capture_method,
+        customer=customer, again_of=old, created_at=now, updated_at=now,
+        client_secret=f"{public_id}_secret_{random_token(24)}")
+    _emit(old.merchant, "payment_intent.created", intent_data(intent))
+    return intent
+
+
 @transaction.atomic
 def intent_confirm(*, intent_id: str, customer: User, otp_code: str | None = None) -> Transaction:
     """The customer pays. Confirming again (a double click, a retry, a second tab) answers the
@@ -349,6 +383,8 @@ def intent_confirm(*, intent_id: str, customer: User, otp_code: str | None = Non
         if intent.customer_id is not None and intent.customer_id != customer.pk:
             raise NotFound()
         raise IntentUnexpectedState()
+    if intent.customer_id is not None and intent.customer_id != customer.pk:  # a "pay again" is its customer's
+        raise NotFound()
     merchant = intent.merchant
     if merchant.user_id == customer.pk:
         raise InvalidRequest(gettext_noop("A merchant cannot pay itself."))
@@ -390,6 +426,11 @@ def intent_confirm(*, intent_id: str, customer: User, otp_code: str | None = Non
         intent.hold_transfer_id = hold.public_id
         next_status, event = IntentStatus.REQUIRES_CAPTURE, "payment_intent.requires_capture"
         notify.send(txn, "pending")
+    if intent.again_of_id is not None:  # paid again: each timeline shows the other
+        failed = PaymentIntent.objects.filter(pk=intent.again_of_id).values_list("customer_txn_id", flat=True).first()
+        if failed is not None and not Transaction.objects.filter(retry_of_id=failed).exists():
+            txn.retry_of_id = failed
+            txn.save(update_fields=["retry_of"])
     intent.customer = customer
     intent.customer_txn = txn
     _intent_move(intent, next_status, fields=("customer", "customer_txn", "merchant_txn", "amount_received",

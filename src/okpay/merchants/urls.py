@@ -7,6 +7,7 @@ app_name = "merchants"
 urlpatterns = [
     path("checkout/<str:intent_id>/", views.checkout, name="checkout"),
     path("checkout/<str:intent_id>/done/", views.checkout_done, name="checkout-done"),
+    path("checkout/<str:intent_id>/again/", views.checkout_again, name="checkout-again"),
     path("demo-shop/", views.shop_home, name="shop"),
     path("demo-shop/buy/", views.shop_buy, name="shop-buy"),
     path("demo-shop/orders/<str:intent_id>/", views.shop_order, name="shop-order"),

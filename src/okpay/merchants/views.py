@@ -160,9 +160,57 @@ def checkout_done(request: HttpRequest, intent_id: str) -> HttpResponse:
             return redirect(f"{reverse('identity:login')}?next={request.path}")
         if intent.customer_id != request.user.pk:
             raise Http404
-    elif intent.status == IntentStatus.REQUIRES_CONFIRMATION:
+    if intent.status == IntentStatus.REQUIRES_CONFIRMATION:
         return redirect("merchants:checkout", intent_id=intent.public_id)
-    return render(request, "merchants/checkout_done.html", {"intent": intent})
+    return _done_page(request, intent)
+
+
+def _done_page(request: HttpRequest, intent: PaymentIntent, *, status: int = 200, error: str = "") -> HttpResponse:
+    """The result page; a cancelled or expired payment of the signed-in customer offers "pay again"
+    (a form with a key minted now), one already paid again links to the new one."""
+    again = getattr(intent, "paid_again", None) if intent.customer_id == request.user.pk else None
+    offer = services.pay_again_offered(intent, request.user)
+    return render(request, "merchants/checkout_done.html", {
+        "intent": intent, "pay_again": offer, "again_key": money_key() if offer else "",
+        "paid_again": again, "error": error}, status=status)
+
+
+@never_cache
+@login_required
+@require_POST
+def checkout_again(request: HttpRequest, intent_id: str) -> HttpResponse:
+    """"Pay again" after a cancelled or expired checkout payment (issue 17): one new payment intent per
+    click and per failed payment (the form's key, and the service answers the one already made), then
+    its own checkout page, where the customer confirms as for any payment."""
+    user: User = request.user  # type: ignore[assignment]
+    try:
+        old = services.intent_for_checkout(intent_id)
+    except NotFound as exc:
+        raise Http404 from exc
+    if old.customer_id != user.pk:
+        raise Http404
+    request.body  # noqa: B018 - read before the form data: the idempotency fingerprint hashes it
+    key = request.POST.get("idempotency_key", "").strip()
+    if not key:
+        return _done_page(request, old, status=400, error=_("This form has expired. Check the amount and pay again."))
+
+    def view() -> HttpResponse:
+        try:
+            made = services.intent_pay_again(customer=user, intent_id=old.public_id)
+        except OkpayError as exc:
+            refused = exc
+            return Deferred(exc.status, lambda: _done_page(request, old, status=refused.status,
+                                                           error=_error_text(refused)))
+        return redirect("merchants:checkout", intent_id=made.public_id)
+
+    response = run_idempotently(request, scope=f"{user.public_id}:web", key=key, view=view, recovers=False)
+    if response.status_code == 409 and response.get("Content-Type", "").startswith("application/json"):
+        made = PaymentIntent.objects.filter(again_of=old).first()  # the first click is still running: its result
+        if made is not None:
+            return redirect("merchants:checkout", intent_id=made.public_id)
+        return _done_page(request, old, status=409,
+                          error=_("This form was already sent. Check your transactions before trying again."))
+    return response
 
 
 # --- the demo shop ---------------------------------------------------------------------------------------

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PaymentsConfig(AppConfig):
     name = "okpay.payments"
     label = "payments"
-    verbose_name = "Payments"
+    verbose_name = _("Payments")
 
     def ready(self) -> None:
         # identity imports no other app: payments plugs its hooks in (identity/services.py).

@@ -93,8 +93,47 @@ class BillForm(MoneyForm):
     def __init__(self, *args: Any, billers: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         english = not (identity_language() or "zh").startswith("zh")
+        self.billers = {b.code: b for b in billers}
         self.fields["biller"].choices = [(b.code, f"{b.name_en if english else b.name} · {b.get_category_display()}")
                                          for b in billers]
+        self.fields["account_reference"].widget.attrs["aria-describedby"] = "reference-hint"
+
+    def chosen_biller(self) -> Any:
+        """The biller the form is for (what was sent, else the preselected first one): its format hint."""
+        code = self["biller"].value()
+        return self.billers.get(code) or next(iter(self.billers.values()), None)
+
+    def hint_text(self) -> str:
+        chosen = self.chosen_biller()
+        return reference_hint(chosen) if chosen is not None else ""
+
+    def reference_hints(self) -> str:
+        """Each biller's expected reference as JSON, for the hint to follow the chosen biller (bill.js)."""
+        import json
+
+        return json.dumps({code: reference_hint(b) for code, b in self.billers.items()}, ensure_ascii=False)
+
+    def clean(self) -> dict[str, Any]:
+        """A reference that cannot be the chosen biller's is refused here, with the format it should have
+        (the service checks again: the API has no form)."""
+        from okpay.payments import billers as biller_rules
+
+        data = super().clean() or {}
+        biller = self.billers.get(data.get("biller", ""))
+        reference = data.get("account_reference")
+        if (biller is not None and reference is not None
+                and not biller_rules.reference_valid(biller, biller_rules.normalize_reference(reference))):
+            name = biller.name if identity_language().startswith("zh") else biller.name_en
+            self.add_error("account_reference", _("This is not a valid %(label)s for %(biller)s: it looks like "
+                                                  "%(example)s.") % {
+                "label": _(biller.reference_label), "example": biller.reference_example, "biller": name})
+        return data
+
+
+def reference_hint(biller: Any) -> str:
+    """The expected account reference of ``biller``, in words, with an example."""
+    return _("Format: %(label)s, for example %(example)s.") % {"label": _(biller.reference_label),
+                                                              "example": biller.reference_example}
 
 
 def identity_language() -> str:
@@ -205,10 +244,13 @@ def pay_again_url(txn: Transaction) -> str:
     """Where a failed payment's "pay again" button leads ("" when it has none)."""
     targets = {TxnType.TRANSFER: "payments:send", TxnType.BILL_PAYMENT: "payments:pay-bill",
                TxnType.TOP_UP: "payments:top-up"}
-    if txn.status not in (Status.FAILED, Status.CANCELLED) or txn.type not in targets:
+    if txn.status not in (Status.FAILED, Status.CANCELLED) or txn.type not in (*targets, TxnType.PAYMENT):
         return ""
     if txn.type != TxnType.TOP_UP and txn.direction != "debit":
         return ""
+    if txn.type == TxnType.PAYMENT:  # a checkout payment: its result page offers the new attempt
+        intent = getattr(txn, "payment_intent", None)
+        return reverse("merchants:checkout-done", args=[intent.public_id]) if intent is not None else ""
     return f"{reverse(targets[txn.type])}?again={txn.public_id}"  # type: ignore[index]
 
 

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SupportConfig(AppConfig):
     name = "okpay.support"
     label = "support"
-    verbose_name = "Support desk"
+    verbose_name = _("Support desk")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -14,13 +14,15 @@
       offline: "连接中断，正在重新连接…", person: "转人工", queue: "您排在第 {p} 位，预计等待约 {m} 分钟",
       agent: "客服 {a} 正在为您服务", ended: "对话已结束", rate: "请为本次服务评分", rated: "感谢您的评价！",
       transcript: "把聊天记录发到我的邮箱", sent: "已发送到 {t}", confirm: "已向 {t} 发送确认链接，打开链接后即可收到聊天记录", leave: "留言", leavePh: "请写下您的问题，我们会在 24 小时内通过邮件回复",
-      newChat: "开始新的对话", greeting: "您好！我是 OKPay 在线客服助手。请直接描述您的问题，我会先为您解答；需要人工服务时，请点“转人工”。", guestHint: "请先留下您的邮箱，方便我们回复您。", star: "{n} 星", you: "我", bot: "智能助手", sys: "系统", cancelled: "已取消"},
+      newChat: "开始新的对话", greeting: "您好！我是 OKPay 在线客服助手。请直接描述您的问题，我会先为您解答；需要人工服务时，请点“转人工”。", guestHint: "请先留下您的邮箱，方便我们回复您。", star: "{n} 星", you: "我", bot: "智能助手", sys: "系统", cancelled: "已取消",
+      sure: "确定要{a} 吗？此操作无法撤销。", yes: "确认", no: "再想想"},
     en: {open: "Chat with us", title: "OKPay live chat", close: "Close", send: "Send", placeholder: "Type your question…",
       email: "Your email (so that we can answer)", start: "Start chat", typing: "Typing…", read: "Read", sending: "Sending",
       offline: "Connection lost, reconnecting…", person: "Talk to a person", queue: "You are number {p} in the queue, about {m} min",
       agent: "{a} is helping you", ended: "The chat has ended", rate: "Please rate this chat", rated: "Thank you for your rating!",
       transcript: "Email me the transcript", sent: "Sent to {t}", confirm: "We emailed a link to {t}: open it to receive the transcript", leave: "Leave a message", leavePh: "Write your question; we answer by email within 24 hours",
-      newChat: "Start a new chat", greeting: "Hello! I am OKPay's assistant. Describe your question and I will answer first; press “Talk to a person” for an agent.", guestHint: "Please leave your email first so that we can answer you.", star: "{n} stars", you: "You", bot: "Assistant", sys: "System", cancelled: "Cancelled"}
+      newChat: "Start a new chat", greeting: "Hello! I am OKPay's assistant. Describe your question and I will answer first; press “Talk to a person” for an agent.", guestHint: "Please leave your email first so that we can answer you.", star: "{n} stars", you: "You", bot: "Assistant", sys: "System", cancelled: "Cancelled",
+      sure: "{a}? This cannot be undone.", yes: "Confirm", no: "Not now"}
   }[lang];
   function fmt(s, v) { return s.replace(/\{(\w)\}/g, function (_, k) { return v[k] == null ? "" : v[k]; }); }
   function el(tag, attrs, text) {
@@ -131,6 +133,26 @@
     log.scrollTop = log.scrollHeight;
     markRead();
   }
+  // Money buttons (cancel a pending payment) ask first: the question and "confirm" / "not now" appear
+  // under the button; "confirm" sends the action once (its key makes a repeat harmless on the server too).
+  function askFirst(b) {
+    var box = b.parentNode; if (!box || box.querySelector(".chat-confirm")) { return; }
+    b.disabled = true;
+    var ask = el("div", {"class": "chat-confirm", role: "group", "data-chat-confirm": ""});
+    var label = b.textContent;
+    ask.appendChild(el("p", {}, fmt(T.sure, {a: label})));
+    var yes = el("button", {type: "button", "class": "btn btn-small btn-danger", "data-chat-confirm-yes": ""}, T.yes);
+    var no = el("button", {type: "button", "class": "btn btn-small", "data-chat-confirm-no": ""}, T.no);
+    yes.addEventListener("click", function () {
+      yes.disabled = true; no.disabled = true;
+      send({type: "action", action: b.getAttribute("data-action"), target: b.getAttribute("data-target"),
+            key: b.getAttribute("data-key")});
+    });
+    no.addEventListener("click", function () { ask.remove(); b.disabled = false; b.focus(); });
+    ask.appendChild(yes); ask.appendChild(no);
+    box.appendChild(ask);
+    yes.focus();
+  }
   function cssEscape(s) { return String(s).replace(/[^A-Za-z0-9_.:-]/g, ""); }
 
   function showLeave() {
@@ -220,7 +242,9 @@
         Array.prototype.forEach.call(extra.querySelectorAll("[data-score]"), function (b) { b.disabled = true; }); state.rating = f.score; }
       else if (f.type === "transcript_sent") { status.textContent = fmt(f.confirm ? T.confirm : T.sent, {t: f.to}); }
       else if (f.type === "action_ok") {
-        var btn = panel.querySelector("[data-key='" + cssEscape(f.key) + "']"); if (btn) { btn.textContent = T.cancelled; btn.disabled = true; }
+        var btn = panel.querySelector("[data-key='" + cssEscape(f.key) + "']");
+        if (btn) { btn.textContent = T.cancelled; btn.disabled = true;
+          var asked = btn.parentNode.querySelector(".chat-confirm"); if (asked) { asked.remove(); } }
       } else if (f.type === "error") {
         if (f.code === "not_found" && store.conversation) { store = {pending: store.pending, lastSeq: 0}; save(); log.textContent = ""; greet(); seen = {}; ws.close(); return; }
         status.textContent = f.message;
@@ -288,8 +312,7 @@
     if (b.hasAttribute("data-action")) {
       var action = b.getAttribute("data-action");
       if (action === "handoff") { send({type: "handoff"}); return; }
-      b.disabled = true;
-      send({type: "action", action: action, target: b.getAttribute("data-target"), key: b.getAttribute("data-key")});
+      askFirst(b);  // a button that moves money acts only after "confirm", and once
     } else if (b.hasAttribute("data-score")) {
       send({type: "rate", score: +b.getAttribute("data-score")});
     } else if (b.hasAttribute("data-transcript")) {
