@@ -2,13 +2,14 @@
 pages a customer meets most, on a demo install served by ``okpay serve``; the scores go into
 ``docs/performance.md`` between the ``lighthouse`` markers (issue 22 item 5). Run by ``make lighthouse``.
 
-    OKPAY_HOME=$(mktemp -d) .venv/bin/python scripts/lighthouse.py [--port 9650] [--lighthouse PATH] [--page NAME ...]
+    OKPAY_HOME=$(mktemp -d) .venv/bin/python scripts/lighthouse.py [--port 9650] [--modules DIR] [--page NAME ...]
 
 ``--page "wallet home"`` (repeatable) measures only those pages and prints their scores without touching
 ``docs/performance.md`` (a full run takes minutes; while working on one page, measure that one).
 
-Signed-in pages get the session cookie of a demo customer (or agent, with a TOTP step) through
-Lighthouse's ``--extra-headers``."""
+Signed-in pages get the session cookie of a demo customer (or agent, with a TOTP step) as a real
+cookie in the browser (scripts/lighthouse_run.mjs: Lighthouse's Node API on a puppeteer-core page),
+so that the wallet socket connects as it does for a customer."""
 
 from __future__ import annotations
 
@@ -73,7 +74,8 @@ def setup() -> dict[str, str]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=9650)
-    parser.add_argument("--lighthouse", default=str(ROOT / ".lighthouse" / "node_modules" / ".bin" / "lighthouse"))
+    parser.add_argument("--modules", default=str(ROOT / ".lighthouse" / "node_modules"),
+                        help="node_modules holding lighthouse (and its puppeteer-core)")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     parser.add_argument("--page", action="append", default=[], help="measure only this page (by name; repeatable)")
     args = parser.parse_args()
@@ -103,13 +105,12 @@ def main() -> int:
         rows = []
         for name, path, who in pages:
             out = ARTIFACTS / (re.sub(r"\W+", "-", name) + ".json")
-            command = [args.lighthouse, base + path, "--quiet", "--output=json", f"--output-path={out}",
-                       "--only-categories=performance,accessibility,best-practices",
-                       "--chrome-flags=--headless=new --no-sandbox --disable-gpu"]
-            if who:
-                command.append("--extra-headers=" + json.dumps({"Cookie": f"sessionid={data[who]}"}))
+            cookie = [f"sessionid={data[who]}"] if who else []
+            command = ["node", str(ROOT / "scripts" / "lighthouse_run.mjs"), base + path, str(out), args.chromium,
+                       *cookie]
             for _attempt in range(3):  # Lighthouse now and then fails to record a trace (NO_NAVSTART)
-                done = subprocess.run(command, check=False, env={**os.environ, "CHROME_PATH": args.chromium})  # noqa: S603
+                done = subprocess.run(command, check=False, cwd=ROOT,  # noqa: S603
+                                      env={**os.environ, "LIGHTHOUSE_MODULES": args.modules})
                 if done.returncode == 0:
                     break
             else:
