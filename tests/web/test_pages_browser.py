@@ -347,3 +347,101 @@ def test_screenshots_of_the_pages_the_issue_lists(browser, live_server, lang: st
             page.screenshot(path=str(out / f"{name}-{lang}-{width}.png"), full_page=True)
             page.screenshot(path=str(out / f"{name}-{lang}-{width}-top.png"))
             context.close()
+
+
+# --- form errors are announced -----------------------------------------------------------------
+
+# The posting forms of a page that have a required field a person types into.
+FORMS = """() => [...document.querySelectorAll('main form')].map((form, index) => ({index, form}))
+  .filter(({form}) => (form.getAttribute('method') || 'get').toLowerCase() === 'post' && !form.closest('[hidden]') &&
+    [...form.elements].some((e) => e.required && !e.disabled && e.checkVisibility() &&
+      (e.tagName === 'TEXTAREA' || ['text', 'email', 'password', 'tel', 'number', 'url', 'search'].includes(e.type))))
+  .map(({index}) => index)"""
+
+# Empty every field a person types into (and untick the boxes) of form ``index``, and submit it
+# past the browser's own checks: the server's answer is what is checked.
+EMPTY_AND_SUBMIT = """(index) => {
+  const TYPED = ['text', 'email', 'password', 'tel', 'number', 'url', 'search'];
+  const form = document.querySelectorAll('main form')[index];
+  form.noValidate = true;  // (the caller made sure that the form is there)
+  for (const e of form.elements) {
+    if (e.disabled || e.type === 'hidden' || !e.checkVisibility()) { continue; }
+    if (e.type === 'checkbox') { e.checked = false; }
+    else if (e.tagName === 'TEXTAREA' || TYPED.includes(e.type)) { e.value = ''; }
+  }
+  const submit = form.querySelector('button[type=submit], button:not([type]), input[type=submit]');
+  form.requestSubmit(submit || undefined);
+}"""
+
+# After the failed submit: each field marked invalid is described by its visible error, at least
+# one field is marked (a required field was left empty), and the page says so in a live region
+# (role=alert or aria-live) that a screen reader announces.
+ANNOUNCED = """() => {
+  const problems = [];
+  const invalid = [...document.querySelectorAll('main [aria-invalid=true]')];
+  for (const field of invalid) {
+    const ids = (field.getAttribute('aria-describedby') || '').split(/\\s+/).filter(Boolean);
+    const texts = ids.map((id) => document.getElementById(id)).filter(Boolean).map((e) => e.textContent.trim());
+    if (!texts.some(Boolean)) { problems.push(`${field.name || field.id}: aria-invalid without a described error`); }
+  }
+  if (!invalid.length) { problems.push('no field is marked aria-invalid'); }
+  const live = [...document.querySelectorAll('main [role=alert], main [aria-live=assertive], main [aria-live=polite]')]
+    .filter((e) => e.textContent.trim() && e.checkVisibility());
+  if (!live.length) { problems.push('no error summary in a live region (role=alert)'); }
+  return problems;
+}"""
+
+
+# Forms whose errors are not tied to their field yet (left for a next change, issue 22):
+# (role, path prefix, form index) -> why.
+KNOWN_GAPS = {
+    ("anonymous", "/verify/", 0): "htmx swaps only the verdict: the input is not re-rendered with aria-invalid",
+    ("customer", "/wallet/transactions/", 0): "refund request: one page-level error (role=alert), not tied to a field",
+    ("customer", "/support/tickets/", 0): "ticket reply: one page-level error (role=alert), not tied to the field",
+    ("customer", "/account/profile/", 3): "phone form: redirects back with a message (post/redirect/get)",
+    ("merchant", "/merchant/", 0): "dashboard forms: redirect back with a message (post/redirect/get)",
+    ("merchant", "/merchant/", 1): "dashboard forms: redirect back with a message (post/redirect/get)",
+    ("merchant", "/merchant/", 5): "dashboard forms: redirect back with a message (post/redirect/get)",
+    ("agent", "/desk/t/", None): "desk ticket forms: the desk templates are being rebuilt on another branch",
+    ("supervisor", "/desk/t/", None): "desk ticket forms: the desk templates are being rebuilt on another branch",
+}
+
+
+def known_gap(role: str, path: str, index: int) -> bool:
+    return any(role == r and path.startswith(prefix) and i in (None, index) for r, prefix, i in KNOWN_GAPS)
+
+
+def form_errors(page, role: str, path: str) -> list[str]:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    problems = []
+    for n, index in enumerate(page.evaluate(FORMS)):
+        if known_gap(role, path, index):
+            continue
+        if n:
+            page.goto(path)
+        if page.locator("main form").count() <= index:  # the page changed since (a form of it was sent)
+            continue
+        response = None
+        try:
+            with page.expect_navigation(timeout=5000) as navigation:
+                page.evaluate(EMPTY_AND_SUBMIT, index)
+            response = navigation.value
+        except PlaywrightTimeout:  # an htmx form answers in place
+            page.wait_for_load_state("networkidle")
+        if response is not None and response.request.redirected_from is not None:
+            if "/account/login/" not in page.url:  # (a signed-out visitor is sent to sign in first)
+                problems.append(f"form {index}: sent empty, it redirected to {page.url} (errors not on the form)")
+            continue
+        problems += [f"form {index}: {p}" for p in page.evaluate(ANNOUNCED)]
+    if problems:
+        page.goto(path)
+    return problems
+
+
+def test_form_errors_are_announced(browser, live_server) -> None:
+    """Every posting form of the inventory with a required field, sent with its fields empty: the
+    errors are tied to their fields (``aria-invalid`` + ``aria-describedby``) and announced in a
+    live region (issue 22 item 4)."""
+    problems = visit_all(browser, live_server, "en", form_errors)
+    assert not problems, "\n".join(problems)
