@@ -396,8 +396,6 @@ ANNOUNCED = """() => {
 # (role, path prefix, form index) -> why.
 KNOWN_GAPS = {
     ("anonymous", "/verify/", 0): "htmx swaps only the verdict: the input is not re-rendered with aria-invalid",
-    ("customer", "/wallet/transactions/", 0): "refund request: one page-level error (role=alert), not tied to a field",
-    ("customer", "/support/tickets/", 0): "ticket reply: one page-level error (role=alert), not tied to the field",
     ("customer", "/account/profile/", 3): "phone form: redirects back with a message (post/redirect/get)",
     ("merchant", "/merchant/", 0): "dashboard forms: redirect back with a message (post/redirect/get)",
     ("merchant", "/merchant/", 1): "dashboard forms: redirect back with a message (post/redirect/get)",

@@ -146,11 +146,11 @@ def _customer_ticket(request: HttpRequest, public_id: str) -> Any:
 
 
 @login_required
-def ticket_page(request: HttpRequest, public_id: str, error: str = "") -> HttpResponse:
+def ticket_page(request: HttpRequest, public_id: str, error: str = "", error_field: str = "") -> HttpResponse:
     ticket = _customer_ticket(request, public_id)
     linked = [link.transaction_id for link in ticket.linked_transactions.all()]
     rating = getattr(ticket, "rating", None) if hasattr(ticket, "rating") else None
-    ctx = {"ticket": ticket, "messages_": selectors.public_messages(ticket), "error": error,
+    ctx = {"ticket": ticket, "messages_": selectors.public_messages(ticket), "error": error, "error_field": error_field,
            "transactions": list(wallet.transactions_by_ids(linked).values()), "rating": rating,
            "created": request.GET.get("created") == "1", "can_reply": ticket.status != Status.CLOSED,
            "can_rate": ticket.status in (Status.SOLVED, Status.CLOSED) and rating is None}
@@ -167,7 +167,7 @@ def ticket_reply(request: HttpRequest, public_id: str) -> HttpResponse:
         message = services.customer_reply(ticket=ticket, user=request.user, body=request.POST.get("body", ""),  # type: ignore[arg-type]
                                           attachments=_uploads(request))
     except OkpayError as exc:
-        return ticket_page(request, public_id, error=_msg(exc))
+        return ticket_page(request, public_id, error=_msg(exc), error_field=exc.param or "")
     return HttpResponseRedirect(reverse("support:ticket", args=[message.ticket.public_id]))
 
 
