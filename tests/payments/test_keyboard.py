@@ -8,24 +8,10 @@ from django.conf import settings as django_settings
 
 from okpay.payments.services import topup_create
 from tests.factories import session_cookie
+from tests.keyboard import tab_to
 from tests.payments.conftest import available
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-FOCUS = """() => { const e = document.activeElement; const s = getComputedStyle(e);
-  return {id: e.id, tag: e.tagName, text: (e.innerText || e.value || '').trim().slice(0, 40),
-          ring: s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2}; }"""
-
-
-def tab_to(page, predicate, *, limit: int = 60) -> dict:  # type: ignore[no-untyped-def]
-    """Press Tab until the focused element matches; every stop on the way must show its focus."""
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        focused = page.evaluate(FOCUS)
-        assert focused["ring"], f"no visible focus on {focused}"
-        if predicate(focused):
-            return focused
-    raise AssertionError("never reached by Tab")
 
 
 def test_send_money_with_the_keyboard_only(browser, live_server, alice, bob) -> None:  # type: ignore[no-untyped-def]
@@ -35,13 +21,13 @@ def test_send_money_with_the_keyboard_only(browser, live_server, alice, bob) -> 
                           "url": live_server.url}])
     page = context.new_page()
     page.goto("/wallet/send/")
-    tab_to(page, lambda f: f["id"] == "id_to")
+    tab_to(page, predicate=lambda f: f["id"] == "id_to")
     page.keyboard.type("bob@example.com")
-    tab_to(page, lambda f: f["id"] == "id_amount")
+    tab_to(page, predicate=lambda f: f["id"] == "id_amount")
     page.keyboard.type("12.30")
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    tab_to(page, lambda f: f["tag"] == "BUTTON" and f["text"] == "转账 ¥12.30")
+    tab_to(page, predicate=lambda f: f["tag"] == "BUTTON" and f["text"] == "转账 ¥12.30")
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert "/wallet/transactions/txn_" in page.url

@@ -40,6 +40,7 @@ def _world() -> World:
         bill_payment_create,
         topup_create,
         transfer_create,
+        wallet,
         withdrawal_create,
     )
     from okpay.support import actions
@@ -82,6 +83,7 @@ def _world() -> World:
         "cancelled": cancelled.public_id, "request": request.public_id,
         "ticket": ticket.public_id, "bob_ticket": bob_ticket.public_id,
         "article": _article(), "category": _category(),
+        "bob_wallet": wallet(users["bob"]).public_id, "merchant": merchant.public_id,  # type: ignore[arg-type]
     }
     return World(users=users, ids=ids)
 
@@ -106,6 +108,7 @@ PAGES: dict[str, list[str]] = {
         "/account/password-reset/", "/account/password-reset/sent/", "/demo-shop/",
         "/checkout/{intent}/", "/checkout/{cancelled}/",
         "/support/new/", "/support/feedback/", "/support/callback/", "/no-such-page/",
+        "/store/{merchant}/", "/offline/zh-hans/", "/offline/en/",
     ],
     "customer": [
         "/wallet/", "/wallet/send/", "/wallet/bills/", "/wallet/top-up/", "/wallet/withdraw/",
@@ -118,9 +121,10 @@ PAGES: dict[str, list[str]] = {
         "/account/freeze/", "/account/close/", "/account/social/",
         "/support/tickets/", "/support/tickets/{ticket}/", "/support/new/",
         "/checkout/{intent}/", "/checkout/{paid}/done/", "/demo-shop/orders/{paid}/",
-        "/", "/help/",
+        "/wallet/receive/", "/wallet/receive/?amount=20&note=AA", "/wallet/scan/", "/pay/{bob_wallet}/?amount=5",
+        "/store/{merchant}/", "/", "/help/",
     ],
-    "merchant": ["/merchant/", "/wallet/"],
+    "merchant": ["/merchant/", "/merchant/till/{intent}/", "/wallet/"],
     "agent": ["/desk/", "/desk/t/{ticket}/", "/desk/t/{bob_ticket}/", "/desk/chat/"],
     "supervisor": ["/desk/", "/desk/dashboard/", "/desk/t/{ticket}/"],
 }

@@ -1,8 +1,9 @@
 """Chromium over every page of every role (tests/web/inventory.py):
 
-- at 390 px no page scrolls sideways (``document.documentElement.scrollWidth <= innerWidth``), the
-  header stays one row, no button or link-button is covered by the chat launcher (each scrolled to
-  the middle of the screen as far as the page lets it), and the chat panel fills a phone's screen;
+- at 390 px no page scrolls sideways (``document.documentElement.scrollWidth <= innerWidth``; the one
+  check of it, for every page of the inventory), the header stays one row, no button or link-button is
+  covered by the chat launcher (each scrolled to the middle of the screen as far as the page lets it),
+  every touch target is big enough (``TARGETS`` below), and the chat panel fills a phone's screen;
 - in zh-Hans no English sentence is left in the visible text (nor Chinese in the English pages),
   apart from what people typed (names, ticket subjects, descriptions); every page has a title of
   its own with the brand.
@@ -59,6 +60,61 @@ COVERED = """() => {
   }
   window.scrollTo(0, 0);
   return covered;
+}"""
+
+# Touch targets at 390 px (issue 22 item 5). The rule chosen: WCAG 2.5.5 (Target Size, Enhanced, AAA)
+# 44 x 44 CSS px, with the spacing alternative of 2.5.8 (Target Size, Minimum, AA) scaled to 44: a
+# smaller target passes when a 44 px circle centred on it meets no other target (nor another small
+# target's circle), so a short link alone on its line is fine. Exempt as in 2.5.5/2.5.8: links inside
+# a sentence ("inline"), and controls the browser draws (a checkbox or radio counts together with its
+# label, which the browser makes part of the target). Hidden, off-screen and covered-up controls
+# are not targets.
+TARGETS = """() => {
+  const MIN = 44, R = MIN / 2;
+  const selector = 'a[href], button, input:not([type=hidden]), select, textarea, summary, ' +
+    '[role=button], [role=link], [role=tab], [role=checkbox], [role=radio], [role=switch]';
+  const found = [];
+  for (const el of document.querySelectorAll(selector)) {
+    if (el.closest('[hidden], [inert], [aria-hidden=true]')) { continue; }
+    if (el.checkVisibility && !el.checkVisibility({opacityProperty: true, visibilityProperty: true})) { continue; }
+    const style = getComputedStyle(el);
+    if (style.display === 'inline') {  // a link in running text
+      const block = el.parentElement && el.parentElement.closest('p, li, dd, td, th, label, span, small, div');
+      const own = (el.textContent || '').trim().length;
+      if (block && (block.textContent || '').trim().length > own + 1) { continue; }
+    }
+    let r = el.getBoundingClientRect();
+    if ((el.type === 'checkbox' || el.type === 'radio') && el.labels) {
+      for (const label of el.labels) {
+        const l = label.getBoundingClientRect();
+        if (l.width && l.height) {
+          r = new DOMRect(Math.min(r.left, l.left), Math.min(r.top, l.top),
+                          Math.max(r.right, l.right) - Math.min(r.left, l.left),
+                          Math.max(r.bottom, l.bottom) - Math.min(r.top, l.top));
+        }
+      }
+    }
+    if (r.width < 1 || r.height < 1 || r.right <= 0 || r.bottom <= -scrollY || r.left >= innerWidth) { continue; }
+    found.push({el, r, small: r.width < MIN - 0.5 || r.height < MIN - 0.5});
+  }
+  const related = (a, b) => a.el.contains(b.el) || b.el.contains(a.el) ||
+    (a.el.labels && [...a.el.labels].some((l) => l.contains(b.el)));
+  const centre = (t) => [t.r.left + t.r.width / 2, t.r.top + t.r.height / 2];
+  const toRect = ([x, y], r) => Math.hypot(Math.max(r.left - x, 0, x - r.right), Math.max(r.top - y, 0, y - r.bottom));
+  const problems = [];
+  for (const t of found) {
+    if (!t.small) { continue; }
+    const c = centre(t);
+    const near = found.find((o) => o !== t && !related(t, o) &&
+      (toRect(c, o.r) < R - 0.5 || (o.small && Math.hypot(c[0] - centre(o)[0], c[1] - centre(o)[1]) < MIN - 0.5)));
+    if (near) {
+      const name = (e) => (e.getAttribute('aria-label') || e.textContent || e.value || e.name || e.tagName)
+        .trim().slice(0, 30);
+      problems.push(`${t.el.tagName.toLowerCase()} "${name(t.el)}" ${Math.round(t.r.width)}x${Math.round(t.r.height)}` +
+                    ` next to "${name(near.el)}"`);
+    }
+  }
+  return problems;
 }"""
 
 VISIBLE_TEXT = """() => {
@@ -137,6 +193,9 @@ def phone_layout(page, role: str, path: str) -> list[str]:  # type: ignore[no-un
     covered = page.evaluate(COVERED)
     if covered:
         problems.append(f"covered by the chat launcher: {covered}")
+    small = page.evaluate(TARGETS)
+    if small:
+        problems.append(f"touch targets under 44 x 44 px, too close to another: {small}")
     return problems
 
 
@@ -223,6 +282,8 @@ def test_no_page_is_half_translated(browser, live_server, lang: str) -> None:
     titles: dict[str, str] = {}
 
     def check(page, role: str, path: str) -> list[str]:  # type: ignore[no-untyped-def]
+        if path.startswith("/offline/") and not path.startswith(f"/offline/{lang}/"):
+            return []  # the offline page of the other language: the worker picks the one the app speaks
         if not typed:
             typed.extend(user_content())
         searched = [v for values in parse_qs(urlsplit(path).query).values() for v in values]  # typed too
@@ -286,3 +347,99 @@ def test_screenshots_of_the_pages_the_issue_lists(browser, live_server, lang: st
             page.screenshot(path=str(out / f"{name}-{lang}-{width}.png"), full_page=True)
             page.screenshot(path=str(out / f"{name}-{lang}-{width}-top.png"))
             context.close()
+
+
+# --- form errors are announced -----------------------------------------------------------------
+
+# The posting forms of a page that have a required field a person types into.
+FORMS = """() => [...document.querySelectorAll('main form')].map((form, index) => ({index, form}))
+  .filter(({form}) => (form.getAttribute('method') || 'get').toLowerCase() === 'post' && !form.closest('[hidden]') &&
+    [...form.elements].some((e) => e.required && !e.disabled && e.checkVisibility() &&
+      (e.tagName === 'TEXTAREA' || ['text', 'email', 'password', 'tel', 'number', 'url', 'search'].includes(e.type))))
+  .map(({index}) => index)"""
+
+# Empty every field a person types into (and untick the boxes) of form ``index``, and submit it
+# past the browser's own checks: the server's answer is what is checked.
+EMPTY_AND_SUBMIT = """(index) => {
+  const TYPED = ['text', 'email', 'password', 'tel', 'number', 'url', 'search'];
+  const form = document.querySelectorAll('main form')[index];
+  form.noValidate = true;  // (the caller made sure that the form is there)
+  for (const e of form.elements) {
+    if (e.disabled || e.type === 'hidden' || !e.checkVisibility()) { continue; }
+    if (e.type === 'checkbox') { e.checked = false; }
+    else if (e.tagName === 'TEXTAREA' || TYPED.includes(e.type)) { e.value = ''; }
+  }
+  const submit = form.querySelector('button[type=submit], button:not([type]), input[type=submit]');
+  form.requestSubmit(submit || undefined);
+}"""
+
+# After the failed submit: each field marked invalid is described by its visible error, at least
+# one field is marked (a required field was left empty), and the page says so in a live region
+# (role=alert or aria-live) that a screen reader announces.
+ANNOUNCED = """() => {
+  const problems = [];
+  const invalid = [...document.querySelectorAll('main [aria-invalid=true]')];
+  for (const field of invalid) {
+    const ids = (field.getAttribute('aria-describedby') || '').split(/\\s+/).filter(Boolean);
+    const texts = ids.map((id) => document.getElementById(id)).filter(Boolean).map((e) => e.textContent.trim());
+    if (!texts.some(Boolean)) { problems.push(`${field.name || field.id}: aria-invalid without a described error`); }
+  }
+  if (!invalid.length) { problems.push('no field is marked aria-invalid'); }
+  const live = [...document.querySelectorAll('main [role=alert], main [aria-live=assertive], main [aria-live=polite]')]
+    .filter((e) => e.textContent.trim() && e.checkVisibility());
+  if (!live.length) { problems.push('no error summary in a live region (role=alert)'); }
+  return problems;
+}"""
+
+
+# Forms whose errors are not tied to their field yet (left for a next change, issue 22):
+# (role, path prefix, form index) -> why.
+KNOWN_GAPS = {
+    ("anonymous", "/verify/", 0): "htmx swaps only the verdict: the input is not re-rendered with aria-invalid",
+    ("customer", "/account/profile/", 3): "phone form: redirects back with a message (post/redirect/get)",
+    ("merchant", "/merchant/", 0): "dashboard forms: redirect back with a message (post/redirect/get)",
+    ("merchant", "/merchant/", 1): "dashboard forms: redirect back with a message (post/redirect/get)",
+    ("merchant", "/merchant/", 5): "dashboard forms: redirect back with a message (post/redirect/get)",
+    ("agent", "/desk/t/", None): "desk ticket forms: the desk templates are being rebuilt on another branch",
+    ("supervisor", "/desk/t/", None): "desk ticket forms: the desk templates are being rebuilt on another branch",
+}
+
+
+def known_gap(role: str, path: str, index: int) -> bool:
+    return any(role == r and path.startswith(prefix) and i in (None, index) for r, prefix, i in KNOWN_GAPS)
+
+
+def form_errors(page, role: str, path: str) -> list[str]:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    problems = []
+    for n, index in enumerate(page.evaluate(FORMS)):
+        if known_gap(role, path, index):
+            continue
+        if n:
+            page.goto(path)
+        if page.locator("main form").count() <= index:  # the page changed since (a form of it was sent)
+            continue
+        response = None
+        try:
+            with page.expect_navigation(timeout=5000) as navigation:
+                page.evaluate(EMPTY_AND_SUBMIT, index)
+            response = navigation.value
+        except PlaywrightTimeout:  # an htmx form answers in place
+            page.wait_for_load_state("networkidle")
+        if response is not None and response.request.redirected_from is not None:
+            if "/account/login/" not in page.url:  # (a signed-out visitor is sent to sign in first)
+                problems.append(f"form {index}: sent empty, it redirected to {page.url} (errors not on the form)")
+            continue
+        problems += [f"form {index}: {p}" for p in page.evaluate(ANNOUNCED)]
+    if problems:
+        page.goto(path)
+    return problems
+
+
+def test_form_errors_are_announced(browser, live_server) -> None:
+    """Every posting form of the inventory with a required field, sent with its fields empty: the
+    errors are tied to their fields (``aria-invalid`` + ``aria-describedby``) and announced in a
+    live region (issue 22 item 4)."""
+    problems = visit_all(browser, live_server, "en", form_errors)
+    assert not problems, "\n".join(problems)

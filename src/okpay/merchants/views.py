@@ -268,14 +268,14 @@ def refund_request_new(request: HttpRequest, txn_id: str) -> HttpResponse:
     intent = services.intent_for_customer_txn(txn)
     if intent is None and txn.type != TxnType.BILL_PAYMENT:
         raise Http404
-    error = ""
+    error, error_field = "", ""
     if request.method == "POST":
         try:
             amount = _parse_amount(request.POST.get("amount", ""))
             services.refund_request_create(customer=user, txn_id=txn.public_id,
                                            reason=request.POST.get("reason", ""), amount=amount)
         except OkpayError as exc:
-            error = _error_text(exc)
+            error, error_field = _error_text(exc), exc.param or ""
         else:
             return redirect("merchants:refund-request-new", txn_id=txn.public_id)
     requests = services.refund_requests_for_txn(user, txn)
@@ -283,7 +283,7 @@ def refund_request_new(request: HttpRequest, txn_id: str) -> HttpResponse:
         req.decline_text = decline_reason_text(req)  # type: ignore[attr-defined]
     support_url = f"{reverse('support:new')}?category=payment&transaction={txn.public_id}"
     context: dict[str, Any] = {"txn": txn, "intent": intent, "requests": requests, "error": error,
-                               "support_url": support_url, "currency": txn.currency}
+                               "error_field": error_field, "support_url": support_url, "currency": txn.currency}
     if intent is not None:
         window_ends = services.refund_expected_by(intent)
         context.update(who=intent.merchant.name, merchant=intent.merchant, paid=intent.amount_received,

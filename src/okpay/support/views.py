@@ -146,11 +146,11 @@ def _customer_ticket(request: HttpRequest, public_id: str) -> Any:
 
 
 @login_required
-def ticket_page(request: HttpRequest, public_id: str, error: str = "") -> HttpResponse:
+def ticket_page(request: HttpRequest, public_id: str, error: str = "", error_field: str = "") -> HttpResponse:
     ticket = _customer_ticket(request, public_id)
     linked = [link.transaction_id for link in ticket.linked_transactions.all()]
     rating = getattr(ticket, "rating", None) if hasattr(ticket, "rating") else None
-    ctx = {"ticket": ticket, "messages_": selectors.public_messages(ticket), "error": error,
+    ctx = {"ticket": ticket, "messages_": selectors.public_messages(ticket), "error": error, "error_field": error_field,
            "transactions": list(wallet.transactions_by_ids(linked).values()), "rating": rating,
            "created": request.GET.get("created") == "1", "can_reply": ticket.status != Status.CLOSED,
            "can_rate": ticket.status in (Status.SOLVED, Status.CLOSED) and rating is None}
@@ -167,7 +167,7 @@ def ticket_reply(request: HttpRequest, public_id: str) -> HttpResponse:
         message = services.customer_reply(ticket=ticket, user=request.user, body=request.POST.get("body", ""),  # type: ignore[arg-type]
                                           attachments=_uploads(request))
     except OkpayError as exc:
-        return ticket_page(request, public_id, error=_msg(exc))
+        return ticket_page(request, public_id, error=_msg(exc), error_field=exc.param or "")
     return HttpResponseRedirect(reverse("support:ticket", args=[message.ticket.public_id]))
 
 
@@ -227,7 +227,7 @@ def nps(request: HttpRequest) -> HttpResponse:
 
 
 def feedback(request: HttpRequest) -> HttpResponse:
-    error, sent = "", False
+    error, error_field, sent = "", "", False
     data = {"kind": "idea", "body": "", "email": ""}
     if request.method == "POST":
         data = {k: request.POST.get(k, "").strip() for k in ("kind", "body", "email")}
@@ -237,15 +237,16 @@ def feedback(request: HttpRequest) -> HttpResponse:
                                      user=request.user if request.user.is_authenticated else None,  # type: ignore[arg-type]
                                      page=request.POST.get("page", ""))
         except OkpayError as exc:
-            error = _msg(exc)
+            error, error_field = _msg(exc), exc.param or ""
         else:
             sent = True
-    return render(request, "support/feedback.html", {"data": data, "error": error, "sent": sent,
+    return render(request, "support/feedback.html", {"data": data, "error": error, "error_field": error_field,
+                                                     "sent": sent,
                                                      "kinds": Feedback.Kind.choices}, status=400 if error else 200)
 
 
 def callback(request: HttpRequest) -> HttpResponse:
-    error, ticket = "", None
+    error, error_field, ticket = "", "", None
     user = request.user if request.user.is_authenticated else None
     verified_phone = user.phone if user is not None and user.phone and user.phone_verified_at else ""  # type: ignore[union-attr]
     data = {"phone": verified_phone, "topic": "", "preferred_time": "asap"}
@@ -258,12 +259,13 @@ def callback(request: HttpRequest) -> HttpResponse:
                 phone=data["phone"], topic=data["topic"], preferred_time=data["preferred_time"], lang=_lang(),
                 user=request.user if request.user.is_authenticated else None)  # type: ignore[arg-type]
         except OkpayError as exc:
-            error = _msg(exc)
+            error, error_field = _msg(exc), exc.param or ""
     windows = [("asap", _("As soon as possible (within the hour)"))] + [
         (w, _("Today or the next day, %(start)s:00–%(end)s:00") % {"start": w[:2], "end": w[3:]})
         for w in services.CALLBACK_WINDOWS[1:]]
     hotline = next((c for c in registry.channels() if c.kind == "phone"), None)
-    return render(request, "support/callback.html", {"data": data, "error": error, "ticket": ticket,
+    return render(request, "support/callback.html", {"data": data, "error": error, "error_field": error_field,
+                                                     "ticket": ticket,
                                                      "categories": Category.choices, "windows": windows,
                                                      "hotline": hotline, "verified_phone": verified_phone},
                   status=400 if error else 200)

@@ -130,5 +130,7 @@
   });
 
   setUpButton();
-  connect();
+  // The socket opens once the page has loaded: first paint and the page's own scripts come first
+  // (the phone-profile Lighthouse run of the wallet home, docs/performance.md).
+  if (document.readyState === "complete") { connect(); } else { window.addEventListener("load", connect, { once: true }); }
 })();
