@@ -108,10 +108,13 @@ def test_suspicious_emails_and_login_records_reach_their_articles(seeded: None, 
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_tuning_half(seeded: None, lang: str, capsys) -> None:  # type: ignore[no-untyped-def]
-    rate1, rate3, misses = evaluate(load(lang, "tuning"), lang)
+def test_tuning_set(seeded: None, lang: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    """The tuning set: the first split's tuning half and its held-out half, which was measured once
+    and seen, so it became tuning material for the second round (docs/search-quality.md)."""
+    queries = load(lang, "tuning") + load(lang, "heldout")
+    rate1, rate3, misses = evaluate(queries, lang)
     with capsys.disabled():
-        print(f"\n[tuning {connection.vendor} {lang}] top-1 {rate1:.1%}, top-3 {rate3:.1%}")
+        print(f"\n[tuning {connection.vendor} {lang}] {len(queries)} questions: top-1 {rate1:.1%}, top-3 {rate3:.1%}")
         for m in misses:
             print("   ", m)
     assert rate3 >= 0.97 and rate1 >= 0.85

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import threading
@@ -167,6 +168,18 @@ def _weight(term: str, fields: dict[str, str], *, prefix: bool) -> float:
     return 0.0
 
 
+PAIR_FACTOR = 1.0
+SINGLE_CJK_FACTOR = 0.3
+
+
+def _term_factor(term: str, terms: list[str]) -> float:
+    """A lone Chinese character (号, 解, 点 left over by the segmenter) says little next to real
+    words: it counts a fraction, unless it is all the customer typed."""
+    if len(term) == 1 and text.has_cjk(term) and any(len(t) > 1 for t in terms):
+        return SINGLE_CJK_FACTOR
+    return 1.0
+
+
 Candidate = tuple[int, str, str, str]  # pk, search_title, search_summary, search_body
 
 
@@ -185,11 +198,16 @@ def rerank(candidates: list[Candidate], scores: dict[int, float], *, lang: str, 
     top_backend = max((abs(v) for v in scores.values()), default=0.0) or 1.0
     mean_idf = sum(idf[t] for t in terms) / len(terms) if terms else 1.0
     extra = [t for t in synonyms if t not in terms]
+    # Two words typed side by side that an article also has side by side ("cancel account",
+    # "可疑 邮件") say more than the two words apart: they tell close-account from cancel-or-refund.
+    pairs = [(a, b) for a, b in itertools.pairwise(terms) if a != b]
     ranked = []
     for position, (pk, title, summary, body) in enumerate(candidates):
         fields = {"title": f" {title} ", "summary": f" {summary} ", "body": f" {body} "}
-        typed = sum(idf[t] * _weight(t, fields, prefix=prefix_last and i == len(terms) - 1)
+        typed = sum(idf[t] * _weight(t, fields, prefix=prefix_last and i == len(terms) - 1) * _term_factor(t, terms)
                     for i, t in enumerate(terms))
+        typed += PAIR_FACTOR * sum(min(idf[a], idf[b]) * _weight(f"{a} {b}", fields, prefix=False)
+                                   for a, b in pairs)
         synonym = min(sum(idf[t] * _weight(t, fields, prefix=False) for t in extra) * SYNONYM_FACTOR,
                       3.0 * mean_idf)
         backend = BACKEND_FACTOR * mean_idf * (scores.get(pk, 0.0) / top_backend)
@@ -237,11 +255,15 @@ def search(query: str, *, lang: str, category: str | None = None, limit: int = 1
         extra = _substring(query, lang=lang, category=category, limit=limit, exclude={a.pk for a in articles})
         if extra:
             result.fallback = True
+        if short:
             # For one or two characters a title containing them is the best answer there is.
-            # Several titles may contain them: the shortest is the general article on that topic.
-            titled = sorted((a for a in extra if query.lower() in a.title.lower()), key=lambda a: len(a.title))
-            rest = [a for a in extra if a not in titled]
-            articles = [*titled, *articles, *rest] if short else [*articles, *extra]
+            # Several titles may contain them (whether the index or the substring match found
+            # them): the shortest is the general article on that topic.
+            found = [*articles, *extra]
+            titled = sorted((a for a in found if query.lower() in a.title.lower()), key=lambda a: len(a.title))
+            articles = [*titled, *(a for a in found if a not in titled)]
+        else:
+            articles = [*articles, *extra]
     result.articles = articles[:limit]
     return result
 
