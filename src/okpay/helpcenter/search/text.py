@@ -25,7 +25,7 @@ _RUN = re.compile(rf"[{_CJK}]+|[a-z0-9]+")
 _HAS_CJK = re.compile(rf"[{_CJK}]")
 
 # Words a wallet's customers use that jieba's general dictionary splits badly.
-_WALLET_WORDS = (
+WALLET_WORDS = (
     "待处理", "处理中", "退钱", "退款", "退费", "双重验证", "两步验证", "二次验证", "恢复码", "备用码",
     "防钓鱼码", "反钓鱼码", "提现", "充值", "登录密码", "支付密码", "人工客服", "在线客服", "客服热线",
     "验证码", "钱包", "钱包号", "收款方", "转错", "到账", "未到账", "冻结", "解冻", "注销", "销户",
@@ -51,7 +51,7 @@ def _jieba() -> CompactTokenizer:
 
             jieba.setLogLevel(logging.WARNING)
             segmenter = CompactTokenizer(settings.VAR_DIR / "cache")
-            for word in _WALLET_WORDS:
+            for word in WALLET_WORDS:
                 segmenter.add_word(word, freq=20000)
             _segmenter = segmenter
     return _segmenter
@@ -137,6 +137,18 @@ def tokens(text: str, *, keep_stop: bool = False) -> list[str]:
             if keep_stop or (run not in STOP_EN and word not in STOP_EN):
                 out.append(word)
     return out
+
+
+_CJK_RUN = re.compile(rf"[{_CJK}]+")
+
+
+def cjk_runs(text: str) -> list[str]:
+    return _CJK_RUN.findall(text)
+
+
+def segments(run: str) -> list[str]:
+    """A Chinese run cut once, without the search mode's overlapping parts (for sound-alike typos)."""
+    return [word for word in _jieba().cut(run, HMM=False) if word.strip()]
 
 
 def index_text(*parts: str) -> str:
