@@ -12,7 +12,7 @@ import jieba
 import pytest
 
 from okpay.helpcenter import segmenter
-from okpay.helpcenter.search.text import _WALLET_WORDS
+from okpay.helpcenter.search.text import WALLET_WORDS
 
 SEED = Path(segmenter.__file__).parent / "seed"
 SHARED_SEED = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "okpay-customer-service.zh.txt"
@@ -31,7 +31,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[jieba.Tokenizer, seg
     jieba.setLogLevel(logging.WARNING)
     stock = jieba.Tokenizer()
     compact = segmenter.CompactTokenizer(tmp_path_factory.mktemp("cache"))
-    for word in _WALLET_WORDS:
+    for word in WALLET_WORDS:
         stock.add_word(word, freq=20000)
         compact.add_word(word, freq=20000)
     return stock, compact

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import threading
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Max, Q
 
 from okpay.helpcenter.models import Article
-from okpay.helpcenter.search import text
+from okpay.helpcenter.search import pinyin, text
 from okpay.helpcenter.search.backends import get_backend
 from okpay.helpcenter.search.spelling import SpellIndex
 
@@ -56,6 +57,7 @@ class _Vocabulary:
         self.document_frequency: dict[str, Counter[str]] = {}
         self.documents: Counter[str] = Counter()
         self.surface: dict[str, str] = {}  # stem → a word as articles write it (for "showing results for")
+        self.sounds: dict[str, str] = {}  # toneless pinyin → the Chinese index word that sounds so
 
     def invalidate(self) -> None:
         self.generation += 1
@@ -80,8 +82,11 @@ class _Vocabulary:
                 counts: Counter[str] = Counter()
                 surface: dict[str, str] = {}
                 rows = Article.objects.filter(is_published=True).values_list(
-                    "lang", "search_title", "search_summary", "search_body", "title", "summary")
-                for lang, title, summary, body, raw_title, raw_summary in rows.iterator(chunk_size=500):
+                    "lang", "search_title", "search_summary", "search_body", "title", "summary", "tags")
+                topical: set[str] = set(text.WALLET_WORDS)
+                for lang, title, summary, body, raw_title, raw_summary, tags in rows.iterator(chunk_size=500):
+                    if lang == "zh-hans":
+                        topical.update(text.tokens(tags.replace(",", " ")))
                     distinct = set(title.split()) | set(summary.split()) | set(body.split())
                     for word in _LATIN_WORD.findall(f"{raw_title} {raw_summary}".lower()):
                         stem = text.stem(word)
@@ -94,6 +99,11 @@ class _Vocabulary:
                 self.document_frequency = frequency
                 self.documents = counts
                 self.surface = surface
+                # Sound-alike words are looked for only among the wallet's own vocabulary (tags
+                # and wallet words): over every word, a sound-alike of two ordinary ones
+                # (中要 → 重要) would drag in articles nobody asked for.
+                zh = frequency.get("zh-hans", Counter())
+                self.sounds = pinyin.build((word, zh[word]) for word in topical)
                 self._signature = signature
                 self._built_generation = self.generation
             return self._index
@@ -114,6 +124,21 @@ def _correct(terms: list[str]) -> tuple[list[str], dict[str, str]]:
         else:
             out.append(term)
     return out, fixes
+
+
+def _heard(query: str) -> list[str]:
+    """Chinese index words the customer typed by sound: pinyin words, same-sound typos."""
+    spell = vocabulary.get()
+    sounds = vocabulary.sounds
+    if not sounds:
+        return []
+    normalized = text.normalize(query)
+    latin = [w for w in _LATIN_WORD.findall(normalized) if w not in spell and w not in text.STOP_EN]
+    found = pinyin.from_latin(latin, sounds) if latin else []
+    known = vocabulary.document_frequency.get("zh-hans", Counter())
+    for run in text.cjk_runs(normalized):
+        found.extend(pinyin.sound_alike(text.segments(run), known, sounds))
+    return found
 
 
 def _corrected_text(query: str, fixes: dict[str, str]) -> str:
@@ -167,6 +192,18 @@ def _weight(term: str, fields: dict[str, str], *, prefix: bool) -> float:
     return 0.0
 
 
+PAIR_FACTOR = 1.0
+SINGLE_CJK_FACTOR = 0.3
+
+
+def _term_factor(term: str, terms: list[str]) -> float:
+    """A lone Chinese character (号, 解, 点 left over by the segmenter) says little next to real
+    words: it counts a fraction, unless it is all the customer typed."""
+    if len(term) == 1 and text.has_cjk(term) and any(len(t) > 1 for t in terms):
+        return SINGLE_CJK_FACTOR
+    return 1.0
+
+
 Candidate = tuple[int, str, str, str]  # pk, search_title, search_summary, search_body
 
 
@@ -185,11 +222,16 @@ def rerank(candidates: list[Candidate], scores: dict[int, float], *, lang: str, 
     top_backend = max((abs(v) for v in scores.values()), default=0.0) or 1.0
     mean_idf = sum(idf[t] for t in terms) / len(terms) if terms else 1.0
     extra = [t for t in synonyms if t not in terms]
+    # Two words typed side by side that an article also has side by side ("cancel account",
+    # "可疑 邮件") say more than the two words apart: they tell close-account from cancel-or-refund.
+    pairs = [(a, b) for a, b in itertools.pairwise(terms) if a != b]
     ranked = []
     for position, (pk, title, summary, body) in enumerate(candidates):
         fields = {"title": f" {title} ", "summary": f" {summary} ", "body": f" {body} "}
-        typed = sum(idf[t] * _weight(t, fields, prefix=prefix_last and i == len(terms) - 1)
+        typed = sum(idf[t] * _weight(t, fields, prefix=prefix_last and i == len(terms) - 1) * _term_factor(t, terms)
                     for i, t in enumerate(terms))
+        typed += PAIR_FACTOR * sum(min(idf[a], idf[b]) * _weight(f"{a} {b}", fields, prefix=False)
+                                   for a, b in pairs)
         synonym = min(sum(idf[t] * _weight(t, fields, prefix=False) for t in extra) * SYNONYM_FACTOR,
                       3.0 * mean_idf)
         backend = BACKEND_FACTOR * mean_idf * (scores.get(pk, 0.0) / top_backend)
@@ -208,6 +250,8 @@ def search(query: str, *, lang: str, category: str | None = None, limit: int = 1
     # A query of stop words only ("what is okpay", "okpay是什么") is still a question: keep them.
     raw_terms = text.unique(text.tokens(query)) or text.unique(text.tokens(query, keep_stop=True))
     terms, fixes = _correct(raw_terms)
+    if lang == "zh-hans":  # typed by sound: "tixian", 提线 → 提现
+        terms = text.unique([*terms, *_heard(query)])
     corrected = bool(fixes)
     if corrected:
         result.corrected = _corrected_text(query, fixes)
@@ -237,11 +281,16 @@ def search(query: str, *, lang: str, category: str | None = None, limit: int = 1
         extra = _substring(query, lang=lang, category=category, limit=limit, exclude={a.pk for a in articles})
         if extra:
             result.fallback = True
-            # For one or two characters a title containing them is the best answer there is.
-            # Several titles may contain them: the shortest is the general article on that topic.
-            titled = sorted((a for a in extra if query.lower() in a.title.lower()), key=lambda a: len(a.title))
-            rest = [a for a in extra if a not in titled]
-            articles = [*titled, *articles, *rest] if short else [*articles, *extra]
+        if short:
+            # For one or two characters a title containing them is the best answer there is:
+            # those the index ranked keep its order (it weighed tags and summaries too), then
+            # those only the substring match found, the shortest (most general) title first.
+            needle = query.lower()
+            titled = [a for a in articles if needle in a.title.lower()]
+            titled += sorted((a for a in extra if needle in a.title.lower()), key=lambda a: len(a.title))
+            articles = [*titled, *(a for a in [*articles, *extra] if a not in titled)]
+        else:
+            articles = [*articles, *extra]
     result.articles = articles[:limit]
     return result
 
