@@ -203,10 +203,10 @@ def top_frames(collapsed: Path, *, limit: int = 25) -> list[tuple[str, float, fl
     return [(frame, 100 * n / total, 100 * own[frame] / total) for frame, n in inclusive.most_common(limit)]
 
 
-def _okpay_leg(url: str, home: str, seconds: int) -> tuple[dict[str, float], dict[str, object]]:
+def _okpay_leg(url: str, home: str, seconds: int, *, people: int) -> tuple[dict[str, float], dict[str, object]]:
     env = _env(url, home)
     okpay("migrate", "--no-input", "-v", "0", env=env)
-    cast = json.loads(_child(env, "setup"))
+    cast = json.loads(_child(env, "setup", str(people)))
     script = Path(home) / "transfers.lua"
     script.write_text(LUA % {"tokens": ", ".join(f'"{t}"' for t in cast["tokens"]),
                              "recipients": ", ".join(f'"{r}"' for r in cast["recipients"])})
@@ -256,7 +256,7 @@ def main(report) -> None:  # type: ignore[no-untyped-def]
     _ref_init(ref_url)
     bare = _bare_leg(ref_url, home, seconds)
     _recreate(url)
-    ours, extra = _okpay_leg(url, home, seconds)
+    ours, extra = _okpay_leg(url, home, seconds, people=40 if report.quick else SENDERS)
     check = extra["check"]
     statements: list[str] = extra["statements"]  # type: ignore[assignment]
     errors = lambda leg: f", {leg['errors']:.0f} errors" if leg["errors"] else ""  # noqa: E731
@@ -380,6 +380,56 @@ def _statements() -> list[str]:
     return log
 
 
+def _profile(count: int = 300) -> None:
+    """Where a transfer's CPU goes in the web process: ``count`` transfers through the whole Django
+    path (middleware, django-ninja, idempotency, services, ledger, on-commit work) with Django's
+    test client under cProfile, in one thread; prints CPU ms per transfer and the functions with
+    the most cumulative time. The HTTP server (uvicorn, a2wsgi) is left out: the bare service pays
+    for it too. ``OKPAY_DATABASE_URL=postgres://…/scratch python -m benchmarks.payments profile``."""
+    import cProfile
+    import io
+    import pstats
+    import random
+    import time
+    import uuid
+
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.test import Client
+
+    call_command("migrate", verbosity=0)
+    settings.ALLOWED_HOSTS = ["*"]
+    cast = _setup(senders=20, recipients=20, prefix=f"prof{uuid.uuid4().hex[:8]}-")
+    clients = [Client(headers={"Authorization": f"Bearer {token}"}) for token in cast["tokens"]]
+
+    def one() -> None:
+        body = {"to": random.choice(cast["recipients"]), "amount": 1, "currency": "CNY", "note": "bench"}
+        answer = random.choice(clients).post("/api/v1/transfers", body, content_type="application/json",
+                                             headers={"Idempotency-Key": uuid.uuid4().hex})
+        if answer.status_code != 201:
+            raise RuntimeError(f"the transfer failed: {answer.status_code} {answer.content[:300]!r}")
+
+    for _ in range(50):  # warm up: wallets, usage rows, plans
+        one()
+    started = time.process_time()
+    profiler = cProfile.Profile(time.process_time)  # CPU time: waits for the database do not count
+    profiler.enable()
+    for _ in range(count):
+        one()
+    profiler.disable()
+    cpu = time.process_time() - started
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(r"okpay|ninja|pydantic|a2wsgi|django/(db|core|test)", 60)
+    stats.sort_stats("tottime").print_stats(25)
+    print(out.getvalue())
+    print(f"CPU per transfer under cProfile: {1000 * cpu / count:.2f} ms ({count} transfers)")
+    started = time.process_time()
+    for _ in range(count):
+        one()
+    print(f"CPU per transfer without the profiler: {1000 * (time.process_time() - started) / count:.2f} ms")
+
+
 def _child_main(argv: list[str]) -> int:
     import django
 
@@ -388,7 +438,8 @@ def _child_main(argv: list[str]) -> int:
     from django.db import connection
 
     if argv[0] == "setup":
-        print(json.dumps(_setup()))
+        people = int(argv[1]) if len(argv) > 1 else SENDERS
+        print(json.dumps(_setup(senders=people, recipients=people)))
     elif argv[0] == "statements-json":
         print(json.dumps(_statements()))
     elif argv[0] == "statements":
@@ -396,6 +447,8 @@ def _child_main(argv: list[str]) -> int:
             raise SystemExit("statements: set OKPAY_DATABASE_URL to a PostgreSQL database")
         for number, sql in enumerate(_statements(), 1):
             print(f"{number:2d}. {sql}")
+    elif argv[0] == "profile":
+        _profile(int(argv[1]) if len(argv) > 1 else 300)
     elif argv[0] == "analyze":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
