@@ -84,11 +84,11 @@ end
 """
 
 MISSED = (
-    "Why: OKPay's transfer does more than the reference's ten statements (the captured list is in the note "
-    "below: the step-up's new-payee check, the risk rule's own query, the ledger's separate transfer row and "
-    "balance updates, in-app notices) and runs Django, django-ninja and pydantic around them; the CPU time "
-    "per request of the web processes (row above) is where the rest goes. Plan: see docs/decisions "
-    "(0003 onward) for the cuts made and measured, and the profile's top frames for the next ones."
+    "Why: OKPay's transfer makes more round trips than the reference's ten statements (the captured list is in "
+    "the note below: the ledger's own transfer row and balance updates, both parties' rows, notices, push "
+    "subscriptions) and runs Django, django-ninja and pydantic around them: the CPU time per request of the web "
+    "processes (row above) against the bare service's says how much more work that is. Done and next: "
+    "docs/decisions 0003 and 0004 (profile before and after, the cuts, the candidates left)."
 )
 
 
