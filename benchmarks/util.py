@@ -51,6 +51,28 @@ def peak_rss_mb(pid: int) -> float:
     return total / 1024
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time consumed so far by a process and its children (``/proc/<pid>/stat``),
+    in seconds: read before and after a load run, the difference over the requests served is the
+    web processes' CPU time per request."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for candidate in [pid, *children(pid)]:
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            fields = Path(f"/proc/{candidate}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / tick
+
+
+def wait_tcp(host: str, port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=2):
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"nothing listens on {host}:{port}")
+
+
 def rss_mb(pid: int) -> float:
     """Current resident set size (VmRSS) of one process, in MB."""
     status = Path(f"/proc/{pid}/status").read_text()
@@ -79,12 +101,17 @@ class Server:
 
 
 @contextlib.contextmanager
-def server(argv: list[str], *, env: dict[str, str], port: int, ready_path: str = "/healthz") -> Iterator[Server]:
+def server(argv: list[str], *, env: dict[str, str], port: int,
+           ready_path: str | None = "/healthz") -> Iterator[Server]:
+    """``ready_path=None``: ready when the port accepts connections (a server with no GET route)."""
     process = subprocess.Popen(argv, env={**os.environ, **env}, cwd=ROOT, start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     srv = Server(process, f"http://127.0.0.1:{port}")
     try:
-        wait_http(srv.url + ready_path)
+        if ready_path is None:
+            wait_tcp("127.0.0.1", port)
+        else:
+            wait_http(srv.url + ready_path)
         yield srv
     finally:
         srv.stop()
@@ -96,6 +123,7 @@ class WrkResult:
     p50_ms: float
     p99_ms: float
     errors: int
+    requests: int = 0
 
 
 def _ms(value: str) -> float:
@@ -128,7 +156,8 @@ def wrk(url: str, *, connections: int = 16, seconds: int = 10, threads: int = 2,
         match = re.search(pattern, out)
         if match:
             errors += sum(int(g) for g in match.groups())
-    return WrkResult(rps, p50, p99, errors)
+    count_match = re.search(r"(\d+) requests in", out)
+    return WrkResult(rps, p50, p99, errors, int(count_match.group(1)) if count_match else 0)
 
 
 def okpay(*args: str, env: dict[str, str]) -> None:

@@ -53,18 +53,23 @@ def wallet_group(user_pk: int) -> str:
     return f"wallet.{user_pk}"
 
 
-def notice(*, user_id: int, txn: Transaction, kind: str) -> None:
+_UNKNOWN = object()
+
+
+def notice(*, user_id: int, txn: Transaction, kind: str, locale: Any = _UNKNOWN) -> None:
     """Called in the transaction that wrote the notice: the live event after it commits, the Web
-    Push task row inside it."""
-    transaction.on_commit(lambda: _live(user_id, txn, kind), robust=True)  # an alert never fails a payment
+    Push task row inside it. ``locale``: the reader's language when the caller has their user row
+    at hand (saves a query after the commit)."""
+    transaction.on_commit(lambda: _live(user_id, txn, kind, locale), robust=True)  # never fails a payment
     if kind in MONEY_IN and PushSubscription.objects.filter(user_id=user_id).exists():
         push_deliver.enqueue(user_id, kind)
 
 
-def _live(user_id: int, txn: Transaction, kind: str) -> None:
+def _live(user_id: int, txn: Transaction, kind: str, locale: Any = _UNKNOWN) -> None:
     from okpay.payments.notify import title
 
-    locale = User.objects.filter(pk=user_id).values_list("locale", flat=True).first()
+    if locale is _UNKNOWN:
+        locale = User.objects.filter(pk=user_id).values_list("locale", flat=True).first()
     with translation.override(locale or settings.LANGUAGE_CODE):
         text = title(kind, txn)
     sockets.send_now(wallet_group(user_id), {"type": "wallet.changed", "kind": kind, "transaction": txn.public_id,

@@ -383,10 +383,12 @@ def transaction_move(txn: Transaction, status: str, *, actor: str, reason: str =
 
 def transaction_insert(*, user: User, type: str, direction: str, amount: int, currency: str, actor: str,
                        done: tuple[str, str] | None = None, at: datetime | None = None,
-                       **fields: Any) -> Transaction:
+                       events_into: list[TransactionEvent] | None = None, **fields: Any) -> Transaction:
     """Insert a transaction as ``created``; with ``done=(status, reason)`` it is an immediate one
     whose money has already moved: it is inserted in that status, both steps on its timeline.
-    ``at``: its creation time (a payment's is ``limits_take``'s ``Usage.at``: the day it counts)."""
+    ``at``: its creation time (a payment's is ``limits_take``'s ``Usage.at``: the day it counts).
+    ``events_into``: its timeline events are appended there for the caller to write with others in
+    one INSERT (in the same transaction) rather than written here."""
     now = at or _now()
     status: str = Status.CREATED
     if done is not None:
@@ -398,19 +400,23 @@ def transaction_insert(*, user: User, type: str, direction: str, amount: int, cu
     events = [TransactionEvent(transaction=txn, status=Status.CREATED, reason="created", actor=actor[:150], at=now)]
     if done is not None:
         events.append(TransactionEvent(transaction=txn, status=status, reason=done[1], actor=actor[:150], at=now))
-    TransactionEvent.objects.bulk_create(events)
+    if events_into is None:
+        TransactionEvent.objects.bulk_create(events)
+    else:
+        events_into.extend(events)
     txn.timeline_cache = events  # type: ignore[attr-defined]  # the API answers without reading them back
     return txn
 
 
-def _credit_peer(sender_txn: Transaction, recipient: User, *, actor: str, sender_wallet_id: str) -> Transaction:
+def _credit_peer(sender_txn: Transaction, recipient: User, *, actor: str, sender_wallet_id: str,
+                 events_into: list[TransactionEvent] | None = None) -> Transaction:
     """The recipient's side of a transfer whose money has reached them (``peer`` names the sender's)."""
     sender = sender_txn.user
     return transaction_insert(user=recipient, type=TxnType.TRANSFER, direction=Direction.CREDIT,
                               amount=sender_txn.amount, currency=sender_txn.currency, actor=actor,
                               done=(Status.SUCCEEDED, "received"), counterparty_name=sender.display_name,
                               counterparty_user=sender, counterparty_wallet_id=sender_wallet_id, note=sender_txn.note,
-                              peer=sender_txn)
+                              peer=sender_txn, events_into=events_into)
 
 
 def transaction_void(txn: Transaction, status: str, *, actor: str, reason: str, failure_reason: str = "") -> None:

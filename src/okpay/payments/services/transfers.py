@@ -11,6 +11,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_noop
 
 from okpay.core.db import service_atomic
@@ -32,6 +34,7 @@ from okpay.payments.models import (
     PendingReason,
     Status,
     Transaction,
+    TransactionEvent,
     TxnType,
     new_transaction_id,
 )
@@ -117,6 +120,36 @@ def recipient_resolve(*, sender: User, to: str, currency: str = "CNY") -> Recipi
     return Recipient(key, kind, user, mask_name(user.display_name), account.public_id, account)
 
 
+def _email_recipient_with_wallets(sender: User, to: str, currency: str) -> tuple[Recipient, Account] | None:
+    """The common case of ``recipient_resolve`` + the sender's wallet in one statement (decision
+    0004): a valid email whose active, open account has a wallet, and the sender's wallet, read
+    together with the recipient's user row. None when that does not hold (bad or unknown email, a
+    recipient without a wallet yet, the sender's own address, no sender wallet): then the general
+    path decides, with the same answers as before. The lookup goes through the lower-cased unique
+    index on the email (``user_email_ci_unique``)."""
+    to = (to or "").strip()
+    if "@" not in to or len(to) > 254:
+        return None
+    email = identity.normalize_email(to)
+    try:
+        validate_email(email)
+    except ValidationError:
+        return None
+    accounts = list(Account.objects.alias(owner_email=Lower("owner__email"))
+                    .filter(kind="wallet", currency=currency)
+                    .filter(Q(owner_id=sender.pk)
+                            | Q(owner_email=email, owner__is_active=True, owner__closed_at__isnull=True))
+                    .select_related("owner"))
+    source = next((a for a in accounts if a.owner_id == sender.pk), None)
+    others = [a for a in accounts if a.owner_id != sender.pk]
+    if source is None or len(others) != 1:
+        return None
+    account = others[0]
+    user = account.owner
+    assert user is not None
+    return Recipient(email, "email", user, mask_name(user.display_name), account.public_id, account), source
+
+
 def recipient_preview(*, sender: User, to: str, currency: str = "CNY") -> Recipient:
     """``recipient_resolve`` for the confirmation screen, rate-limited against enumeration."""
     RECIPIENT_LOOKUPS.hit(str(sender.pk))
@@ -141,13 +174,20 @@ def transfer_create(*, sender: User, to: str, amount: int, currency: str = "CNY"
     if len(note) > 140:
         raise InvalidPayment(gettext_noop("A note is at most 140 characters."), param="note")
     sender_check(sender)
-    recipient = recipient_resolve(sender=sender, to=to, currency=currency)
+    found = _email_recipient_with_wallets(sender, to, currency)
+    if found is not None:
+        recipient, source = found
+    else:
+        recipient = recipient_resolve(sender=sender, to=to, currency=currency)
+        source = wallet(sender, currency)
     usage = limits_take(sender, amount, transfer=True)
-    step_up(sender, amount, otp_code, kind="transfer", currency=currency, payee=recipient.to,
-                           new_payee=payee_is_new(sender, recipient))
+    # Whether the payee is new only matters above a step-up amount (stepup.required): below both,
+    # the query is not made (decision 0004).
+    new_payee = (amount > min(settings.OKPAY_STEP_UP_AMOUNT, settings.OKPAY_STEP_UP_NEW_PAYEE_AMOUNT)
+                 and payee_is_new(sender, recipient))
+    step_up(sender, amount, otp_code, kind="transfer", currency=currency, payee=recipient.to, new_payee=new_payee)
     risk = _risk_reason(sender, amount, recipient=recipient.user, email=recipient.to, usage=usage)
     actor = actor_of(sender)
-    source = wallet(sender, currency)
     fields: dict[str, Any] = {"counterparty_name": recipient.display, "counterparty_user": recipient.user,
               "counterparty_wallet_id": recipient.wallet_id, "note": note, "review_reason": risk,
               "recipient_email": "" if recipient.user else recipient.to}
@@ -155,16 +195,18 @@ def transfer_create(*, sender: User, to: str, amount: int, currency: str = "CNY"
         public_id = new_transaction_id()
         (moved,) = _post([TransferSpec(source, recipient.account, amount, currency, id=f"{public_id}-pay",
                                        code="transfer", reference=public_id, actor=actor)])
+        events: list[TransactionEvent] = []  # both parties' timelines, written in one INSERT
         txn = _new(user=sender, type=TxnType.TRANSFER, direction=Direction.DEBIT, amount=amount, currency=currency,
                    actor=actor, done=(Status.SUCCEEDED, "sent"), at=usage.at, public_id=public_id,
-                   settle_transfer=moved, **fields)
-        peer = _credit_peer(txn, recipient.user, actor=actor, sender_wallet_id=source.public_id)
+                   settle_transfer=moved, events_into=events, **fields)
+        peer = _credit_peer(txn, recipient.user, actor=actor, sender_wallet_id=source.public_id, events_into=events)
+        TransactionEvent.objects.bulk_create(events)
         now = _now()
         Notification.objects.bulk_create([
             Notification(user_id=sender.pk, transaction=txn, kind="sent", created_at=now),
             Notification(user_id=recipient.user.pk, transaction=peer, kind="received", created_at=now)])
-        alerts.notice(user_id=sender.pk, txn=txn, kind="sent")
-        alerts.notice(user_id=recipient.user.pk, txn=peer, kind="received")
+        alerts.notice(user_id=sender.pk, txn=txn, kind="sent", locale=sender.locale)
+        alerts.notice(user_id=recipient.user.pk, txn=peer, kind="received", locale=recipient.user.locale)
         return txn
     txn = _new(user=sender, type=TxnType.TRANSFER, direction=Direction.DEBIT, amount=amount, currency=currency,
                actor=actor, at=usage.at, **fields)

@@ -1,0 +1,1 @@
+"""The fixed reference transfer (issue #20): see README.md in this folder."""
