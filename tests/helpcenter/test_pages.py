@@ -138,6 +138,27 @@ def test_verify_page_without_javascript(db: None, client: Client) -> None:
     assert client.post("/verify/report/", {"value": ""}).status_code == 400
 
 
+def test_verify_form_sent_empty_says_so_at_the_input_with_and_without_htmx(db: None, client: Client) -> None:
+    """Issue 22 (form errors are announced): the error is a role=alert that describes the input,
+    which is marked invalid; under htmx the input comes along out of band with the verdict."""
+    import re
+
+    page = client.post("/verify/", {"value": "  "})
+    html = page.content.decode()
+    tag = re.search(r'<input[^>]*id="verify-value"[^>]*>', html).group(0)  # type: ignore[union-attr]
+    assert page.status_code == 200 and 'aria-invalid="true" aria-describedby="verify-error"' in tag
+    assert re.search(r'role="alert" id="verify-error">请输入要验证的', html) and "hx-swap-oob" not in html
+    swapped = client.post("/verify/", {"value": ""}, headers=HTMX).content.decode()
+    tag = re.search(r'<input[^>]*id="verify-value"[^>]*>', swapped).group(0)  # type: ignore[union-attr]
+    assert 'aria-invalid="true"' in tag and 'hx-swap-oob="true"' in tag and 'id="verify-error"' in swapped
+    # The next check unmarks the input again, and a plain visit shows no error.
+    fine = client.post("/verify/", {"value": "okpay.example"}, headers=HTMX).content.decode()
+    tag = re.search(r'<input[^>]*id="verify-value"[^>]*>', fine).group(0)  # type: ignore[union-attr]
+    assert "aria-invalid" not in tag and 'value="okpay.example"' in tag and "verify-error" not in fine
+    assert "aria-invalid" not in client.get("/verify/").content.decode()
+    assert not PhishingReport.objects.exists()
+
+
 @override_settings(OKPAY_VERIFY_RATE_PER_MINUTE=2)
 def test_verify_page_is_rate_limited(db: None, client: Client) -> None:
     for _ in range(2):

@@ -73,6 +73,8 @@ def test_caller_id_is_a_claim_until_the_caller_reads_out_a_code(alice, agent) ->
     wrong = "000000" if code != "000000" else "111111"
     refused = desk.post(f"/desk/t/{ticket.public_id}/caller/", {"op": "verify", "code": wrong})
     assert refused.status_code == 400
+    # (issue 22: the error is announced and tied to the code's input)
+    assert 'aria-invalid="true" aria-describedby="caller-error" id="caller-code"' in refused.content.decode()
     ticket.refresh_from_db()
     assert ticket.requester_id is None
     # The caller reads it out: linked, the wallet context opens.

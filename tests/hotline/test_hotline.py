@@ -112,6 +112,13 @@ def test_agent_logs_calls_on_a_ticket_with_audit_and_first_response(alice, agent
     bad = desk.post(f"/desk/t/{ticket.public_id}/calls/", {"direction": "sideways", "number": "+8613800138000",
                                                            "outcome": "answered"})
     assert bad.status_code == 400 and Call.objects.count() == 1
+    # Issue 22: sent without a number (under htmx too), the panel comes back with the error at the field.
+    for headers in ({}, {"HX-Request": "true"}):
+        empty = desk.post(f"/desk/t/{ticket.public_id}/calls/", {"direction": "outbound", "number": "",
+                                                                 "outcome": "answered"}, headers=headers)
+        html = empty.content.decode()
+        assert 'aria-invalid="true" aria-describedby="call-error" id="call-number"' in html
+        assert 'role="alert" id="call-error">' in html and Call.objects.count() == 1
     assert login(alice).post(f"/desk/t/{ticket.public_id}/calls/", {
         "direction": "inbound", "number": "+8613800138000", "outcome": "answered"}).status_code == 403
     assert Call.objects.count() == 1

@@ -250,3 +250,29 @@ def test_operator_admin_lists_accounts_and_signs_them_out(alice, admin_client) -
     assert admin_client.get("/admin/identity/securityevent/").status_code == 200
     assert admin_client.get("/admin/identity/usersession/").status_code == 200
     assert admin_client.get("/admin/identity/apitoken/").status_code == 200
+
+
+def test_phone_form_errors_are_shown_on_the_form_tied_to_their_fields(alice) -> None:
+    """Issue 22 (form errors are announced): bad input re-renders the profile page (no redirect) with
+    the sent form's errors in its role=alert summary and each field aria-invalid, described by its error."""
+    import re
+
+    browser = web_login()
+    empty = browser.post("/account/phone/", {"phone": "", "password": ""})
+    html = empty.content.decode()
+    assert empty.status_code == 400 and 'role="alert"' in html
+    for field in ("phone_phone", "phone_password"):
+        tag = re.search(rf'<input[^>]*id="{field}"[^>]*>', html).group(0)  # type: ignore[union-attr]
+        assert 'aria-invalid="true"' in tag and f'aria-describedby="{field}-error"' in tag
+        assert f'id="{field}-error"' in html
+    wrong = browser.post("/account/phone/", {"phone": "+86 138 0013 8000", "password": "wrong-pass-1!"})
+    html = wrong.content.decode()
+    assert wrong.status_code == 400 and 'aria-invalid="true"' in html and 'value="+86 138 0013 8000"' in html
+    assert "wrong-pass-1!" not in html  # a password is never echoed
+    browser.post("/account/phone/", {"phone": "+86 138 0013 8000", "password": PASSWORD})
+    code = browser.post("/account/phone/", {"code": "12"})
+    html = code.content.decode()
+    tag = re.search(r'<input[^>]*id="sms_code"[^>]*>', html).group(0)  # type: ignore[union-attr]
+    assert code.status_code == 400 and 'aria-invalid="true"' in tag and 'id="sms_code-error"' in html
+    alice.refresh_from_db()
+    assert alice.phone_verified_at is None and OutboundSms.objects.count() == 1

@@ -303,3 +303,56 @@ def test_webhook_settings_have_styled_choices_and_a_delivery_log_with_an_empty_s
     assert 'data-testid="endpoints"' in page and "all events" in page and 'class="status status-ok"' in page
     zh = merchant.get("/merchant/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "下次重试" in zh and "尝试次数" in zh and "要发送的事件" in zh
+
+
+# --- form errors are announced (issue 22): the dashboard forms answer bad input on the form -------------
+
+def _invalid(html: str, field_id: str, error_id: str) -> bool:
+    """Field ``field_id`` is marked invalid and described by the role=alert error ``error_id``."""
+    tag = re.search(rf'<input[^>]*\bid="{re.escape(field_id)}"[^>]*>', html)
+    return bool(tag and 'aria-invalid="true"' in tag.group(0) and f'aria-describedby="{error_id}"' in tag.group(0)
+                and re.search(rf'role="alert" id="{re.escape(error_id)}">[^<]+<', html))
+
+
+def test_policy_form_with_bad_input_shows_the_error_at_the_field(demo_shop) -> None:
+    board, _ = _board(demo_shop)
+    before = (demo_shop.refund_window_days, demo_shop.auto_approve_up_to)
+    empty = board.post("/merchant/policy/", {"refund_window_days": "", "auto_approve_up_to": ""})
+    html = empty.content.decode()
+    assert empty.status_code == 400 and _invalid(html, "refund_window_days", "policy-error")
+    assert "退款期限为 0 至 3650 天" in html
+    bad_limit = board.post("/merchant/policy/", {"refund_window_days": "9", "auto_approve_up_to": "abc"})
+    html = bad_limit.content.decode()
+    assert bad_limit.status_code == 400 and _invalid(html, "auto_approve_up_to", "policy-error")
+    assert 'value="9"' in html and 'value="abc"' in html  # what was typed is kept
+    demo_shop.refresh_from_db()
+    assert (demo_shop.refund_window_days, demo_shop.auto_approve_up_to) == before
+
+
+def test_refund_form_sent_empty_refunds_nothing_and_says_so_at_the_amount(demo_shop, funded) -> None:
+    intent = _paid_intent(demo_shop, funded)
+    board, html = _board(demo_shop)
+    key = _key_of(html, "/merchant/refunds/")
+    form = {"idempotency_key": key, "payment_intent": intent.public_id, "amount": "", "reason": ""}
+    answer = board.post("/merchant/refunds/", form)
+    page = answer.content.decode()
+    assert answer.status_code == 400 and _invalid(page, f"refund-amount-{intent.public_id}",
+                                                  f"refund-error-{intent.public_id}")
+    assert "请输入退款金额" in page and "<details class=\"refund-details\" open>" in page
+    assert Refund.objects.count() == 0 and available(funded) == 100_000 - 3_000
+    # The page carries a fresh key; corrected, the refund goes through once (post/redirect/get).
+    fixed = {**form, "idempotency_key": _key_of(page, "/merchant/refunds/"), "amount": "10.00"}
+    assert board.post("/merchant/refunds/", fixed).status_code == 302
+    assert board.post("/merchant/refunds/", fixed)["Idempotent-Replayed"] == "true"
+    assert Refund.objects.count() == 1 and available(funded) == 100_000 - 3_000 + 1_000
+
+
+def test_endpoint_form_with_a_bad_address_shows_the_error_at_the_field(demo_shop) -> None:
+    from okpay.merchants.models import WebhookEndpoint
+
+    board, _ = _board(demo_shop)
+    answer = board.post("/merchant/webhooks/", {"url": "", "events": ["payment_intent.succeeded"]})
+    html = answer.content.decode()
+    assert answer.status_code == 400 and _invalid(html, "endpoint-url", "endpoint-error")
+    assert 'value="payment_intent.succeeded" checked' in html and 'value="refund.succeeded">' in html
+    assert not WebhookEndpoint.objects.exists()

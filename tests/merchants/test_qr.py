@@ -3,6 +3,8 @@ checkout for the amount the customer types (once per form), and the till's one-p
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -64,5 +66,10 @@ def test_till_code_for_one_payment(merchant, shop, funded) -> None:  # type: ign
     assert "¥88.00" in html
     # another merchant's (or a customer's) eyes: nothing
     assert sign_in(funded).get(made["Location"]).status_code == 404
-    assert client.post("/merchant/till/", {"amount": "x"}).status_code == 302
+    # A bad amount: the dashboard again (no redirect), the error at the amount (issue 22).
+    bad = client.post("/merchant/till/", {"amount": "x", "description": "龙井"})
+    page = bad.content.decode()
+    tag = re.search(r'<input[^>]*id="till-amount"[^>]*>', page).group(0)  # type: ignore[union-attr]
+    assert bad.status_code == 400 and 'aria-invalid="true" aria-describedby="till-error"' in tag and 'value="x"' in tag
+    assert re.search(r'role="alert" id="till-error">[^<]+<', page)
     assert PaymentIntent.objects.count() == 1

@@ -218,3 +218,48 @@ def test_canned_replies_follow_the_conversation_and_leave_no_gap(alice, agent):
     english.refresh_from_db()
     text = support.canned_render(reply, ticket=english, agent=agent)
     assert text == "Hello,\nTransaction is pending."
+
+
+# --- form errors are announced (issue 22): the desk ticket forms answer on the form ---------------------
+
+def _tag(html: str, field_id: str) -> str:
+    import re
+
+    return re.search(rf'<(?:input|textarea|select)[^>]*\bid="{field_id}"[^>]*>', html).group(0)  # type: ignore[union-attr]
+
+
+def test_desk_reply_sent_empty_marks_the_reply_invalid_and_sends_nothing(alice, agent, fake_clock):
+    t = web_ticket(alice)
+    c = login(agent)
+    before = t.messages.count()
+    answer = c.post(f"/desk/t/{t.public_id}/reply/", {"body": "  ", "status": "solved"})
+    html = answer.content.decode()
+    tag = _tag(html, "reply-body")
+    assert answer.status_code == 400 and 'aria-invalid="true" aria-describedby="form-error"' in tag
+    assert 'role="alert" id="form-error">' in html
+    t.refresh_from_db()
+    assert t.messages.count() == before and t.status != "solved"
+
+
+def test_desk_action_without_a_reason_says_so_at_the_reason_and_keeps_the_choice(alice, agent, fake_clock):
+    import re
+
+    from okpay.support.models import ActionRequest
+
+    t = web_ticket(alice)
+    c = login(agent)
+    page = c.get(f"/desk/t/{t.public_id}/").content.decode()
+    form = page[page.index(f'action="/desk/t/{t.public_id}/action/"'):]
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+    answer = c.post(f"/desk/t/{t.public_id}/action/", {"idempotency_key": key, "kind": "freeze", "reason": ""})
+    html = answer.content.decode()
+    assert answer.status_code == 400
+    assert 'aria-invalid="true" aria-describedby="action-error"' in _tag(html, "action-reason")
+    assert re.search(r'role="alert" id="action-error">[^<]+<', html) and 'value="freeze" selected' in html
+    assert not ActionRequest.objects.exists()
+    # Corrected with the page's fresh key, the action is requested once.
+    form = html[html.index(f'action="/desk/t/{t.public_id}/action/"'):]
+    fresh = re.search(r'name="idempotency_key" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+    assert fresh != key
+    done = c.post(f"/desk/t/{t.public_id}/action/", {"idempotency_key": fresh, "kind": "freeze", "reason": "客户要求"})
+    assert done.status_code == 302 and ActionRequest.objects.count() == 1

@@ -395,13 +395,6 @@ ANNOUNCED = """() => {
 # Forms whose errors are not tied to their field yet (left for a next change, issue 22):
 # (role, path prefix, form index) -> why.
 KNOWN_GAPS = {
-    ("anonymous", "/verify/", 0): "htmx swaps only the verdict: the input is not re-rendered with aria-invalid",
-    ("customer", "/account/profile/", 3): "phone form: redirects back with a message (post/redirect/get)",
-    ("merchant", "/merchant/", 0): "dashboard forms: redirect back with a message (post/redirect/get)",
-    ("merchant", "/merchant/", 1): "dashboard forms: redirect back with a message (post/redirect/get)",
-    ("merchant", "/merchant/", 5): "dashboard forms: redirect back with a message (post/redirect/get)",
-    ("agent", "/desk/t/", None): "desk ticket forms: the desk templates are being rebuilt on another branch",
-    ("supervisor", "/desk/t/", None): "desk ticket forms: the desk templates are being rebuilt on another branch",
 }
 
 
@@ -418,6 +411,10 @@ def form_errors(page, role: str, path: str) -> list[str]:  # type: ignore[no-unt
             continue
         if n:
             page.goto(path)
+            try:  # forms that htmx loads after the page (the desk's calls panel) are there again
+                page.wait_for_load_state("networkidle", timeout=3000)
+            except PlaywrightTimeout:  # a page that polls
+                pass
         if page.locator("main form").count() <= index:  # the page changed since (a form of it was sent)
             continue
         response = None

@@ -149,17 +149,20 @@ def contact(request: HttpRequest) -> HttpResponse:
 def verify_page(request: HttpRequest) -> HttpResponse:
     value = (request.POST.get("value") if request.method == "POST" else request.GET.get("value")) or ""
     value = value[:500]
-    verdict, error, status = None, "", 200
+    verdict, error, error_field, status = None, "", "", 200
     response_headers: dict[str, str] = {}
-    if value.strip():
+    if request.method == "POST" and not value.strip():
+        # Sent empty: say so at the input (aria-invalid, described by the error), with and without JS.
+        error, error_field = _("Enter a link, address, phone number or account to check."), "value"
+    elif value.strip():
         try:
             ratelimit.hit("verify", _client_ip(request), limit=settings.OKPAY_VERIFY_RATE_PER_MINUTE, window=60)
             verdict = verify(value)
         except RateLimited as exc:
             error, status = _("Too many checks from your network. Wait a minute and try again."), 429
             response_headers = exc.headers
-    context = {"value": value, "verdict": verdict, "error": error,
-               "signals": [signal_text(s) for s in verdict.signals] if verdict else []}
+    context = {"value": value, "verdict": verdict, "error": error, "error_field": error_field,
+               "htmx": _is_htmx(request), "signals": [signal_text(s) for s in verdict.signals] if verdict else []}
     template = "helpcenter/_verdict.html" if _is_htmx(request) else "helpcenter/verify.html"
     response = render(request, template, context, status=status)
     for name, header in response_headers.items():

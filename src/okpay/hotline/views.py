@@ -28,10 +28,13 @@ from okpay.support.views import desk_required
 
 
 def _panel(request: HttpRequest, ticket: Any, *, error: str = "", data: dict[str, str] | None = None,
-           status: int = 200, caller_error: str = "", caller_sent: str = "") -> HttpResponse:
+           status: int = 200, caller_error: str = "", caller_sent: str = "", error_field: str = "") -> HttpResponse:
+    """The calls panel (htmx swaps all of it). After a failed form: its error in a role=alert and the
+    field it names (``error_field``; "code" for the caller's code) aria-invalid, described by it."""
     claim = services.caller_claim(ticket)
     return render(request, "hotline/_calls.html", {
         "claim": claim is not None, "caller_error": caller_error, "caller_sent": caller_sent,
+        "error_field": error_field,
         "claim_phone": wallet.mask_phone(claim.phone or "") if claim else "",
         "claim_email": wallet.mask_email(claim.email) if claim else "",
         "ticket": ticket, "calls": selectors.calls_of_ticket(ticket)[:50], "error": error,
@@ -53,10 +56,11 @@ def desk_calls(request: HttpRequest, public_id: str) -> HttpResponse:
         services.call_log(ticket=ticket, agent=user, direction=data["direction"], number=data["number"],
                           duration_seconds=data["duration_seconds"] or "0", outcome=data["outcome"],
                           notes=data["notes"])
-    except OkpayError as exc:
+    except OkpayError as exc:  # (the phone number's check names it "phone": the form's field is "number")
+        field = "number" if exc.param == "phone" else exc.param or ""
         if not request.headers.get("HX-Request"):
-            return _panel(request, ticket, error=_(exc.message), data=data, status=400)
-        return _panel(request, ticket, error=_(exc.message), data=data)
+            return _panel(request, ticket, error=_(exc.message), data=data, status=400, error_field=field)
+        return _panel(request, ticket, error=_(exc.message), data=data, error_field=field)
     if request.headers.get("HX-Request"):
         return _panel(request, ticket)
     return HttpResponseRedirect(reverse("support:desk-ticket", args=[public_id]) + "#calls")
@@ -85,7 +89,7 @@ def desk_caller(request: HttpRequest, public_id: str) -> HttpResponse:
             raise InvalidRequest(gettext_noop("Unknown operation."), param="op")
     except OkpayError as exc:
         status = 200 if request.headers.get("HX-Request") else exc.status
-        return _panel(request, ticket, caller_error=_(exc.message), status=status)
+        return _panel(request, ticket, caller_error=_(exc.message), status=status, error_field=exc.param or "")
     return _panel(request, ticket, caller_sent=sent)
 
 

@@ -578,12 +578,26 @@ def phone_view(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             done = _attempt(form, lambda: services.phone_verification_start(
                 user=user, phone=form.cleaned_data["phone"], password=form.cleaned_data["password"],
-                ip=client_ip(request)))
+                ip=client_ip(request)), field_map={"current_password": "password"})  # a field name  # nosec B105
             if done is not None:
                 messages.success(request, _("We sent a 6-digit code by SMS. Enter it below."))
                 return redirect(reverse("identity:profile") + "#phone")
-    messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
-    return redirect(reverse("identity:profile") + "#phone")
+    # The errors are shown on the form that was sent, tied to their fields (issue 22: announced), not
+    # carried back through a redirect as a message.
+    return _profile_page(request, **({"code_form": form} if "code" in request.POST else {"phone_form": form}))
+
+
+def _profile_page(request: HttpRequest, **forms_sent: django_forms.Form) -> HttpResponse:
+    """The profile page re-rendered after a form of it was sent with errors (status 400): the sent
+    form keeps what was typed and its errors, the other forms start fresh."""
+    user: User = request.user  # type: ignore[assignment]
+    context: dict[str, Any] = {
+        "form": forms.ProfileForm(initial={"display_name": user.display_name, "locale": user.locale}),
+        "email_form": forms.EmailChangeForm(), "phone_form": forms.PhoneForm(initial={"phone": user.phone}),
+        "two_factor": services.two_factor_enabled(user), "phone_pending": _phone_pending(user),
+        "code_form": forms.PhoneCodeForm(), **forms_sent,
+    }
+    return _account(request, "identity/profile.html", context, status=400)
 
 
 @login_required

@@ -25,7 +25,7 @@ from okpay.core.errors import NotFound, OkpayError
 from okpay.core.idempotency import run_idempotently
 from okpay.merchants import services
 from okpay.merchants.models import Merchant
-from okpay.merchants.views import _error_text, _merchant
+from okpay.merchants.views import _dashboard_error, _error_text, _merchant
 from okpay.payments.money import parse_money
 
 NOTE_MAX = 100
@@ -103,11 +103,13 @@ def till_new(request: HttpRequest) -> HttpResponse:
     """A dynamic code for one payment: the merchant types the amount at the till."""
     merchant = _merchant(request)
     amount = parse_money(request.POST.get("amount", ""))
-    if amount is None:
-        from django.contrib import messages
+    if amount is None:  # the dashboard again, the error at the amount (issue 22: form errors are announced)
+        from django.utils.translation import gettext_noop
 
-        messages.error(request, _("Enter an amount such as 10 or 10.50."))
-        return redirect(reverse("merchants:dashboard") + "#store-code")
+        from okpay.core.errors import InvalidRequest
+
+        error = InvalidRequest(gettext_noop("Enter an amount such as 10 or 10.50."), param="amount")
+        return _dashboard_error(request, merchant, error, form="till", fields={"amount": "till:amount"})
     intent = services.intent_create(merchant=merchant, amount=amount,
                                     description=request.POST.get("description", "").strip()[:200] or _("At the till"))
     return redirect("merchants:till", intent_id=intent.public_id)

@@ -18,10 +18,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from okpay.core.errors import NotFound, OkpayError
+from okpay.core.errors import InvalidRequest, NotFound, OkpayError
 from okpay.core.idempotency import Deferred, form_once, run_idempotently
 from okpay.core.replicas import replica_reads
 from okpay.identity import services as identity
@@ -345,7 +346,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if request.user.groups.filter(name="merchant").exists() and not Merchant.objects.filter(  # type: ignore[union-attr]
             user_id=request.user.pk).exists():
         return redirect("merchants:apply")  # a merchant account without its profile: never a 404
-    merchant = _merchant(request)
+    return render(request, "merchants/dashboard.html", _dashboard_context(request, _merchant(request)))
+
+
+def _dashboard_context(request: HttpRequest, merchant: Merchant) -> dict[str, Any]:
     new_key = request.session.pop("merchants_new_key", None)
     new_secret = request.session.pop("merchants_new_secret", None)
     intents = list(services.payment_intents_for(merchant).order_by("-id")[:20])
@@ -356,7 +360,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         intent.refund_until = services.refund_expected_by(intent)  # type: ignore[attr-defined]
         intent.refund_open = bool(intent.refund_left and intent.refund_until  # type: ignore[attr-defined]
                                   and intent.refund_until > now)  # type: ignore[attr-defined]
-    return render(request, "merchants/dashboard.html", {
+    return {
         "merchant": merchant,
         "balances": balances_for_owner(merchant.user),
         "has_sales": any(total for _day, total, _n in daily_sales(merchant)),
@@ -368,7 +372,19 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "deliveries": (WebhookDelivery.objects.filter(endpoint__merchant=merchant).select_related("event", "endpoint")
                        .prefetch_related("attempt_log").order_by("-id")[:20]),
         "event_types": EVENT_TYPES, "new_key": new_key, "new_secret": new_secret,
-    })
+    }
+
+
+def _dashboard_error(request: HttpRequest, merchant: Merchant, exc: OkpayError, *, form: str,
+                     fields: dict[str, str], intent_id: str = "") -> HttpResponse:
+    """The dashboard re-rendered (400, no redirect) after ``form`` was sent with bad input: its error
+    in a role=alert next to it, the field the error names (``fields``: param -> the field's key for
+    ``{% error_attrs %}``) marked invalid and described by it, and what was typed kept (issue 22:
+    form errors are announced). A redirect with a message would lose the tie to the field."""
+    context = _dashboard_context(request, merchant)
+    context.update(error=_error_text(exc), error_form=form, error_field=fields.get(exc.param or "", ""),
+                   error_intent=intent_id, posted=request.POST, posted_events=request.POST.getlist("events"))
+    return render(request, "merchants/dashboard.html", context, status=400)
 
 
 @never_cache
@@ -447,16 +463,22 @@ def request_decide(request: HttpRequest, request_id: str, decision: str) -> Http
 def refund_new(request: HttpRequest) -> HttpResponse:
     merchant = _merchant(request)
 
-    def view() -> HttpResponse:
+    def view() -> HttpResponse:  # (the form is read inside: form_once hashes the raw body first)
+        intent_id = request.POST.get("payment_intent", "")
         try:
+            try:  # the form's amount is required (the API's "empty for all" is not the form's)
+                amount = _parse_amount(request.POST.get("amount", ""))
+            except OkpayError:
+                amount = None
+            if amount is None:
+                raise InvalidRequest(gettext_noop("Enter the amount to refund, such as 12.50."), param="amount")
             with transaction.atomic():
-                services.refund_create(merchant=merchant, intent_id=request.POST.get("payment_intent", ""),
-                                       amount=_parse_amount(request.POST.get("amount", "")),
+                services.refund_create(merchant=merchant, intent_id=intent_id, amount=amount,
                                        reason=request.POST.get("reason", ""))
-        except OkpayError as exc:
-            messages.error(request, _error_text(exc))
-        else:
-            messages.success(request, _("Refund created."))
+        except OkpayError as exc:  # (a 400 is not stored: the form's next key, or this one, may try again)
+            return _dashboard_error(request, merchant, exc, form="refund", intent_id=intent_id, fields={
+                "amount": f"refund-amount-{intent_id}", "reason": f"refund-reason-{intent_id}"})
+        messages.success(request, _("Refund created."))
         return redirect("merchants:dashboard")
 
     return _once(request, view)
@@ -510,15 +532,19 @@ def policy_update(request: HttpRequest) -> HttpResponse:
     try:
         days_raw = request.POST.get("refund_window_days", "").strip()
         if not days_raw.isdigit():
-            from okpay.core.errors import InvalidRequest
-
-            raise InvalidRequest(param="refund_window_days")
+            raise InvalidRequest(gettext_noop("The refund window is a number of days from 0 to 3650."),
+                                 param="refund_window_days")
         limit_raw = request.POST.get("auto_approve_up_to", "").replace("¥", "").strip()
-        limit = 0 if limit_raw in ("0", "0.0", "0.00") else _parse_amount(limit_raw)
+        try:
+            limit = 0 if limit_raw in ("0", "0.0", "0.00") else _parse_amount(limit_raw)
+        except OkpayError as exc:
+            raise InvalidRequest(gettext_noop("Enter the automatic approval limit in yuan, such as 50.00, or leave "
+                                              "it empty for never."), param="auto_approve_up_to") from exc
         services.merchant_policy_update(merchant=merchant, refund_window_days=int(days_raw), auto_approve_up_to=limit)
-        messages.success(request, _("Refund policy saved."))
     except OkpayError as exc:
-        messages.error(request, _error_text(exc))
+        return _dashboard_error(request, merchant, exc, form="policy", fields={
+            "refund_window_days": "policy:refund_window_days", "auto_approve_up_to": "policy:auto_approve_up_to"})
+    messages.success(request, _("Refund policy saved."))
     return redirect("merchants:dashboard")
 
 
@@ -574,9 +600,8 @@ def endpoint_create(request: HttpRequest) -> HttpResponse:
         endpoint = services.webhook_endpoint_create(merchant=merchant, url=request.POST.get("url", "").strip(),
                                                     events=request.POST.getlist("events"))
     except OkpayError as exc:
-        messages.error(request, _error_text(exc))
-    else:
-        request.session["merchants_new_secret"] = endpoint.secret
+        return _dashboard_error(request, merchant, exc, form="endpoint", fields={"url": "endpoint:url"})
+    request.session["merchants_new_secret"] = endpoint.secret
     return redirect("merchants:dashboard")
 
 

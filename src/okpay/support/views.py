@@ -412,10 +412,16 @@ def _desk_ticket_ctx(request: HttpRequest, public_id: str) -> dict[str, Any]:
 
 
 @desk_required()
-def desk_ticket(request: HttpRequest, public_id: str, error: str = "", status: int = 0) -> HttpResponse:
+def desk_ticket(request: HttpRequest, public_id: str, error: str = "", status: int = 0, *, error_field: str = "",
+                error_form: str = "") -> HttpResponse:
     """Three panes: the agent's current view on the left, the conversation in the middle, the
-    customer (ticket properties, other tickets, wallet) on the right; one pane at a time on a phone."""
+    customer (ticket properties, other tickets, wallet) on the right; one pane at a time on a phone.
+    After a form of it failed (``error``): the page again, no redirect, the error in a role=alert at
+    that form (``error_form``: "action" is in the right pane) and the field it names (``error_field``)
+    marked invalid and described by it, what was typed kept (issue 22: form errors are announced)."""
     ctx = _desk_ticket_ctx(request, public_id)
+    if error:
+        ctx.update(error_field=error_field, error_form=error_form, posted=request.POST)
     view = QueryDict(request.session.get(DESK_VIEW_KEY, ""))
     listed = _queue_ctx(request, view, counts=False)
     ctx.update(error=error, rows=listed["rows"], queue_label=listed["queue_label"], view_qs=view.urlencode(),
@@ -457,7 +463,7 @@ def _desk_post(request: HttpRequest, public_id: str, work: Any) -> HttpResponse:
     try:
         work(user, ticket)
     except OkpayError as exc:
-        return desk_ticket(request, public_id, error=_msg(exc))
+        return desk_ticket(request, public_id, error=_msg(exc), error_field=exc.param or "")
     return HttpResponseRedirect(reverse("support:desk-ticket", args=[public_id]))
 
 
@@ -545,7 +551,8 @@ def desk_action(request: HttpRequest, public_id: str) -> HttpResponse:
                                        reason=request.POST.get("reason", ""),
                                        transaction_id=request.POST.get("transaction_id") or None)
         except OkpayError as exc:  # the refusal's own status: 409 for a bill already paid again
-            return desk_ticket(request, public_id, error=_msg(exc), status=exc.status)
+            return desk_ticket(request, public_id, error=_msg(exc), status=exc.status, error_field=exc.param or "",
+                               error_form="action")
         return HttpResponseRedirect(reverse("support:desk-ticket", args=[public_id]))
 
     return _desk_once(request, public_id, view)
