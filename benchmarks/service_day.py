@@ -41,7 +41,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
@@ -258,9 +257,8 @@ def arrive_phone(day: Day, c: Contact) -> None:
 def arrive_chat(day: Day, c: Contact) -> None:
     from websockets.sync.client import connect
 
-    with warnings.catch_warnings():  # a socket held across events, not a ``with`` block
-        warnings.simplefilter("ignore", DeprecationWarning)
-        ws = connect(day.base.replace("http", "ws") + "/ws/chat/", origin=day.base, open_timeout=60)
+    # legacy=True: a socket held across events, not a ``with`` block (websockets ≥ 17.1)
+    ws = connect(day.base.replace("http", "ws") + "/ws/chat/", origin=day.base, open_timeout=60, legacy=True)
     ws.send(json.dumps({"type": "hello", "email": f"customer{c.n}@mail.example", "lang": c.lang}))
     welcome = _frame(ws, lambda f: f["type"] == "welcome")
     public_id = welcome["conversation"]
@@ -536,7 +534,7 @@ def run_child(args: argparse.Namespace) -> None:
     contacts = arrivals(args.seed, DAY, hours, args.scale)
     tokens = [api_token_create(user=_user(f"customer{c.n}@mail.example", f"Customer {c.n}", "customer"))[0]
               if c.channel in ("api", "phone") else "" for c in contacts]
-    port, smtp_port = args.port, args.port + 1
+    port, smtp_port = args.port, args.smtp_port
     env = {**os.environ, "OKPAY_SMTPD_PORT": str(smtp_port)}
     servers = [subprocess.Popen([sys.executable, "-m", "benchmarks._simclock", str(work / "clock"), "okpay", *argv],
                                 env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=(work / f"{name}.log").open("w"))
@@ -671,11 +669,17 @@ def collect(day: Day, contacts: list[Contact], start: datetime, end: datetime) -
 
 # --- the parent: two runs, the report and its plots --------------------------------------------------
 
-def play(*, seed: int, half: bool, hours: range, scale: float, work: Path, port: int) -> dict[str, Any]:
-    """One day in a child process on its own SQLite database under ``work``; returns its records."""
+def play(*, seed: int, half: bool, hours: range, scale: float, work: Path, redis_url: str | None = None
+         ) -> dict[str, Any]:
+    """One day in a child process on its own SQLite database under ``work``; returns its records.
+    ``redis_url``: the channel layer and cache (agents' chat messages reach the customers' sockets);
+    without it each process has its own in-memory layer and what the driver pushes is not delivered
+    (nothing measured depends on it)."""
+    web_port, smtp_port = _ports()
+
     work.mkdir(parents=True, exist_ok=True)
     out = work / "result.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OKPAY_") or k in ("OKPAY_REDIS_URL",)}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OKPAY_")}
     env.update({
         "OKPAY_HOME": str(work), "DJANGO_SETTINGS_MODULE": "okpay.settings", "OKPAY_TIME_ZONE": str(TZ),
         "OKPAY_CTI_SECRET": secrets.token_hex(16), "OKPAY_SOCIAL_WEBHOOK_SECRET": secrets.token_hex(16),
@@ -683,15 +687,37 @@ def play(*, seed: int, half: bool, hours: range, scale: float, work: Path, port:
         "OKPAY_CHAT_GUESTS_PER_HOUR": "1000000", "OKPAY_CHAT_RATE_PER_MINUTE": "6000",
         "OKPAY_CTI_TOLERANCE_SECONDS": "600", "OKPAY_SECRET_KEY": secrets.token_hex(32), "OKPAY_DEBUG": "0",
     })
-    if os.environ.get("OKPAY_REDIS_URL"):
-        import redis
-
-        redis.Redis.from_url(env["OKPAY_REDIS_URL"]).flushdb()
+    if redis_url:
+        env["OKPAY_REDIS_URL"] = redis_url
     cmd = [sys.executable, "-m", "benchmarks.service_day", "--child", "--work", str(work), "--out", str(out),
            "--seed", str(seed), "--start-hour", str(hours.start), "--end-hour", str(hours.stop),
-           "--scale", str(scale), "--port", str(port)] + (["--half"] if half else [])
+           "--scale", str(scale), "--port", str(web_port), "--smtp-port", str(smtp_port)] + (["--half"] if half else [])
     subprocess.run(cmd, env=env, cwd=ROOT, check=True)
     return json.loads(out.read_text())
+
+
+def _ports() -> tuple[int, int]:
+    """Two free ports: in ``OKPAY_SERVICE_DAY_PORTS`` (``start-end``, a session's own range on a shared
+    machine) when set, else any the system gives."""
+    import socket
+
+    from benchmarks.util import free_port
+
+    wanted = os.environ.get("OKPAY_SERVICE_DAY_PORTS", "")
+    if not wanted:
+        return free_port(), free_port()
+    lo, hi = (int(x) for x in wanted.split("-"))
+    found = []
+    for port in range(lo, hi + 1):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        found.append(port)
+        if len(found) == 2:
+            return found[0], found[1]
+    raise RuntimeError(f"no two free ports in {wanted}")
 
 
 def summarize(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -917,6 +943,7 @@ def main(report: Any = None, argv: list[str] | None = None) -> int:
     parser.add_argument("--end-hour", type=int, default=24)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--smtp-port", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="08:00-12:00 at a third of the volume")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv if argv is not None else ([] if report is not None else None))
@@ -926,12 +953,11 @@ def main(report: Any = None, argv: list[str] | None = None) -> int:
     quick = args.quick or bool(report is not None and getattr(report, "quick", False))
     hours = range(8, 12) if quick else range(args.start_hour, args.end_hour)
     scale = 0.35 if quick else args.scale
-    port = args.port or int(os.environ.get("OKPAY_SERVICE_DAY_PORT", "10290"))
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="okpay-service-day-") as tmp:
         runs = {label: play(seed=args.seed, half=label == "half", hours=hours, scale=scale,
-                            work=Path(tmp) / label, port=port + 2 * k)
-                for k, label in enumerate(("planned", "half"))}
+                            work=Path(tmp) / label, redis_url=os.environ.get("OKPAY_REDIS_URL"))
+                for label in ("planned", "half")}
     elapsed = time.monotonic() - started
     command = "python -m benchmarks service_day" + (" --quick" if quick else "")
     if not args.no_write:
