@@ -541,7 +541,11 @@ def run_child(args: argparse.Namespace) -> None:
                for name, argv in (("serve", ["serve", "--no-worker", "--no-migrate", "--port", str(port)]),
                                   ("smtpd", ["smtpd"]))]
     try:
-        _wait(f"http://127.0.0.1:{port}/healthz", smtp_port)
+        try:
+            _wait(f"http://127.0.0.1:{port}/healthz", smtp_port)
+        except RuntimeError as exc:
+            logs = "".join((work / f"{name}.log").read_text()[-1500:] for name in ("serve", "smtpd"))
+            raise RuntimeError(f"{exc}\n{logs}") from None
         start = datetime(DAY.year, DAY.month, DAY.day, hours.start, tzinfo=TZ)
         clock.set(start)
         clock.start = start
@@ -733,7 +737,7 @@ def summarize(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "answered": len(replies), "unanswered": len(mine) - len(replies),
             "p50": _pct(replies, 50), "p95": _pct(replies, 95), "max": max(replies) if replies else None,
             "breaches": sum(1 for t in mine if t["breached"] or t["late"]),
-            "first_breach_hour": min((t["hour"] for t in mine if t["breached"] or t["late"]), default=None),
+            "first_breach": min((t["created"] for t in mine if t["breached"] or t["late"]), default=None),
             "assistant": 0,
         }
         if channel == "chat":
@@ -745,10 +749,9 @@ def summarize(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
                 queued=len(queued), abandoned=sum(1 for c in queued if not c["assigned"]),
                 wait_p50=_pct(waits, 50), wait_p95=_pct(waits, 95), wait_max=max(waits) if waits else None,
                 left_message=result["left_message"],
-                first_breach_hour=min([c["hour"] for c in queued
-                                       if (c["waited_s"] or 0) > CHAT_WAIT_TARGET or not c["assigned"]]
-                                      + ([row["first_breach_hour"]] if row["first_breach_hour"] is not None else []),
-                                      default=None))
+                first_breach=min([c["created"] for c in queued
+                                  if (c["waited_s"] or 0) > CHAT_WAIT_TARGET or not c["assigned"]]
+                                 + ([row["first_breach"]] if row["first_breach"] is not None else []), default=None))
         if channel == "phone":
             live = [t for t in mine if t["kind"] == "call"]
             callbacks = [t for t in mine if t["kind"] == "callback"]
@@ -896,10 +899,12 @@ def render(runs: dict[str, dict[str, Any]], images: list[str], *, command: str, 
                 f"{phone['within_target']} within {PHONE_ANSWER_TARGET:.0f} s), {phone['callbacks']} call-backs "
                 f"asked for, {phone['callbacks_kept']} kept within the hour.",
                 ""]
-        broken = {c: summary[c]["first_breach_hour"] for c in CHANNELS if summary[c]["first_breach_hour"] is not None}
+        broken = {c: summary[c]["first_breach"] for c in CHANNELS if summary[c]["first_breach"] is not None}
         if broken:
-            out += ["Where and when promises break first: " + ", ".join(
-                f"{c} at {h:02d}:00" for c, h in sorted(broken.items(), key=lambda kv: kv[1])) + ".", ""]
+            out += ["Where and when promises break first (arrival time of the first contact answered late, "
+                    "or of the first chat that waited longer than the target or gave up): " + ", ".join(
+                        f"{c} at {datetime.fromisoformat(t).astimezone(TZ):%H:%M}"
+                        for c, t in sorted(broken.items(), key=lambda kv: kv[1])) + ".", ""]
         else:
             out += ["No promise broke on this day.", ""]
     out += ["## Plots", ""] + [f"![{name}](service-day/{name})" for name in images] + [""]
