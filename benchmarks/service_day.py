@@ -412,8 +412,9 @@ def chat_assign(day: Day) -> None:
     for public_id, agent_id in fresh:
         day.chat_seen.add(public_id)
         agent = ours[agent_id]
-        day.at(day.clock.now + timedelta(seconds=day.rng.uniform(10, 40)), "chat_reply", (agent, public_id))
-        day.at(day.clock.now + handle_time(day, "chat"), "chat_end", (agent, public_id))
+        reply = day.clock.now + timedelta(seconds=day.rng.uniform(10, 40))
+        day.at(reply, "chat_reply", (agent, public_id))
+        day.at(reply + handle_time(day, "chat"), "chat_end", (agent, public_id))
 
 
 def chat_reply(day: Day, agent: Agent, public_id: str) -> None:
