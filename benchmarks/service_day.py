@@ -564,8 +564,8 @@ def run_child(args: argparse.Namespace) -> None:
         for proc in servers:
             proc.terminate()
             try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:  # uvicorn waiting for a socket to drain: the day is over
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:  # a shutdown deadline on the stopped fake clock never comes
                 proc.kill()
                 proc.wait()
         clock.close()
