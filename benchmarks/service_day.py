@@ -498,10 +498,16 @@ def history(seed: int, day: date) -> None:
 def plan(half: bool) -> dict[str, list[int]]:
     from okpay.support.forecast import staffing_plan
 
+    """Agents per hour and channel: the dashboard's Erlang C / backlog plan (agents on the channel,
+    before shrinkage: scripted agents are never away), with a floor of one agent around the clock on
+    every channel (an hour forecast at zero contacts still gets the odd call back). Half: half the
+    agent-hours — ``n // 2`` each hour, and the odd agent on every other hour."""
     result = {}
     for channel in staffing_plan(day=DAY).channels:
-        agents = [h.agents for h in channel.hours]
-        result[str(channel.channel)] = [max(1, n // 2) if half and n else n for n in agents]
+        agents = [max(1, h.agents) for h in channel.hours]
+        if half:
+            agents = [n // 2 + (n % 2 if hour % 2 == 0 else 0) for hour, n in enumerate(agents)]
+        result[str(channel.channel)] = agents
     result["api"] = result["email"]
     return result
 
@@ -939,7 +945,9 @@ def render(runs: dict[str, dict[str, Any]], images: list[str], *, command: str, 
             "Email agents also answer the API's tickets (same 24 h promise). An answered call's first answer "
             "is the agent's reply on the call's ticket (`notify=False`), measured from the phone system's first "
             "report (ringing).",
-            "- Half staffing halves every hour's agents, keeping at least one where the plan had any.", ""]
+            "- Planned staffing: the plan's agents on the channel each hour (before shrinkage: scripted agents "
+            "are never away), with a floor of one agent per channel around the clock. Half staffing: half the "
+            "agent-hours (`n // 2` each hour, the odd agent on every other hour).", ""]
     return "\n".join(out)
 
 
