@@ -963,7 +963,8 @@ def main(report: Any = None, argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--smtp-port", type=int, default=0)
-    parser.add_argument("--quick", action="store_true", help="08:00-12:00 at a third of the volume")
+    parser.add_argument("--quick", action="store_true",
+                        help="08:00-12:00 at a third of the volume (prints, does not rewrite docs/service-day.md)")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv if argv is not None else ([] if report is not None else None))
     if args.child:
@@ -978,9 +979,9 @@ def main(report: Any = None, argv: list[str] | None = None) -> int:
                             work=Path(tmp) / label, redis_url=os.environ.get("OKPAY_REDIS_URL"))
                 for label in ("planned", "half")}
     elapsed = time.monotonic() - started
-    command = "python -m benchmarks service_day" + (" --quick" if quick else "")
-    if not args.no_write:
-        images = plots(runs, PLOTS, "quick-" if quick else "")
+    command = "python -m benchmarks service_day"
+    if not args.no_write and not quick:  # docs/service-day.md shows the whole day only
+        images = plots(runs, PLOTS, "")
         DOC.write_text(render(runs, images, command=command, seed=args.seed, elapsed=elapsed))
         print(f"wrote {DOC.relative_to(ROOT)}")
     for label, run in runs.items():
