@@ -66,7 +66,8 @@ CHAT_WAIT_TARGET = 300.0   # seconds: p95 of the wait for a person (the chat SLA
 SOCIAL_TARGET = 900.0      # seconds: "quick" (OKPAY_STAFFING_SOCIAL_TARGET_SECONDS)
 PHONE_ANSWER_TARGET = 20.0  # seconds (OKPAY_STAFFING_PHONE_TARGET_SECONDS)
 PROMISES = {"email": "first reply within 24 h", "api": "first reply within 24 h",
-            "chat": f"a person within {CHAT_WAIT_TARGET / 60:.0f} min (p95), first reply within the chat SLA",
+            "chat": f"real time: a person within {CHAT_WAIT_TARGET / 60:.0f} min (p95), none gives up or is "
+                    "sent to email",
             "phone": "answered live, or called back within the hour (urgent)",
             "social": f"quick: within {SOCIAL_TARGET / 60:.0f} min, SLA 8 h"}
 
@@ -763,6 +764,9 @@ def summarize(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
                 first_breach=min([c["created"] for c in queued
                                   if (c["waited_s"] or 0) > CHAT_WAIT_TARGET or not c["assigned"]]
                                  + ([row["first_breach"]] if row["first_breach"] is not None else []), default=None))
+        if channel == "social":  # "quick": a first reply later than the target breaks it before the 8 h SLA
+            row["first_breach"] = min([t["created"] for t in mine if (t["first_reply_s"] or 0) > SOCIAL_TARGET]
+                                      + ([row["first_breach"]] if row["first_breach"] else []), default=None)
         if channel == "phone":
             live = [t for t in mine if t["kind"] == "call"]
             callbacks = [t for t in mine if t["kind"] == "callback"]
@@ -791,7 +795,7 @@ def kept(summary: dict[str, dict[str, Any]]) -> dict[str, bool]:
     return {
         "email": summary["email"]["breaches"] == 0 and summary["email"]["unanswered"] == 0,
         "api": summary["api"]["breaches"] == 0 and summary["api"]["unanswered"] == 0,
-        "chat": (chat["wait_p95"] or 0) <= CHAT_WAIT_TARGET,
+        "chat": (chat["wait_p95"] or 0) <= CHAT_WAIT_TARGET and chat["abandoned"] == 0 and chat["left_message"] == 0,
         "phone": summary["phone"]["callbacks_kept"] == summary["phone"]["callbacks"],
         "social": summary["social"]["breaches"] == 0 and (summary["social"]["p95"] or 0) <= SOCIAL_TARGET,
     }
@@ -816,9 +820,10 @@ def plots(runs: dict[str, dict[str, Any]], directory: Path, prefix: str) -> list
     ax1.set_ylabel("contacts per hour")
     ax1.set_title("Arrivals (seeded) and the Erlang C plan")
     ax1.legend(ncol=5, fontsize=8)
-    for channel in ("email", "chat", "phone", "social"):
-        ax2.step(hours, [planned["staffing"][channel][h] for h in hours], where="post", label=f"{channel} agents")
-    ax2.set_ylabel("agents on shift")
+    for k, channel in enumerate(("email", "chat", "phone", "social")):
+        ax2.bar([h - 0.3 + 0.2 * k for h in hours], [planned["staffing"][channel][h] for h in hours], width=0.2,
+                label=f"{channel} agents")
+    ax2.set_ylabel("agents on shift (planned)")
     ax2.set_xlabel("local hour")
     ax2.legend(ncol=4, fontsize=8)
     fig.tight_layout()
@@ -828,19 +833,23 @@ def plots(runs: dict[str, dict[str, Any]], directory: Path, prefix: str) -> list
     names.append(name)
     # 2. first reply by hour of arrival, planned vs half, per channel
     fig, axes = plt.subplots(2, 2, figsize=(10, 7))
-    for ax, channel, limit in zip(axes.flat, ("email", "chat", "phone", "social"),
-                                  (24 * 3600, 300, 3600, SOCIAL_TARGET), strict=True):
+    for ax, channel, limit, unit in zip(axes.flat, ("email", "chat", "phone", "social"),
+                                        (24 * 3600, 300, 3600, SOCIAL_TARGET), (3600, 60, 60, 60), strict=True):
         for label, run in runs.items():
             series = []
             for h in hours:
-                values = [t["first_reply_s"] / 60 for t in run["tickets"] if t["channel"] == channel and t["hour"] == h
-                          and t["first_reply_s"] is not None]
+                values = [t["first_reply_s"] / unit for t in run["tickets"]
+                          if t["channel"] in ((channel, "api") if channel == "email" else (channel,))
+                          and t["hour"] == h and t["first_reply_s"] is not None]
                 series.append(_pct(values, 95) if values else float("nan"))
-            ax.plot(hours, series, marker=".", label=f"{label} staffing")
-        ax.axhline(limit / 60, color="red", linestyle="--", linewidth=1, label="promise")
-        ax.set_title(f"{channel}: first reply p95 by hour of arrival")
-        ax.set_ylabel("minutes")
-        ax.set_yscale("log")
+            ax.plot(hours, series, marker="o", markersize=3, label=f"{label} staffing")
+        ax.axhline(limit / unit, color="red", linestyle="--", linewidth=1,
+                   label="callback promise" if channel == "phone" else "promise")
+        ax.set_title(f"{channel + ' + api' if channel == 'email' else channel}: first reply p95 by hour of arrival",
+                     fontsize=10)
+        ax.set_ylabel("hours" if unit == 3600 else "minutes")
+        ax.set_ylim(bottom=0)
+        ax.set_xlabel("local hour")
         ax.legend(fontsize=7)
     fig.tight_layout()
     name = f"{prefix}first-reply.png"
@@ -966,6 +975,7 @@ def main(report: Any = None, argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="08:00-12:00 at a third of the volume (prints, does not rewrite docs/service-day.md)")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--render-only", action="store_true", help="redraw the report from var/service-day.json")
     args = parser.parse_args(argv if argv is not None else ([] if report is not None else None))
     if args.child:
         run_child(args)
@@ -974,11 +984,19 @@ def main(report: Any = None, argv: list[str] | None = None) -> int:
     hours = range(8, 12) if quick else range(args.start_hour, args.end_hour)
     scale = 0.35 if quick else args.scale
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="okpay-service-day-") as tmp:
-        runs = {label: play(seed=args.seed, half=label == "half", hours=hours, scale=scale,
-                            work=Path(tmp) / label, redis_url=os.environ.get("OKPAY_REDIS_URL"))
-                for label in ("planned", "half")}
-    elapsed = time.monotonic() - started
+    saved = ROOT / "var" / "service-day.json"  # the last whole day's records (--render-only redraws them)
+    if args.render_only:
+        stored = json.loads(saved.read_text())
+        runs, elapsed = stored["runs"], stored["elapsed"]
+    else:
+        with tempfile.TemporaryDirectory(prefix="okpay-service-day-") as tmp:
+            runs = {label: play(seed=args.seed, half=label == "half", hours=hours, scale=scale,
+                                work=Path(tmp) / label, redis_url=os.environ.get("OKPAY_REDIS_URL"))
+                    for label in ("planned", "half")}
+        elapsed = time.monotonic() - started
+        if not quick:
+            saved.parent.mkdir(exist_ok=True)
+            saved.write_text(json.dumps({"runs": runs, "elapsed": elapsed}))
     command = "python -m benchmarks service_day"
     if not args.no_write and not quick:  # docs/service-day.md shows the whole day only
         images = plots(runs, PLOTS, "")
