@@ -899,7 +899,14 @@ def render(runs: dict[str, dict[str, Any]], images: list[str], *, command: str, 
                                                                                           "social")}
         out += ["Agent-hours on shift: " + ", ".join(f"{c} {n}" for c, n in total_agents.items()) +
                 ". Requests: " + ", ".join(f"{k} {v}" for k, v in sorted(run["statuses"].items())) +
-                f"; driver errors: {run['error_count']}.", ""]
+                f"; driver errors: {run['error_count']}.", "",
+                "Every contact is in OKPay's records: "
+                f"{run['inbound_email']} mails received by `okpay smtpd` (sent {run['sent'].get('email', 0)}), "
+                f"{len(run['conversations'])} chat conversations (opened {run['sent'].get('chat', 0)}), "
+                f"{run['calls']['reported']} calls reported (rung {run['sent'].get('phone', 0)}), "
+                f"{run['social_in']} social messages (sent {run['sent'].get('social', 0)}), "
+                f"{sum(1 for t in run['tickets'] if t['channel'] == 'api')} API tickets "
+                f"(opened {run['sent'].get('api', 0)}).", ""]
         out += ["| channel | contacts | answered by the assistant | first reply p50 | p95 | max | promise | "
                 "breaches | promise kept |", "|---|---:|---:|---:|---:|---:|---|---:|---|"]
         for channel in CHANNELS:
