@@ -929,8 +929,10 @@ def render(runs: dict[str, dict[str, Any]], images: list[str], *, command: str, 
                 ""]
         broken = {c: summary[c]["first_breach"] for c in CHANNELS if summary[c]["first_breach"] is not None}
         if broken:
-            out += ["Where and when promises break first (arrival time of the first contact answered late, "
-                    "or of the first chat that waited longer than the target or gave up): " + ", ".join(
+            out += ["Where and when targets break first — the arrival time of the first contact past its target "
+                    "(email, API, phone: its SLA due time; chat: waited over 5 min, gave up or was sent to email; "
+                    "social: a first reply after 15 min; chat's and social's promises are judged on the p95 "
+                    "above): " + ", ".join(
                         f"{c} at {datetime.fromisoformat(t).astimezone(TZ):%H:%M}"
                         for c, t in sorted(broken.items(), key=lambda kv: kv[1])) + ".", ""]
         else:
