@@ -11,8 +11,9 @@ replay windows compare simulated times on both sides. ``time.monotonic()`` is no
 loops, socket timeouts and database busy timeouts keep real time.
 
 The driver only moves the clock while nothing is in flight (every request it sent was answered),
-then waits for the followers to see the new time (:meth:`SimClock.set` → ``SETTLE`` seconds) before
-it sends the next one.
+then waits until every follower has applied the new time (each acknowledges it in a file of its
+own, ``CLOCKFILE.ack.<pid>``) before it sends the next request: a server never answers with an
+old time, however loaded the machine.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 POLL = 0.001  # seconds between two looks at the clock file in a follower
-SETTLE = 0.006  # the driver waits this long after moving the clock (several polls)
+ACK_TIMEOUT = 30.0  # seconds the driver waits for a follower's acknowledgement
 _FORMAT = "d"
 
 
@@ -50,9 +51,26 @@ class SimClock:
         if moment <= self.now:
             return
         self.now = moment
-        self._map[:8] = struct.pack(_FORMAT, moment.timestamp())
+        value = moment.timestamp()
+        self._map[:8] = struct.pack(_FORMAT, value)
         self._coordinates.move_to(moment)
-        time.sleep(SETTLE)
+        self._await(value)
+
+    def _await(self, value: float) -> None:
+        """Until every follower (an ack file of a live process) has applied ``value``."""
+        deadline = time.monotonic() + ACK_TIMEOUT
+        for ack in self.path.parent.glob(self.path.name + ".ack.*"):
+            pid = int(ack.name.rsplit(".", 1)[1])
+            while True:
+                data = ack.read_bytes()
+                if len(data) == 8 and struct.unpack(_FORMAT, data)[0] >= value:
+                    break
+                if not Path(f"/proc/{pid}").exists():
+                    ack.unlink(missing_ok=True)  # a server that has stopped follows nothing
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"process {pid} did not follow the simulated clock")
+                time.sleep(POLL / 2)
 
     def close(self) -> None:
         self._traveller.stop()
@@ -72,6 +90,14 @@ def follow(path: Path) -> None:
 
     last = read()
     coordinates = time_machine.travel(datetime.fromtimestamp(last, UTC), tick=False).start()
+    ack = path.with_name(f"{path.name}.ack.{os.getpid()}")
+
+    def acknowledge(value: float) -> None:
+        tmp = path.with_name(f"{path.name}.tmp.{os.getpid()}")
+        tmp.write_bytes(struct.pack(_FORMAT, value))
+        tmp.replace(ack)  # atomic: the driver never reads half a value
+
+    acknowledge(last)
 
     def loop() -> None:
         nonlocal last
@@ -80,6 +106,7 @@ def follow(path: Path) -> None:
             if value != last:
                 last = value
                 coordinates.move_to(datetime.fromtimestamp(value, UTC))
+                acknowledge(value)
             time.sleep(POLL)
 
     threading.Thread(target=loop, name="simclock", daemon=True).start()
