@@ -150,7 +150,7 @@ RULES: dict[str, str] = {
     # merchants
     "checkout/<str:intent_id>/": "public",  # hosted checkout: amount shown before sign-in
     "checkout/<str:intent_id>/done/": "public",  # a paid one: its payer only (tests/merchants/test_pages.py)
-    "checkout/<str:intent_id>/again/": "customer",  # pay again after a failure: its payer only (tests/merchants/test_pay_again.py)
+    "checkout/<str:intent_id>/again/": "customer",  # pay again: its payer only (test_pay_again.py)
     "demo-shop/": "demo",
     "demo-shop/buy/": "demo",
     "demo-shop/orders/<str:intent_id>/": "demo",
