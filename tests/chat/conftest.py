@@ -9,7 +9,7 @@ import pytest
 from channels.testing import WebsocketCommunicator
 from django.core.cache import cache
 
-from tests.factories import session_cookie  # noqa: F401 - re-exported: staff sessions prove a second factor
+from tests.factories import session_cookie
 
 
 @pytest.fixture(autouse=True)
@@ -180,3 +180,30 @@ def servers():  # type: ignore[no-untyped-def]
     yield start
     for server in started:
         server.stop()
+
+
+# --- the chat widget in Chromium ---------------------------------------------------------------------
+
+PHONE = {"width": 390, "height": 844}
+
+
+def open_widget(browser: Any, server: Any, *, locale: str, user: Any = None) -> tuple[Any, Any]:
+    """A phone-sized page on ``server`` (signed in as ``user`` if given) with the chat panel open:
+    ``(page, panel)``."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(locale=locale, base_url=server.url, viewport=PHONE)
+    if user is not None:
+        context.add_cookies([{"name": "sessionid", "value": session_cookie(user), "url": server.url}])
+    page = context.new_page()
+    page.goto("/")
+    page.locator("[data-chat-launcher]").click()
+    panel = page.locator("#okpay-chat-panel")
+    expect(panel).to_be_visible()
+    return page, panel
+
+
+def ask(page: Any, text: str) -> None:
+    """Type ``text`` into the open chat panel and send it."""
+    page.locator("#okpay-chat-input").fill(text)
+    page.keyboard.press("Enter")

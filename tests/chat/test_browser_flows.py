@@ -12,12 +12,11 @@ from okpay.helpcenter.search import vocabulary
 from okpay.helpcenter.seed import load
 from okpay.payments.models import Transaction
 from okpay.payments.services import topup_create, transfer_create
-from tests.chat.conftest import session_cookie
+from tests.chat.conftest import ask, open_widget
 from tests.conftest import run_worker_until_idle, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-PHONE = {"width": 390, "height": 844}
 
 
 def test_zh_pending_payment_flow_step_by_step_then_cancel(browser, servers, alice) -> None:  # type: ignore[no-untyped-def]
@@ -26,15 +25,8 @@ def test_zh_pending_payment_flow_step_by_step_then_cancel(browser, servers, alic
     topup_create(user=alice, amount=100_000)
     txn = transfer_create(sender=alice, to="newcomer@example.com", amount=20_000)
     (server,) = servers(1)
-    context = browser.new_context(locale="zh-CN", base_url=server.url, viewport=PHONE)
-    context.add_cookies([{"name": "sessionid", "value": session_cookie(alice), "url": server.url}])
-    page = context.new_page()
-    page.goto("/")
-    page.locator("[data-chat-launcher]").click()
-    panel = page.locator("#okpay-chat-panel")
-    expect(panel).to_be_visible()
-    page.locator("#okpay-chat-input").fill("付款一直pending，怎么回事")
-    page.keyboard.press("Enter")
+    page, panel = open_widget(browser, server, locale="zh-CN", user=alice)
+    ask(page, "付款一直pending，怎么回事")
     answer = panel.locator(".chat-bot").nth(1)
     expect(answer).to_contain_text("我们一步一步来看")
     expect(answer).to_contain_text(txn.public_id)
@@ -50,7 +42,7 @@ def test_zh_pending_payment_flow_step_by_step_then_cancel(browser, servers, alic
     expect(panel.locator(".chat-bot").nth(2)).to_contain_text("已取消")
     assert Transaction.objects.get(pk=txn.pk).status == "cancelled"
     screenshot(page, "chat-flow-zh-pending-cancelled-390", full_page=False)
-    context.close()
+    page.context.close()
 
 
 def test_en_password_reset_flow_for_a_guest_sends_the_reset_email(browser, servers, alice) -> None:  # type: ignore[no-untyped-def]
@@ -59,19 +51,13 @@ def test_en_password_reset_flow_for_a_guest_sends_the_reset_email(browser, serve
     load()
     vocabulary.invalidate()
     (server,) = servers(1)
-    context = browser.new_context(locale="en-US", base_url=server.url, viewport=PHONE)
-    page = context.new_page()
-    page.goto("/")
-    page.locator("[data-chat-launcher]").click()
-    panel = page.locator("#okpay-chat-panel")
+    page, panel = open_widget(browser, server, locale="en-US")
     page.locator("#okpay-chat-email").fill("visitor@example.com")
-    page.locator("#okpay-chat-input").fill("forgot my password")
-    page.keyboard.press("Enter")
-    ask = panel.locator(".chat-bot").nth(1)
-    expect(ask).to_contain_text("Step 1 of 3")
-    expect(ask.locator("a", has_text="Reset on the web page")).to_have_attribute("href", "/account/password-reset/")
-    page.locator("#okpay-chat-input").fill("alice@example.com")
-    page.keyboard.press("Enter")
+    ask(page, "forgot my password")
+    step = panel.locator(".chat-bot").nth(1)
+    expect(step).to_contain_text("Step 1 of 3")
+    expect(step.locator("a", has_text="Reset on the web page")).to_have_attribute("href", "/account/password-reset/")
+    ask(page, "alice@example.com")
     sent = panel.locator(".chat-bot").nth(2)
     expect(sent).to_contain_text("Step 2 of 3")
     expect(sent).to_contain_text("Step 3 of 3")
@@ -80,4 +66,4 @@ def test_en_password_reset_flow_for_a_guest_sends_the_reset_email(browser, serve
     run_worker_until_idle()
     mails = [m for m in OutboundEmail.objects.all() if "alice@example.com" in m.to]
     assert len(mails) == 1 and "/account/password-reset/t/" in mails[0].body_text
-    context.close()
+    page.context.close()
