@@ -808,7 +808,14 @@ def plots(runs: dict[str, dict[str, Any]], directory: Path, prefix: str) -> list
     import matplotlib.pyplot as plt
 
     directory.mkdir(parents=True, exist_ok=True)
-    names = []
+    names: list[str] = []
+
+    def save(fig: Any, stem: str) -> None:
+        fig.tight_layout()
+        names.append(f"{prefix}{stem}.png")
+        fig.savefig(directory / names[-1], dpi=90)
+        plt.close(fig)
+
     planned = runs["planned"]
     lo, hi = planned["hours"]
     hours = list(range(lo, hi))
@@ -826,11 +833,7 @@ def plots(runs: dict[str, dict[str, Any]], directory: Path, prefix: str) -> list
     ax2.set_ylabel("agents on shift (planned)")
     ax2.set_xlabel("local hour")
     ax2.legend(ncol=4, fontsize=8)
-    fig.tight_layout()
-    name = f"{prefix}arrivals-staffing.png"
-    fig.savefig(directory / name, dpi=90)
-    plt.close(fig)
-    names.append(name)
+    save(fig, "arrivals-staffing")
     # 2. first reply by hour of arrival, planned vs half, per channel
     fig, axes = plt.subplots(2, 2, figsize=(10, 7))
     for ax, channel, limit, unit in zip(axes.flat, ("email", "chat", "phone", "social"),
@@ -851,11 +854,7 @@ def plots(runs: dict[str, dict[str, Any]], directory: Path, prefix: str) -> list
         ax.set_ylim(bottom=0)
         ax.set_xlabel("local hour")
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    name = f"{prefix}first-reply.png"
-    fig.savefig(directory / name, dpi=90)
-    plt.close(fig)
-    names.append(name)
+    save(fig, "first-reply")
     # 3. chat wait for a person
     fig, ax = plt.subplots(figsize=(9, 3.5))
     for label, run in runs.items():
@@ -872,11 +871,7 @@ def plots(runs: dict[str, dict[str, Any]], directory: Path, prefix: str) -> list
     ax.set_ylabel("wait for a person (min)")
     ax.set_title("Chat: wait in the queue (chat.Conversation queued → assigned)")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    name = f"{prefix}chat-wait.png"
-    fig.savefig(directory / name, dpi=90)
-    plt.close(fig)
-    names.append(name)
+    save(fig, "chat-wait")
     return names
 
 
